@@ -1,0 +1,2 @@
+//! Benchmarks (placeholder until the eval benches land).
+fn main() {}

@@ -1,0 +1,296 @@
+//! Compilation of event aggregates.
+//!
+//! A window is two binary searches over the event type's sorted timestamps:
+//! `(now − d, now]` for `WITHIN d`, `[t, now]` for `SINCE t`, and events after
+//! `now` are never seen. Without `WHERE`, `count`, `exists`, `sum`, `avg`,
+//! `last` and `first` need nothing more (prefix sums); with `WHERE`, only the
+//! events inside the window are tested.
+
+use std::borrow::Cow;
+
+use super::*;
+use crate::profile::{EventColumns, PrefixSums};
+use crate::syntax::AggregateFn;
+
+type IndexFn = Box<dyn Fn(&Env<'_>) -> Option<usize> + Send + Sync>;
+pub(super) type ValueFn = Box<dyn for<'a> Fn(&Env<'a>) -> Option<&'a Value> + Send + Sync>;
+
+fn value_fn(f: impl for<'a> Fn(&Env<'a>) -> Option<&'a Value> + Send + Sync + 'static) -> ValueFn {
+    Box::new(f)
+}
+
+enum WindowFn {
+    All,
+    Within(IntFn),
+    Since(IntFn),
+}
+
+impl WindowFn {
+    /// The index range of the events inside the window; `None` when a bound
+    /// is NULL.
+    fn bounds(&self, env: &Env<'_>, timestamps: &[i64]) -> Option<(usize, usize)> {
+        let now = env.now;
+        let end = timestamps.partition_point(|t| *t <= now);
+        let start = match self {
+            WindowFn::All => 0,
+            WindowFn::Within(length) => {
+                let from = now.saturating_sub(length(env)?);
+                timestamps.partition_point(|t| *t <= from)
+            }
+            WindowFn::Since(since) => {
+                let from = since(env)?;
+                timestamps.partition_point(|t| *t < from)
+            }
+        };
+        Some((start.min(end), end))
+    }
+}
+
+/// The `WHERE` condition of an aggregate, fused where it is a plain test of
+/// one property against a string constant.
+enum Filter {
+    None,
+    PropertyEquals { slot: usize, value: Box<str> },
+    Condition(BoolFn),
+}
+
+impl Filter {
+    fn matches(&self, env: &Env<'_>, columns: &EventColumns, index: usize) -> bool {
+        match self {
+            Filter::None => true,
+            Filter::PropertyEquals { slot, value } => matches!(
+                columns.properties.get(*slot).and_then(|c| c.get(index)),
+                Some(Value::String(s)) if **s == **value
+            ),
+            Filter::Condition(condition) => condition(&env.at_event(index)).is_true(),
+        }
+    }
+}
+
+/// An aggregate's event type, window and filter, compiled.
+struct Scan {
+    event: usize,
+    window: WindowFn,
+    filter: Filter,
+}
+
+impl Scan {
+    /// The events of the type and the window's index range.
+    fn range<'a>(&self, env: &Env<'a>) -> Option<(&'a EventColumns, usize, usize)> {
+        let columns = env.profile.events_of(self.event)?;
+        let (start, end) = self.window.bounds(env, &columns.timestamps)?;
+        Some((columns, start, end))
+    }
+
+    fn count(&self, env: &Env<'_>) -> Option<i64> {
+        let (columns, start, end) = self.range(env)?;
+        let count = match &self.filter {
+            Filter::None => end - start,
+            Filter::PropertyEquals { slot, value } => {
+                let column = columns.properties.get(*slot)?.get(start..end)?;
+                column
+                    .iter()
+                    .filter(|v| matches!(v, Value::String(s) if **s == **value))
+                    .count()
+            }
+            Filter::Condition(_) => (start..end)
+                .filter(|i| self.filter.matches(env, columns, *i))
+                .count(),
+        };
+        i64::try_from(count).ok()
+    }
+
+    /// The matching events' indices, oldest first.
+    fn matching<'e>(&'e self, env: &'e Env<'_>, columns: &'e EventColumns, start: usize, end: usize) -> impl DoubleEndedIterator<Item = usize> + 'e {
+        (start..end).filter(move |i| self.filter.matches(env, columns, *i))
+    }
+
+    /// The matching, non-NULL values of a property.
+    fn values<'s, 'a: 's>(&'s self, env: &'s Env<'a>, slot: usize) -> Option<impl Iterator<Item = &'a Value> + 's> {
+        let (columns, start, end) = self.range(env)?;
+        let column = columns.properties.get(slot)?;
+        Some(
+            self.matching(env, columns, start, end)
+                .filter_map(move |i| column.get(i))
+                .filter(|v| !v.is_null()),
+        )
+    }
+}
+
+impl Compiler {
+    fn scan(&mut self, aggregate: &AggregateNode) -> Scan {
+        let window = match &aggregate.window {
+            WindowNode::All => WindowFn::All,
+            WindowNode::Within(length) => WindowFn::Within(self.int(length)),
+            WindowNode::Since(since) => WindowFn::Since(self.int(since)),
+        };
+        let filter = match &aggregate.filter {
+            None => Filter::None,
+            Some(condition) => match property_equals(condition) {
+                Some((slot, value)) => Filter::PropertyEquals { slot, value },
+                None => Filter::Condition(self.boolean(condition)),
+            },
+        };
+        Scan {
+            event: aggregate.event,
+            window,
+            filter,
+        }
+    }
+
+    /// `exists(…)`.
+    pub(super) fn exists(&mut self, aggregate: &AggregateNode) -> BoolFn {
+        let scan = self.scan(aggregate);
+        bool_fn(move |env| match scan.range(env) {
+            Some((columns, start, end)) => Truth::from(scan.matching(env, columns, start, end).next().is_some()),
+            None => Truth::Unknown,
+        })
+    }
+
+    /// `count(…)`, and `sum`/`min`/`max` of int-like properties.
+    pub(super) fn int_aggregate(&mut self, aggregate: &AggregateNode) -> IntFn {
+        let scan = self.scan(aggregate);
+        let slot = aggregate.property.unwrap_or(0);
+        match aggregate.function {
+            AggregateFn::Count => int_fn(move |env| scan.count(env)),
+            AggregateFn::Sum => int_fn(move |env| {
+                if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env)) {
+                    if let Some(Some(PrefixSums::Int { sums, .. })) = columns.prefix.get(slot) {
+                        let total = sums.get(end)? - sums.get(start)?;
+                        return i64::try_from(total).ok();
+                    }
+                }
+                let total: i128 = scan.values(env, slot)?.filter_map(as_i64).map(i128::from).sum();
+                i64::try_from(total).ok()
+            }),
+            AggregateFn::Min | AggregateFn::Max => {
+                let max = aggregate.function == AggregateFn::Max;
+                int_fn(move |env| {
+                    let values = scan.values(env, slot)?.filter_map(as_i64);
+                    if max { values.max() } else { values.min() }
+                })
+            }
+            _ => int_fn(|_| None),
+        }
+    }
+
+    /// `sum`, `avg`, `min`, `max` over floats, and `avg` over ints.
+    pub(super) fn float_aggregate(&mut self, aggregate: &AggregateNode) -> FloatFn {
+        let scan = self.scan(aggregate);
+        let slot = aggregate.property.unwrap_or(0);
+        match aggregate.function {
+            AggregateFn::Sum => float_fn(move |env| Some(sum_and_count(&scan, env, slot)?.0)),
+            AggregateFn::Avg => float_fn(move |env| {
+                let (sum, count) = sum_and_count(&scan, env, slot)?;
+                #[allow(clippy::cast_precision_loss)]
+                (count > 0).then(|| sum / count as f64).and_then(super::scalar::finite)
+            }),
+            AggregateFn::Min | AggregateFn::Max => {
+                let max = aggregate.function == AggregateFn::Max;
+                float_fn(move |env| {
+                    let values = scan.values(env, slot)?.filter_map(|v| match v {
+                        Value::Float(x) => Some(*x),
+                        _ => None,
+                    });
+                    if max { values.reduce(f64::max) } else { values.reduce(f64::min) }
+                })
+            }
+            _ => float_fn(|_| None),
+        }
+    }
+
+    /// `min`/`max` of a string property.
+    pub(super) fn string_aggregate(&mut self, aggregate: &AggregateNode) -> StrFn {
+        let scan = self.scan(aggregate);
+        let slot = aggregate.property.unwrap_or(0);
+        let max = aggregate.function == AggregateFn::Max;
+        str_fn(move |env| {
+            let values = scan.values(env, slot)?.filter_map(|v| match v {
+                Value::String(s) => Some(&**s),
+                _ => None,
+            });
+            let found = if max { values.max() } else { values.min() };
+            found.map(Cow::Borrowed)
+        })
+    }
+
+    /// The index of the event `last(…)`/`first(…)` finds.
+    fn found_event(&mut self, aggregate: &AggregateNode) -> IndexFn {
+        let scan = self.scan(aggregate);
+        let last = aggregate.function == AggregateFn::Last;
+        Box::new(move |env| {
+            let (columns, start, end) = scan.range(env)?;
+            let mut matching = scan.matching(env, columns, start, end);
+            if last { matching.next_back() } else { matching.next() }
+        })
+    }
+
+    /// A property of the event `last(…)`/`first(…)` finds.
+    pub(super) fn event_field(&mut self, aggregate: &AggregateNode, slot: usize) -> ValueFn {
+        let event = aggregate.event;
+        let found = self.found_event(aggregate);
+        value_fn(move |env| {
+            let index = found(env)?;
+            env.profile.events_of(event)?.properties.get(slot)?.get(index)
+        })
+    }
+
+    /// The timestamp of the event `last(…)`/`first(…)` finds.
+    pub(super) fn event_timestamp(&mut self, aggregate: &AggregateNode) -> IntFn {
+        let event = aggregate.event;
+        let found = self.found_event(aggregate);
+        int_fn(move |env| {
+            let index = found(env)?;
+            env.profile.events_of(event)?.timestamps.get(index).copied()
+        })
+    }
+}
+
+/// `property = 'constant'`, the shape of most filters.
+fn property_equals(condition: &Node) -> Option<(usize, Box<str>)> {
+    let NodeKind::Compare(CmpOp::Eq, Compare::Str, lhs, rhs) = &condition.kind else {
+        return None;
+    };
+    match (&lhs.kind, &rhs.kind) {
+        (NodeKind::Property { slot, .. }, NodeKind::Const(Value::String(value)))
+        | (NodeKind::Const(Value::String(value)), NodeKind::Property { slot, .. }) => Some((*slot, value.as_ref().into())),
+        _ => None,
+    }
+}
+
+/// The sum (as a float) and count of a numeric property's matching values.
+fn sum_and_count(scan: &Scan, env: &Env<'_>, slot: usize) -> Option<(f64, usize)> {
+    if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env)) {
+        match columns.prefix.get(slot) {
+            Some(Some(PrefixSums::Float {
+                sums,
+                compensations,
+                counts,
+            })) => {
+                let sum = (sums.get(end)? - sums.get(start)?) + (compensations.get(end)? - compensations.get(start)?);
+                let count = counts.get(end)? - counts.get(start)?;
+                return Some((sum, count as usize));
+            }
+            Some(Some(PrefixSums::Int { sums, counts })) => {
+                #[allow(clippy::cast_precision_loss)]
+                let sum = (sums.get(end)? - sums.get(start)?) as f64;
+                let count = counts.get(end)? - counts.get(start)?;
+                return Some((sum, count as usize));
+            }
+            _ => {}
+        }
+    }
+    let mut sum = 0.0;
+    let mut count = 0;
+    for value in scan.values(env, slot)? {
+        #[allow(clippy::cast_precision_loss)]
+        let x = match value {
+            Value::Float(x) => *x,
+            Value::Int(i) => *i as f64,
+            _ => continue,
+        };
+        sum += x;
+        count += 1;
+    }
+    Some((super::scalar::finite(sum)?, count))
+}

@@ -1,0 +1,89 @@
+//! # nextbest
+//!
+//! An embedded trigger-rules engine for customer journeys.
+//!
+//! Rule authors write **trigger expressions** over customer profiles; nextbest
+//! parses them (a pest grammar), checks them against a declared [`Schema`]
+//! with compiler-quality [`Diagnostic`]s, and compiles them into evaluators
+//! that run close to hand-written Rust speed. The pipeline has one module per
+//! stage, each knowing only the one before it:
+//!
+//! text → [`syntax`] (AST with spans) → `check` (typed IR, all names resolved
+//! to slots) → `compile` (a tree of specialised closures) → evaluate.
+//!
+//! ```
+//! use nextbest::{Profile, Schema, Timestamp, Trigger, Type};
+//!
+//! let schema = Schema::builder()
+//!     .attribute("login_count_30d", Type::Int)
+//!     .attribute("login_count_60d", Type::Int)
+//!     .attribute("user_segment", Type::String)
+//!     .build()?;
+//! let churn_risk = Trigger::compile(
+//!     "login_count_30d < 0.6 * login_count_60d AND user_segment = 'active'",
+//!     &schema,
+//! )?;
+//! let profile = Profile::from_json(
+//!     &schema,
+//!     r#"{"id": "c-1042", "traits": {"login_count_30d": 3, "login_count_60d": 11, "user_segment": "active"}}"#,
+//! )?;
+//! let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+//! assert!(churn_risk.matches(&profile, now)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Semantics
+//! Missing data is NULL and logic is SQL's three-valued logic: a trigger fires
+//! only when it is TRUE; [`Trigger::evaluate`] returns the full [`Truth`].
+//! Integer arithmetic is checked (overflow gives NULL), `/` always gives a
+//! float, division by zero gives NULL. `now()` is always supplied by the
+//! caller: the engine never reads the clock, so evaluation is deterministic.
+//!
+//! ## Input safety
+//! Source length, nesting depth, list length and aggregate count are bounded
+//! by [`Limits`] (defaults: 64 KiB, 64 levels, 1 024 items, 32 aggregates).
+//! Pathological input (100 000 nested parentheses, a megabyte of operators)
+//! gets a diagnostic, never a stack overflow or a hang. Evaluation of a
+//! compiled expression never panics.
+//!
+//! ## Errors
+//! [`CompileError`] carries every [`Diagnostic`] of an expression, each with a
+//! stable [`Code`] and a byte span, and renders them like rustc does.
+//! [`ProfileError`] names the profile id and the field at fault.
+
+pub mod diagnostic;
+pub mod hash;
+pub mod syntax;
+
+mod check;
+mod compile;
+mod limits;
+mod profile;
+mod schema;
+mod trigger;
+mod value;
+
+pub use check::Context;
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use limits::Limits;
+pub use profile::{Profile, ProfileBuilder, ProfileError};
+pub use schema::{EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType};
+pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
+pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};
+
+/// Any error the crate returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An expression that does not compile.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// A profile that cannot be loaded.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A failure during evaluation.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// An invalid schema.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}

@@ -1,0 +1,14 @@
+//! Stage 1, syntax: source text → [`Expr`], an AST with byte spans.
+//!
+//! Input: the text of one trigger expression. Output: its tree, or every
+//! syntax diagnostic found. Invariants: the tree's nesting depth is within the
+//! configured [`Limits`](crate::Limits); pest's types never leave this module;
+//! `parse(&expr.to_string())` gives back a tree with the same
+//! [`dump`](Expr::dump).
+
+mod ast;
+mod parse;
+mod print;
+
+pub use ast::*;
+pub use parse::{HARD_MAX_DEPTH, parse, parse_with};
