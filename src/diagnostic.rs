@@ -210,9 +210,11 @@ impl Diagnostic {
             let end = span.end.min(source.len());
             floor_char_boundary(source, span.start.min(end))..floor_char_boundary(source, end)
         };
-        let mut snippet = Snippet::source(source)
-            .path(origin)
-            .annotation(AnnotationKind::Primary.span(clamp(self.span)).label(&self.label));
+        let mut snippet = Snippet::source(source).path(origin).annotation(
+            AnnotationKind::Primary
+                .span(clamp(self.span))
+                .label(&self.label),
+        );
         for (span, label) in &self.secondary {
             snippet = snippet.annotation(AnnotationKind::Context.span(clamp(*span)).label(label));
         }

@@ -3,9 +3,9 @@
 
 /// 32-bit FNV-1a.
 fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
-    bytes
-        .into_iter()
-        .fold(0x811c_9dc5, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+    bytes.into_iter().fold(0x811c_9dc5, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// GrowthBook's "v2" hash of `key` under `salt`, as a number in `0..10000`

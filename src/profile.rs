@@ -54,10 +54,7 @@ pub(crate) struct EventColumns {
 #[derive(Debug, Clone)]
 pub(crate) enum PrefixSums {
     /// Exact sums of an `int` column.
-    Int {
-        sums: Vec<i128>,
-        counts: Vec<u32>,
-    },
+    Int { sums: Vec<i128>, counts: Vec<u32> },
     /// Sums of a `float` column with Neumaier's running compensation, so a
     /// window's sum `(s[j] − s[i]) + (c[j] − c[i])` keeps its small terms even
     /// next to large ones.
@@ -82,7 +79,11 @@ impl EventColumns {
                 column.push(value);
             }
         }
-        columns.prefix = columns.properties.iter().map(|c| PrefixSums::build(c)).collect();
+        columns.prefix = columns
+            .properties
+            .iter()
+            .map(|c| PrefixSums::build(c))
+            .collect();
         columns
     }
 
@@ -267,7 +268,9 @@ impl Profile {
         };
         loader.traits(object.get("traits"))?;
         loader.events(object.get("events"))?;
-        let JsonLoader { builder, warnings, .. } = loader;
+        let JsonLoader {
+            builder, warnings, ..
+        } = loader;
         Ok((builder.build()?, warnings))
     }
 }
@@ -341,8 +344,16 @@ impl JsonLoader<'_> {
             };
             let name = match event.get("event") {
                 Some(Json::String(name)) => name,
-                Some(other) => return Err(self.structural(&format!("events[{n}].event"), "a string", other)),
-                None => return Err(self.structural(&format!("events[{n}].event"), "an event name", &Json::Null)),
+                Some(other) => {
+                    return Err(self.structural(&format!("events[{n}].event"), "a string", other));
+                }
+                None => {
+                    return Err(self.structural(
+                        &format!("events[{n}].event"),
+                        "an event name",
+                        &Json::Null,
+                    ));
+                }
             };
             let Some((index, event_schema)) = self.schema.event(name) else {
                 continue;
@@ -350,13 +361,27 @@ impl JsonLoader<'_> {
             let at = match event.get("timestamp") {
                 Some(json @ Json::String(text)) => match Timestamp::parse(text) {
                     Ok(at) => at,
-                    Err(_) => return Err(self.structural(&format!("events[{n}].timestamp"), "an RFC 3339 timestamp", json)),
+                    Err(_) => {
+                        return Err(self.structural(
+                            &format!("events[{n}].timestamp"),
+                            "an RFC 3339 timestamp",
+                            json,
+                        ));
+                    }
                 },
                 Some(other) => {
-                    return Err(self.structural(&format!("events[{n}].timestamp"), "an RFC 3339 timestamp", other));
+                    return Err(self.structural(
+                        &format!("events[{n}].timestamp"),
+                        "an RFC 3339 timestamp",
+                        other,
+                    ));
                 }
                 None => {
-                    return Err(self.structural(&format!("events[{n}].timestamp"), "a timestamp", &Json::Null));
+                    return Err(self.structural(
+                        &format!("events[{n}].timestamp"),
+                        "a timestamp",
+                        &Json::Null,
+                    ));
                 }
             };
             let mut row = vec![Value::Null; event_schema.len()];
@@ -367,14 +392,19 @@ impl JsonLoader<'_> {
                         let Some((slot, ty)) = event_schema.get(property) else {
                             continue;
                         };
-                        let value = self.value(format!("events[{n}].properties.{property}"), ty, json)?;
+                        let value =
+                            self.value(format!("events[{n}].properties.{property}"), ty, json)?;
                         if let Some(cell) = row.get_mut(slot) {
                             *cell = value;
                         }
                     }
                 }
                 Some(other) => {
-                    return Err(self.structural(&format!("events[{n}].properties"), "an object", other));
+                    return Err(self.structural(
+                        &format!("events[{n}].properties"),
+                        "an object",
+                        other,
+                    ));
                 }
             }
             if let Some(rows) = self.builder.events.get_mut(index) {
@@ -420,7 +450,8 @@ pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
         (Type::Timestamp, Json::String(s)) => Value::Timestamp(Timestamp::parse(s).ok()?),
         (Type::Duration, Json::String(s)) => Value::Duration(Duration::parse(s).ok()?),
         (Type::List(item), Json::Array(items)) => {
-            let items: Option<Vec<Value>> = items.iter().map(|j| value_from_json(item, j)).collect();
+            let items: Option<Vec<Value>> =
+                items.iter().map(|j| value_from_json(item, j)).collect();
             Value::List(items?.into())
         }
         _ => return None,
@@ -429,7 +460,8 @@ pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
 
 /// A float that is exactly an i64 (`3.0` for an int field).
 fn exact_int(x: f64) -> Option<i64> {
-    let fits = x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x);
+    let fits = x.fract() == 0.0
+        && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x);
     #[allow(clippy::cast_possible_truncation)]
     fits.then_some(x as i64)
 }

@@ -121,7 +121,9 @@ impl EventSchema {
 
     /// The slot and type of a property.
     pub fn get(&self, name: &str) -> Option<(usize, &Type)> {
-        self.properties.get_full(name).map(|(slot, _, ty)| (slot, ty))
+        self.properties
+            .get_full(name)
+            .map(|(slot, _, ty)| (slot, ty))
     }
 
     /// The name of the property in `slot`.
@@ -144,10 +146,14 @@ impl EventSchema {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
     /// An attribute, event or property name that cannot be written in an expression.
-    #[error("`{0}` is not a valid name; names must not be empty or contain a backtick or a newline")]
+    #[error(
+        "`{0}` is not a valid name; names must not be empty or contain a backtick or a newline"
+    )]
     InvalidName(String),
     /// An event property that would hide the event's own timestamp.
-    #[error("event `{event}` declares a property `timestamp`, which is reserved for the event's time")]
+    #[error(
+        "event `{event}` declares a property `timestamp`, which is reserved for the event's time"
+    )]
     ReservedProperty {
         /// The event type.
         event: String,
@@ -214,8 +220,14 @@ impl SchemaBuilder {
                 return Err(SchemaError::InvalidName(name.clone()));
             }
         }
-        if let Some((event, _)) = self.events.iter().find(|(_, e)| e.get("timestamp").is_some()) {
-            return Err(SchemaError::ReservedProperty { event: event.clone() });
+        if let Some((event, _)) = self
+            .events
+            .iter()
+            .find(|(_, e)| e.get("timestamp").is_some())
+        {
+            return Err(SchemaError::ReservedProperty {
+                event: event.clone(),
+            });
         }
         let fingerprint = fingerprint(&self.attributes, &self.events);
         Ok(Schema(Arc::new(Declaration {
@@ -253,7 +265,10 @@ impl Schema {
 
     /// The slot and type of an attribute.
     pub fn attribute(&self, name: &str) -> Option<(usize, &Type)> {
-        self.0.attributes.get_full(name).map(|(slot, _, ty)| (slot, ty))
+        self.0
+            .attributes
+            .get_full(name)
+            .map(|(slot, _, ty)| (slot, ty))
     }
 
     /// The attributes in slot order.
@@ -263,7 +278,10 @@ impl Schema {
 
     /// The name and type of the attribute in `slot`.
     pub fn attribute_at(&self, slot: usize) -> Option<(&str, &Type)> {
-        self.0.attributes.get_index(slot).map(|(n, t)| (n.as_str(), t))
+        self.0
+            .attributes
+            .get_index(slot)
+            .map(|(n, t)| (n.as_str(), t))
     }
 
     /// The number of attributes.

@@ -216,7 +216,12 @@ impl Trigger {
     ///
     /// # Errors
     /// [`EvalError::SchemaMismatch`] if the profile was built against another schema.
-    pub fn evaluate_in_journey(&self, profile: &Profile, now: Timestamp, entered_at: Timestamp) -> Result<Truth, EvalError> {
+    pub fn evaluate_in_journey(
+        &self,
+        profile: &Profile,
+        now: Timestamp,
+        entered_at: Timestamp,
+    ) -> Result<Truth, EvalError> {
         self.0.admit(profile)?;
         Ok(self.0.program.truth(profile, now, Some(entered_at)))
     }
@@ -324,7 +329,11 @@ pub struct CompileError {
 impl CompileError {
     /// Renders every diagnostic like a compiler, naming the source `origin`.
     pub fn render(&self, origin: &str) -> String {
-        let rendered: Vec<String> = self.diagnostics.iter().map(|d| d.render(origin, &self.source)).collect();
+        let rendered: Vec<String> = self
+            .diagnostics
+            .iter()
+            .map(|d| d.render(origin, &self.source))
+            .collect();
         rendered.join("\n\n")
     }
 }

@@ -56,7 +56,9 @@ impl Timestamp {
 
 /// A timestamp text that is neither RFC 3339 nor a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a timestamp; expected RFC 3339 such as `2026-01-15T10:00:00Z`, or a date such as `2026-01-15`")]
+#[error(
+    "`{0}` is not a timestamp; expected RFC 3339 such as `2026-01-15T10:00:00Z`, or a date such as `2026-01-15`"
+)]
 pub struct InvalidTimestamp(pub String);
 
 /// Microseconds since the epoch of an RFC 3339 timestamp or a bare date.
@@ -120,7 +122,9 @@ impl Duration {
     /// [`InvalidDuration`] for anything else, or a value too large.
     pub fn parse(text: &str) -> Result<Self, InvalidDuration> {
         let invalid = || InvalidDuration(text.to_owned());
-        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).ok_or_else(invalid)?;
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+            .ok_or_else(invalid)?;
         let (amount, unit) = text.split_at(split);
         let unit = crate::syntax::DurationUnit::from_suffix(unit).ok_or_else(invalid)?;
         let amount: String = amount.chars().filter(|c| *c != '_').collect();
@@ -134,7 +138,9 @@ impl Duration {
 
 /// A duration text that is not a number followed by a unit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a duration; expected a whole number and a unit, such as `500ms`, `30s`, `15m`, `12h`, `14d` or `2w`")]
+#[error(
+    "`{0}` is not a duration; expected a whole number and a unit, such as `500ms`, `30s`, `15m`, `12h`, `14d` or `2w`"
+)]
 pub struct InvalidDuration(pub String);
 
 impl fmt::Display for Duration {
@@ -292,7 +298,11 @@ impl From<i32> for Value {
 }
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
-        if v.is_nan() { Value::Null } else { Value::Float(v) }
+        if v.is_nan() {
+            Value::Null
+        } else {
+            Value::Float(v)
+        }
     }
 }
 impl From<&str> for Value {

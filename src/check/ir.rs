@@ -23,7 +23,10 @@ pub(crate) enum NodeKind {
     Const(Value),
     Attribute(usize),
     /// A property of the event bound by the innermost aggregate.
-    Property { event: usize, slot: usize },
+    Property {
+        event: usize,
+        slot: usize,
+    },
     /// The timestamp of the event bound by the innermost aggregate.
     EventTime(usize),
     ProfileId,

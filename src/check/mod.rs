@@ -65,7 +65,12 @@ pub(crate) fn check(
             checker.diagnostics.push(
                 Diagnostic::error(
                     Code::WrongResultType,
-                    format!("{} must be {}, found `{}`", expected.what(), expected.type_name(), node.ty),
+                    format!(
+                        "{} must be {}, found `{}`",
+                        expected.what(),
+                        expected.type_name(),
+                        node.ty
+                    ),
                     expr.span,
                 )
                 .with_label(format!("this has type `{}`", node.ty)),
@@ -184,7 +189,13 @@ impl Checker<'_> {
     }
 
     /// The common type of `nodes` (ints widen to floats, NULL fits anything).
-    fn unify_all(&mut self, exprs: &[Expr], nodes: &[Node], span: Span, what: &str) -> Option<Type> {
+    fn unify_all(
+        &mut self,
+        exprs: &[Expr],
+        nodes: &[Node],
+        span: Span,
+        what: &str,
+    ) -> Option<Type> {
         let mut common = Type::Null;
         let mut first_typed: Option<(Span, &Type)> = None;
         for (expr, node) in exprs.iter().zip(nodes) {
@@ -193,12 +204,16 @@ impl Checker<'_> {
                 None => {
                     let mut diagnostic = Diagnostic::error(
                         Code::MixedList,
-                        format!("{what} must have one type, found `{common}` and `{}`", node.ty),
+                        format!(
+                            "{what} must have one type, found `{common}` and `{}`",
+                            node.ty
+                        ),
                         expr.span,
                     )
                     .with_label(format!("this has type `{}`", node.ty));
                     if let Some((first_span, first_ty)) = first_typed {
-                        diagnostic = diagnostic.with_secondary(first_span, format!("this has type `{first_ty}`"));
+                        diagnostic = diagnostic
+                            .with_secondary(first_span, format!("this has type `{first_ty}`"));
                     } else {
                         diagnostic = diagnostic.with_secondary(span, "in this list");
                     }
@@ -246,7 +261,10 @@ impl Checker<'_> {
             return self.error(
                 Diagnostic::error(
                     Code::TooManyAggregates,
-                    format!("more than {} aggregates in one expression", self.max_aggregates),
+                    format!(
+                        "more than {} aggregates in one expression",
+                        self.max_aggregates
+                    ),
                     span,
                 )
                 .with_label("the limit is reached here")
@@ -274,7 +292,9 @@ impl Checker<'_> {
                         span,
                     )
                     .with_label("read one of its fields")
-                    .with_help(format!("write `{function}({event}).timestamp` or `{function}({event}).<property>`")),
+                    .with_help(format!(
+                        "write `{function}({event}).timestamp` or `{function}({event}).<property>`"
+                    )),
                 );
             }
         };
@@ -286,10 +306,18 @@ impl Checker<'_> {
         let window = match &aggregate.window {
             None => Some(WindowNode::All),
             Some(Window::Within(d)) => self
-                .typed(d, &Type::Duration, "`WITHIN` needs a duration, such as `7d`")
+                .typed(
+                    d,
+                    &Type::Duration,
+                    "`WITHIN` needs a duration, such as `7d`",
+                )
                 .map(|n| WindowNode::Within(Box::new(n))),
             Some(Window::Since(t)) => self
-                .typed(t, &Type::Timestamp, "`SINCE` needs a timestamp, such as `@2026-01-15`")
+                .typed(
+                    t,
+                    &Type::Timestamp,
+                    "`SINCE` needs a timestamp, such as `@2026-01-15`",
+                )
                 .map(|n| WindowNode::Since(Box::new(n))),
         };
         if aggregate.event.text.is_empty() {
@@ -300,9 +328,18 @@ impl Checker<'_> {
             None => (None, Type::Null),
             Some(name) => {
                 let Some((slot, ty)) = event_schema.get(&name.text) else {
-                    let suggestion = names::suggest(&name.text, event_schema.properties().map(|(n, _)| n));
-                    let message = format!("event `{}` has no property `{}`", aggregate.event.text, name.text);
-                    self.diagnostics.push(names::unknown(Code::UnknownProperty, message, name.span, suggestion));
+                    let suggestion =
+                        names::suggest(&name.text, event_schema.properties().map(|(n, _)| n));
+                    let message = format!(
+                        "event `{}` has no property `{}`",
+                        aggregate.event.text, name.text
+                    );
+                    self.diagnostics.push(names::unknown(
+                        Code::UnknownProperty,
+                        message,
+                        name.span,
+                        suggestion,
+                    ));
                     return None;
                 };
                 let ty = ty.clone();
@@ -371,8 +408,12 @@ impl Checker<'_> {
         }
         let found = node_.ty.clone();
         self.error(
-            Diagnostic::error(Code::TypeMismatch, format!("{message}, found `{found}`"), expr.span)
-                .with_label(format!("expected `{ty}`, found `{found}`")),
+            Diagnostic::error(
+                Code::TypeMismatch,
+                format!("{message}, found `{found}`"),
+                expr.span,
+            )
+            .with_label(format!("expected `{ty}`, found `{found}`")),
         )
     }
 }
@@ -400,10 +441,16 @@ fn literal_node(literal: &Literal) -> Node {
         Literal::Float(x) => constant(Value::Float(*x), Type::Float),
         Literal::String(s) => constant(Value::String(s.as_str().into()), Type::String),
         Literal::Duration(d) => match d.micros() {
-            Some(micros) => constant(Value::Duration(Duration::from_micros(micros)), Type::Duration),
+            Some(micros) => constant(
+                Value::Duration(Duration::from_micros(micros)),
+                Type::Duration,
+            ),
             None => constant(Value::Null, Type::Duration),
         },
-        Literal::Timestamp(micros) => constant(Value::Timestamp(Timestamp::from_micros(*micros)), Type::Timestamp),
+        Literal::Timestamp(micros) => constant(
+            Value::Timestamp(Timestamp::from_micros(*micros)),
+            Type::Timestamp,
+        ),
     }
 }
 

@@ -18,7 +18,12 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
 }
 
 /// An "unknown name" diagnostic with its suggestion.
-pub(crate) fn unknown(code: Code, message: String, span: Span, suggestion: Option<String>) -> Diagnostic {
+pub(crate) fn unknown(
+    code: Code,
+    message: String,
+    span: Span,
+    suggestion: Option<String>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::error(code, message, span);
     match suggestion {
         Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
@@ -33,7 +38,10 @@ impl Checker<'_> {
             let (slot, ty) = schema.get(&name.text)?;
             Some((event, slot, ty.clone()))
         });
-        let attribute = self.schema.attribute(&name.text).map(|(slot, ty)| (slot, ty.clone()));
+        let attribute = self
+            .schema
+            .attribute(&name.text)
+            .map(|(slot, ty)| (slot, ty.clone()));
         match (property, attribute) {
             (Some(_), Some(_)) => self.error(
                 Diagnostic::error(
@@ -104,10 +112,14 @@ impl Checker<'_> {
 
     pub(super) fn field(&mut self, base: &Expr, field: &Name, span: Span) -> Option<Node> {
         match &base.kind {
-            ExprKind::Name(prefix) if prefix.text == "profile" && self.schema.attribute("profile").is_none() => {
+            ExprKind::Name(prefix)
+                if prefix.text == "profile" && self.schema.attribute("profile").is_none() =>
+            {
                 self.profile_field(field)
             }
-            ExprKind::Name(prefix) if prefix.text == "journey" && self.schema.attribute("journey").is_none() => {
+            ExprKind::Name(prefix)
+                if prefix.text == "journey" && self.schema.attribute("journey").is_none() =>
+            {
                 self.journey_field(field, span)
             }
             ExprKind::Aggregate(aggregate)
@@ -120,10 +132,23 @@ impl Checker<'_> {
                 } else if let Some((slot, ty)) = event_schema.get(&field.text) {
                     (EventField::Property(slot), ty.clone())
                 } else {
-                    let suggestion =
-                        suggest(&field.text, event_schema.properties().map(|(n, _)| n).chain(["timestamp"]));
-                    let message = format!("event `{}` has no property `{}`", aggregate.event.text, field.text);
-                    return self.error(unknown(Code::UnknownProperty, message, field.span, suggestion));
+                    let suggestion = suggest(
+                        &field.text,
+                        event_schema
+                            .properties()
+                            .map(|(n, _)| n)
+                            .chain(["timestamp"]),
+                    );
+                    let message = format!(
+                        "event `{}` has no property `{}`",
+                        aggregate.event.text, field.text
+                    );
+                    return self.error(unknown(
+                        Code::UnknownProperty,
+                        message,
+                        field.span,
+                        suggestion,
+                    ));
                 };
                 Some(node(NodeKind::EventField(Box::new(found), event_field), ty))
             }
@@ -132,11 +157,16 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::error(
                         Code::UnknownField,
-                        format!("a value of type `{}` has no field `{}`", base_node.ty, field.text),
+                        format!(
+                            "a value of type `{}` has no field `{}`",
+                            base_node.ty, field.text
+                        ),
                         field.span,
                     )
                     .with_label("no such field")
-                    .with_help("fields exist on `profile.`, `journey.` and on `last(…)`/`first(…)`"),
+                    .with_help(
+                        "fields exist on `profile.`, `journey.` and on `last(…)`/`first(…)`",
+                    ),
                 )
             }
         }

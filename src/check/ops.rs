@@ -12,9 +12,9 @@ use crate::value::Value;
 fn comparison(lhs: &Type, rhs: &Type) -> Option<Compare> {
     Some(match (lhs, rhs) {
         (Type::Null, _) | (_, Type::Null) => Compare::Null,
-        (Type::Int, Type::Int) | (Type::Timestamp, Type::Timestamp) | (Type::Duration, Type::Duration) => {
-            Compare::Int
-        }
+        (Type::Int, Type::Int)
+        | (Type::Timestamp, Type::Timestamp)
+        | (Type::Duration, Type::Duration) => Compare::Int,
         (Type::Float, Type::Float) => Compare::Float,
         (Type::Int, Type::Float) => Compare::IntFloat,
         (Type::Float, Type::Int) => Compare::FloatInt,
@@ -56,13 +56,45 @@ fn arithmetic(op: BinaryOp, lhs: &Type, rhs: &Type) -> Option<(Arith, Type)> {
         (BinaryOp::Sub, Timestamp, Timestamp) => Some((Arith::Int(IntOp::Sub), Duration)),
         (BinaryOp::Add, Duration, Duration) => Some((Arith::Int(IntOp::Add), Duration)),
         (BinaryOp::Sub, Duration, Duration) => Some((Arith::Int(IntOp::Sub), Duration)),
-        (BinaryOp::Mul, Duration, Int) | (BinaryOp::Mul, Int, Duration) => Some((Arith::Int(IntOp::Mul), Duration)),
+        (BinaryOp::Mul, Duration, Int) | (BinaryOp::Mul, Int, Duration) => {
+            Some((Arith::Int(IntOp::Mul), Duration))
+        }
         (BinaryOp::Mul, Duration, Float) | (BinaryOp::Mul, Float, Duration) => {
             Some((Arith::ScaleDuration(ScaleOp::Mul), Duration))
         }
-        (BinaryOp::Div, Duration, Int | Float) => Some((Arith::ScaleDuration(ScaleOp::Div), Duration)),
+        (BinaryOp::Div, Duration, Int | Float) => {
+            Some((Arith::ScaleDuration(ScaleOp::Div), Duration))
+        }
         _ => None,
     }
+}
+
+/// The type of arithmetic with a `NULL` literal operand: the first type the
+/// literal could stand for that makes the operation valid (`NULL - ts` is a
+/// duration, `ts + NULL` a timestamp). `None` when no operand is the literal,
+/// or when no type fits (then the ordinary type error follows).
+fn null_arithmetic(op: BinaryOp, lhs: &Type, rhs: &Type) -> Option<Type> {
+    let other = match (lhs, rhs) {
+        (Type::Null, Type::Null) => return Some(Type::Null),
+        (Type::Null, other) | (other, Type::Null) => other,
+        _ => return None,
+    };
+    [
+        other.clone(),
+        Type::Duration,
+        Type::Int,
+        Type::Float,
+        Type::Timestamp,
+    ]
+    .iter()
+    .find_map(|stand_in| {
+        let (l, r) = if *lhs == Type::Null {
+            (stand_in, rhs)
+        } else {
+            (lhs, stand_in)
+        };
+        arithmetic(op, l, r).map(|(_, ty)| ty)
+    })
 }
 
 /// Numeric operands of `op`'s declared shape, with ints widened where the
@@ -93,33 +125,45 @@ impl Checker<'_> {
                 ref other => {
                     let message = format!("cannot negate a value of type `{other}`");
                     let label = format!("this has type `{other}`");
-                    self.error(Diagnostic::error(Code::TypeMismatch, message, span).with_label(label))
+                    self.error(
+                        Diagnostic::error(Code::TypeMismatch, message, span).with_label(label),
+                    )
                 }
             },
         }
     }
 
-    pub(super) fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, span: Span) -> Option<Node> {
+    pub(super) fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+    ) -> Option<Node> {
         let (l, r) = (self.expr(lhs), self.expr(rhs));
         let (l, r) = (l?, r?);
         if op.is_comparison() {
             let kind = self.comparison(op, (&l, lhs.span), (&r, rhs.span), span)?;
-            return Some(node(NodeKind::Compare(cmp_op(op), kind, Box::new(l), Box::new(r)), Type::Bool));
+            return Some(node(
+                NodeKind::Compare(cmp_op(op), kind, Box::new(l), Box::new(r)),
+                Type::Bool,
+            ));
         }
-        if l.ty == Type::Null || r.ty == Type::Null {
-            let other = if l.ty == Type::Null { &r.ty } else { &l.ty };
-            let ty = match (op, other) {
-                (BinaryOp::Div, Type::Int) => Type::Float,
-                (_, Type::Null) => Type::Null,
-                (_, t) => t.clone(),
-            };
+        if let Some(ty) = null_arithmetic(op, &l.ty, &r.ty) {
             return Some(constant(Value::Null, ty));
         }
         let Some((arith, ty)) = arithmetic(op, &l.ty, &r.ty) else {
-            let message = format!("cannot apply `{}` to `{}` and `{}`", op.symbol(), l.ty, r.ty);
+            let message = format!(
+                "cannot apply `{}` to `{}` and `{}`",
+                op.symbol(),
+                l.ty,
+                r.ty
+            );
             let hint = match (op, &l.ty, &r.ty) {
                 (BinaryOp::Rem, _, _) => "`%` takes two ints",
-                (BinaryOp::Sub, Type::Duration, Type::Timestamp) => "write the timestamp first: `ts - d`",
+                (BinaryOp::Sub, Type::Duration, Type::Timestamp) => {
+                    "write the timestamp first: `ts - d`"
+                }
                 _ => "numbers combine with numbers, timestamps with durations",
             };
             return self.error(
@@ -134,40 +178,66 @@ impl Checker<'_> {
     }
 
     /// The comparison kind for two operands, or a diagnostic naming both types.
-    fn comparison(&mut self, op: BinaryOp, lhs: (&Node, Span), rhs: (&Node, Span), span: Span) -> Option<Compare> {
+    fn comparison(
+        &mut self,
+        op: BinaryOp,
+        lhs: (&Node, Span),
+        rhs: (&Node, Span),
+        span: Span,
+    ) -> Option<Compare> {
         let Some(kind) = comparison(&lhs.0.ty, &rhs.0.ty) else {
             let message = format!("cannot compare `{}` with `{}`", lhs.0.ty, rhs.0.ty);
             return self.error(
-                    Diagnostic::error(Code::IncomparableTypes, message, lhs.1)
-                        .with_label(format!("this has type `{}`", lhs.0.ty))
-                        .with_secondary(rhs.1, format!("this has type `{}`", rhs.0.ty)),
-                );
+                Diagnostic::error(Code::IncomparableTypes, message, lhs.1)
+                    .with_label(format!("this has type `{}`", lhs.0.ty))
+                    .with_secondary(rhs.1, format!("this has type `{}`", rhs.0.ty)),
+            );
         };
         if kind == Compare::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
             return self.error(
-                    Diagnostic::error(
-                        Code::IncomparableTypes,
-                        format!("bools compare only with `=` and `!=`, not `{}`", op.symbol()),
-                        span,
-                    )
-                    .with_label("ordering comparison of bools"),
-                );
+                Diagnostic::error(
+                    Code::IncomparableTypes,
+                    format!(
+                        "bools compare only with `=` and `!=`, not `{}`",
+                        op.symbol()
+                    ),
+                    span,
+                )
+                .with_label("ordering comparison of bools"),
+            );
         }
         Some(kind)
     }
 
-    pub(super) fn in_list(&mut self, operand: &Expr, list: &[Expr], negated: bool, span: Span) -> Option<Node> {
+    pub(super) fn in_list(
+        &mut self,
+        operand: &Expr,
+        list: &[Expr],
+        negated: bool,
+        span: Span,
+    ) -> Option<Node> {
         let value = self.expr(operand);
         let items = self.all(list);
         let (value, items) = (value?, items?);
         let item_type = self.unify_all(list, &items, span, "the items of an `IN` list")?;
-        let kind = self.comparison(BinaryOp::Eq, (&value, operand.span), (&constant(Value::Null, item_type.clone()), span), span)?;
+        let kind = self.comparison(
+            BinaryOp::Eq,
+            (&value, operand.span),
+            (&constant(Value::Null, item_type.clone()), span),
+            span,
+        )?;
         let (value, items) = align(kind, value, items, &item_type);
         let test = node(NodeKind::In(kind, Box::new(value), items), Type::Bool);
         Some(negate_if(test, negated))
     }
 
-    pub(super) fn between(&mut self, operand: &Expr, low: &Expr, high: &Expr, negated: bool) -> Option<Node> {
+    pub(super) fn between(
+        &mut self,
+        operand: &Expr,
+        low: &Expr,
+        high: &Expr,
+        negated: bool,
+    ) -> Option<Node> {
         let (v, l, h) = (self.expr(operand), self.expr(low), self.expr(high));
         let (v, l, h) = (v?, l?, h?);
         let bounds_type = unify(&l.ty, &h.ty);
@@ -175,7 +245,10 @@ impl Checker<'_> {
             return self.error(
                 Diagnostic::error(
                     Code::IncomparableTypes,
-                    format!("the bounds of `BETWEEN` have different types, `{}` and `{}`", l.ty, h.ty),
+                    format!(
+                        "the bounds of `BETWEEN` have different types, `{}` and `{}`",
+                        l.ty, h.ty
+                    ),
                     low.span,
                 )
                 .with_label(format!("this has type `{}`", l.ty))
@@ -183,13 +256,21 @@ impl Checker<'_> {
             );
         };
         let bound = constant(Value::Null, bounds_type.clone());
-        let kind = self.comparison(BinaryOp::Le, (&v, operand.span), (&bound, low.span.to(high.span)), operand.span)?;
+        let kind = self.comparison(
+            BinaryOp::Le,
+            (&v, operand.span),
+            (&bound, low.span.to(high.span)),
+            operand.span,
+        )?;
         let (v, bounds) = align(kind, v, vec![l, h], &bounds_type);
         let mut bounds = bounds.into_iter();
         let (Some(l), Some(h)) = (bounds.next(), bounds.next()) else {
             return None;
         };
-        let test = node(NodeKind::Between(kind, Box::new(v), Box::new(l), Box::new(h)), Type::Bool);
+        let test = node(
+            NodeKind::Between(kind, Box::new(v), Box::new(l), Box::new(h)),
+            Type::Bool,
+        );
         Some(negate_if(test, negated))
     }
 
@@ -199,20 +280,40 @@ impl Checker<'_> {
         match (&l.ty, &r.ty, op) {
             (Type::String | Type::Null, Type::String | Type::Null, _) => {
                 let (l, r) = (coerce(l, &Type::String), coerce(r, &Type::String));
-                Some(node(NodeKind::Text(op, Box::new(l), Box::new(r)), Type::Bool))
+                Some(node(
+                    NodeKind::Text(op, Box::new(l), Box::new(r)),
+                    Type::Bool,
+                ))
             }
             (Type::List(item), _, TextOp::Contains) => {
                 let item = (**item).clone();
-                let kind = self.comparison(BinaryOp::Eq, (&constant(Value::Null, item.clone()), lhs.span), (&r, rhs.span), span)?;
+                let kind = self.comparison(
+                    BinaryOp::Eq,
+                    (&constant(Value::Null, item.clone()), lhs.span),
+                    (&r, rhs.span),
+                    span,
+                )?;
                 let r = match kind {
                     Compare::FloatInt => to_float(r),
                     _ => r,
                 };
-                let kind = if kind == Compare::FloatInt { Compare::Float } else { kind };
-                Some(node(NodeKind::ListContains(kind, Box::new(l), Box::new(r)), Type::Bool))
+                let kind = if kind == Compare::FloatInt {
+                    Compare::Float
+                } else {
+                    kind
+                };
+                Some(node(
+                    NodeKind::ListContains(kind, Box::new(l), Box::new(r)),
+                    Type::Bool,
+                ))
             }
             _ => {
-                let message = format!("`{}` needs strings (or a list for CONTAINS), found `{}` and `{}`", op.keyword(), l.ty, r.ty);
+                let message = format!(
+                    "`{}` needs strings (or a list for CONTAINS), found `{}` and `{}`",
+                    op.keyword(),
+                    l.ty,
+                    r.ty
+                );
                 self.error(
                     Diagnostic::error(Code::TypeMismatch, message, lhs.span)
                         .with_label(format!("this has type `{}`", l.ty))
@@ -262,13 +363,18 @@ impl Checker<'_> {
         let function = name.text.to_ascii_lowercase();
         let arity = match function.as_str() {
             "now" => 0..=0,
-            "lower" | "upper" | "length" | "abs" | "floor" | "ceil" | "days_since" | "hours_since" => 1..=1,
+            "lower" | "upper" | "length" | "abs" | "floor" | "ceil" | "days_since"
+            | "hours_since" => 1..=1,
             "round" => 1..=2,
             "hour_of_day" | "day_of_week" | "bucket" => 2..=2,
             "least" | "greatest" | "coalesce" => 1..=usize::MAX,
             _ => {
                 let suggestion = super::names::suggest(&function, FUNCTIONS.into_iter());
-                let diagnostic = Diagnostic::error(Code::UnknownFunction, format!("unknown function `{}`", name.text), name.span);
+                let diagnostic = Diagnostic::error(
+                    Code::UnknownFunction,
+                    format!("unknown function `{}`", name.text),
+                    name.span,
+                );
                 let diagnostic = match suggestion {
                     Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
                     None => diagnostic.with_label("not a function"),
@@ -280,13 +386,18 @@ impl Checker<'_> {
         if !arity.contains(&nodes.len()) {
             let expected = match (arity.start(), arity.end()) {
                 (a, b) if a == b => format!("{a} argument{}", if *a == 1 { "" } else { "s" }),
-                (a, &usize::MAX) => format!("at least {a} argument{}", if *a == 1 { "" } else { "s" }),
+                (a, &usize::MAX) => {
+                    format!("at least {a} argument{}", if *a == 1 { "" } else { "s" })
+                }
                 (a, b) => format!("{a} or {b} arguments"),
             };
             return self.error(
                 Diagnostic::error(
                     Code::WrongArity,
-                    format!("`{function}` takes {expected}, but {} were given", nodes.len()),
+                    format!(
+                        "`{function}` takes {expected}, but {} were given",
+                        nodes.len()
+                    ),
                     span,
                 )
                 .with_label(format!("expected {expected}")),
@@ -295,7 +406,13 @@ impl Checker<'_> {
         self.typed_call(&function, nodes, args, span)
     }
 
-    fn argument_error(&mut self, function: &str, expected: &str, arg: &Node, span: Span) -> Option<Node> {
+    fn argument_error(
+        &mut self,
+        function: &str,
+        expected: &str,
+        arg: &Node,
+        span: Span,
+    ) -> Option<Node> {
         self.error(
             Diagnostic::error(
                 Code::TypeMismatch,
@@ -306,16 +423,27 @@ impl Checker<'_> {
         )
     }
 
-    fn typed_call(&mut self, function: &str, mut nodes: Vec<Node>, args: &[Expr], span: Span) -> Option<Node> {
+    fn typed_call(
+        &mut self,
+        function: &str,
+        mut nodes: Vec<Node>,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Node> {
         let span_of = |i: usize| args.get(i).map_or(span, |a| a.span);
-        let call = |f: Function, nodes: Vec<Node>, ty: Type| Some(node(NodeKind::Call(f, nodes), ty));
+        let call =
+            |f: Function, nodes: Vec<Node>, ty: Type| Some(node(NodeKind::Call(f, nodes), ty));
         let first_type = nodes.first().map(|n| n.ty.clone()).unwrap_or(Type::Null);
         match (function, &first_type) {
             ("now", _) => Some(node(NodeKind::Now, Type::Timestamp)),
-            (_, Type::Null) if !matches!(function, "least" | "greatest" | "coalesce" | "bucket") => {
+            (_, Type::Null)
+                if !matches!(function, "least" | "greatest" | "coalesce" | "bucket") =>
+            {
+                // A NULL literal argument leaves numeric functions untyped, like
+                // the literal itself.
                 let ty = match function {
                     "lower" | "upper" => Type::String,
-                    "abs" | "round" | "floor" | "ceil" => Type::Float,
+                    "abs" | "round" | "floor" | "ceil" => Type::Null,
                     _ => Type::Int,
                 };
                 Some(constant(Value::Null, ty))
@@ -330,7 +458,12 @@ impl Checker<'_> {
             ("round", Type::Int | Type::Float) if nodes.len() == 2 => {
                 let digits = nodes.pop()?;
                 if !matches!(digits.ty, Type::Int | Type::Null) {
-                    return self.argument_error("round", "an int number of digits", &digits, span_of(1));
+                    return self.argument_error(
+                        "round",
+                        "an int number of digits",
+                        &digits,
+                        span_of(1),
+                    );
                 }
                 let digits = coerce(digits, &Type::Int);
                 let value = to_float(nodes.pop()?);
@@ -341,7 +474,9 @@ impl Checker<'_> {
             ("ceil", Type::Float) => call(Function::Ceil, nodes, Type::Float),
             ("days_since", Type::Timestamp) => call(Function::DaysSince, nodes, Type::Int),
             ("hours_since", Type::Timestamp) => call(Function::HoursSince, nodes, Type::Int),
-            ("hour_of_day" | "day_of_week", Type::Timestamp) => self.local_time(function, nodes, span_of(1)),
+            ("hour_of_day" | "day_of_week", Type::Timestamp) => {
+                self.local_time(function, nodes, span_of(1))
+            }
             ("bucket", _) => self.bucket(nodes, args, span),
             ("least" | "greatest" | "coalesce", _) => self.variadic(function, nodes, args, span),
             (_, _) => {
@@ -357,7 +492,12 @@ impl Checker<'_> {
         }
     }
 
-    fn local_time(&mut self, function: &str, mut nodes: Vec<Node>, zone_span: Span) -> Option<Node> {
+    fn local_time(
+        &mut self,
+        function: &str,
+        mut nodes: Vec<Node>,
+        zone_span: Span,
+    ) -> Option<Node> {
         let part = if function == "hour_of_day" {
             LocalPart::HourOfDay
         } else {
@@ -368,7 +508,10 @@ impl Checker<'_> {
             (NodeKind::Const(Value::String(name)), _) => match name.parse::<chrono_tz::Tz>() {
                 Ok(tz) => Some(tz),
                 Err(_) => {
-                    let suggestion = super::names::suggest(name, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
+                    let suggestion = super::names::suggest(
+                        name,
+                        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+                    );
                     let diagnostic = Diagnostic::error(
                         Code::UnknownTimeZone,
                         format!("unknown time zone `{name}`"),
@@ -376,22 +519,37 @@ impl Checker<'_> {
                     );
                     let diagnostic = match suggestion {
                         Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
-                        None => diagnostic.with_label("expected an IANA zone name such as `Europe/Berlin`"),
+                        None => diagnostic
+                            .with_label("expected an IANA zone name such as `Europe/Berlin`"),
                     };
                     return self.error(diagnostic);
                 }
             },
             (_, Type::String | Type::Null) => None,
-            _ => return self.argument_error(function, "an IANA time-zone name as its second argument", &zone, zone_span),
+            _ => {
+                return self.argument_error(
+                    function,
+                    "an IANA time-zone name as its second argument",
+                    &zone,
+                    zone_span,
+                );
+            }
         };
         let zone = coerce(zone, &Type::String);
         let ts = nodes.pop()?;
-        Some(node(NodeKind::Call(Function::Local(part, resolved), vec![ts, zone]), Type::Int))
+        Some(node(
+            NodeKind::Call(Function::Local(part, resolved), vec![ts, zone]),
+            Type::Int,
+        ))
     }
 
     fn bucket(&mut self, nodes: Vec<Node>, args: &[Expr], span: Span) -> Option<Node> {
         let mut typed = Vec::with_capacity(2);
-        for (i, (n, wanted)) in nodes.into_iter().zip(["a string or int key", "a string salt"]).enumerate() {
+        for (i, (n, wanted)) in nodes
+            .into_iter()
+            .zip(["a string or int key", "a string salt"])
+            .enumerate()
+        {
             let fits = match i {
                 0 => matches!(n.ty, Type::String | Type::Int | Type::Null),
                 _ => matches!(n.ty, Type::String | Type::Null),
@@ -400,12 +558,22 @@ impl Checker<'_> {
                 let at = args.get(i).map_or(span, |a| a.span);
                 return self.argument_error("bucket", wanted, &n, at);
             }
-            typed.push(if n.ty == Type::Null { constant(Value::Null, Type::String) } else { n });
+            typed.push(if n.ty == Type::Null {
+                constant(Value::Null, Type::String)
+            } else {
+                n
+            });
         }
         Some(node(NodeKind::Call(Function::Bucket, typed), Type::Int))
     }
 
-    fn variadic(&mut self, function: &str, nodes: Vec<Node>, args: &[Expr], span: Span) -> Option<Node> {
+    fn variadic(
+        &mut self,
+        function: &str,
+        nodes: Vec<Node>,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Node> {
         let what = format!("the arguments of `{function}`");
         let ty = self.unify_all(args, &nodes, span, &what)?;
         let nodes: Vec<Node> = nodes.into_iter().map(|n| coerce(n, &ty)).collect();
@@ -419,6 +587,9 @@ impl Checker<'_> {
             }
             Some(kind) => kind,
         };
-        Some(node(NodeKind::Call(Function::Extreme(kind, function == "greatest"), nodes), ty))
+        Some(node(
+            NodeKind::Call(Function::Extreme(kind, function == "greatest"), nodes),
+            ty,
+        ))
     }
 }

@@ -101,12 +101,22 @@ impl Scan {
     }
 
     /// The matching events' indices, oldest first.
-    fn matching<'e>(&'e self, env: &'e Env<'_>, columns: &'e EventColumns, start: usize, end: usize) -> impl DoubleEndedIterator<Item = usize> + 'e {
+    fn matching<'e>(
+        &'e self,
+        env: &'e Env<'_>,
+        columns: &'e EventColumns,
+        start: usize,
+        end: usize,
+    ) -> impl DoubleEndedIterator<Item = usize> + 'e {
         (start..end).filter(move |i| self.filter.matches(env, columns, *i))
     }
 
     /// The matching, non-NULL values of a property.
-    fn values<'s, 'a: 's>(&'s self, env: &'s Env<'a>, slot: usize) -> Option<impl Iterator<Item = &'a Value> + 's> {
+    fn values<'s, 'a: 's>(
+        &'s self,
+        env: &'s Env<'a>,
+        slot: usize,
+    ) -> Option<impl Iterator<Item = &'a Value> + 's> {
         let (columns, start, end) = self.range(env)?;
         let column = columns.properties.get(slot)?;
         Some(
@@ -142,7 +152,9 @@ impl Compiler {
     pub(super) fn exists(&mut self, aggregate: &AggregateNode) -> BoolFn {
         let scan = self.scan(aggregate);
         bool_fn(move |env| match scan.range(env) {
-            Some((columns, start, end)) => Truth::from(scan.matching(env, columns, start, end).next().is_some()),
+            Some((columns, start, end)) => {
+                Truth::from(scan.matching(env, columns, start, end).next().is_some())
+            }
             None => Truth::Unknown,
         })
     }
@@ -154,13 +166,18 @@ impl Compiler {
         match aggregate.function {
             AggregateFn::Count => int_fn(move |env| scan.count(env)),
             AggregateFn::Sum => int_fn(move |env| {
-                if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env)) {
+                if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env))
+                {
                     if let Some(Some(PrefixSums::Int { sums, .. })) = columns.prefix.get(slot) {
                         let total = sums.get(end)? - sums.get(start)?;
                         return i64::try_from(total).ok();
                     }
                 }
-                let total: i128 = scan.values(env, slot)?.filter_map(as_i64).map(i128::from).sum();
+                let total: i128 = scan
+                    .values(env, slot)?
+                    .filter_map(as_i64)
+                    .map(i128::from)
+                    .sum();
                 i64::try_from(total).ok()
             }),
             AggregateFn::Min | AggregateFn::Max => {
@@ -183,7 +200,9 @@ impl Compiler {
             AggregateFn::Avg => float_fn(move |env| {
                 let (sum, count) = sum_and_count(&scan, env, slot)?;
                 #[allow(clippy::cast_precision_loss)]
-                (count > 0).then(|| sum / count as f64).and_then(super::scalar::finite)
+                (count > 0)
+                    .then(|| sum / count as f64)
+                    .and_then(super::scalar::finite)
             }),
             AggregateFn::Min | AggregateFn::Max => {
                 let max = aggregate.function == AggregateFn::Max;
@@ -192,7 +211,11 @@ impl Compiler {
                         Value::Float(x) => Some(*x),
                         _ => None,
                     });
-                    if max { values.reduce(f64::max) } else { values.reduce(f64::min) }
+                    if max {
+                        values.reduce(f64::max)
+                    } else {
+                        values.reduce(f64::min)
+                    }
                 })
             }
             _ => float_fn(|_| None),
@@ -221,7 +244,11 @@ impl Compiler {
         Box::new(move |env| {
             let (columns, start, end) = scan.range(env)?;
             let mut matching = scan.matching(env, columns, start, end);
-            if last { matching.next_back() } else { matching.next() }
+            if last {
+                matching.next_back()
+            } else {
+                matching.next()
+            }
         })
     }
 
@@ -231,7 +258,11 @@ impl Compiler {
         let found = self.found_event(aggregate);
         value_fn(move |env| {
             let index = found(env)?;
-            env.profile.events_of(event)?.properties.get(slot)?.get(index)
+            env.profile
+                .events_of(event)?
+                .properties
+                .get(slot)?
+                .get(index)
         })
     }
 
@@ -253,7 +284,9 @@ fn property_equals(condition: &Node) -> Option<(usize, Box<str>)> {
     };
     match (&lhs.kind, &rhs.kind) {
         (NodeKind::Property { slot, .. }, NodeKind::Const(Value::String(value)))
-        | (NodeKind::Const(Value::String(value)), NodeKind::Property { slot, .. }) => Some((*slot, value.as_ref().into())),
+        | (NodeKind::Const(Value::String(value)), NodeKind::Property { slot, .. }) => {
+            Some((*slot, value.as_ref().into()))
+        }
         _ => None,
     }
 }
@@ -267,7 +300,8 @@ fn sum_and_count(scan: &Scan, env: &Env<'_>, slot: usize) -> Option<(f64, usize)
                 compensations,
                 counts,
             })) => {
-                let sum = (sums.get(end)? - sums.get(start)?) + (compensations.get(end)? - compensations.get(start)?);
+                let sum = (sums.get(end)? - sums.get(start)?)
+                    + (compensations.get(end)? - compensations.get(start)?);
                 let count = counts.get(end)? - counts.get(start)?;
                 return Some((sum, count as usize));
             }

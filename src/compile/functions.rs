@@ -57,7 +57,11 @@ fn uppered(s: Cow<'_, str>) -> Cow<'_, str> {
 
 /// The extreme of some optional values, ignoring NULLs (PostgreSQL's
 /// `least`/`greatest`).
-fn extreme<T>(values: impl Iterator<Item = Option<T>>, greatest: bool, cmp: impl Fn(&T, &T) -> Ordering) -> Option<T> {
+fn extreme<T>(
+    values: impl Iterator<Item = Option<T>>,
+    greatest: bool,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> Option<T> {
     values.flatten().reduce(|best, next| {
         let better = match cmp(&next, &best) {
             Ordering::Greater => greatest,
@@ -70,10 +74,12 @@ fn extreme<T>(values: impl Iterator<Item = Option<T>>, greatest: bool, cmp: impl
 
 impl Compiler {
     pub(super) fn int_call(&mut self, function: &Function, args: &[Node]) -> IntFn {
-        let arg = |i: usize| args.get(i).cloned().unwrap_or(Node {
-            kind: NodeKind::Const(Value::Null),
-            ty: Type::Null,
-        });
+        let arg = |i: usize| {
+            args.get(i).cloned().unwrap_or(Node {
+                kind: NodeKind::Const(Value::Null),
+                ty: Type::Null,
+            })
+        };
         match function {
             Function::LengthString => {
                 let s = self.string(&arg(0));
@@ -88,7 +94,11 @@ impl Compiler {
                 int_fn(move |env| x(env)?.checked_abs())
             }
             Function::DaysSince | Function::HoursSince => {
-                let unit = if *function == Function::DaysSince { MICROS_PER_DAY } else { MICROS_PER_HOUR };
+                let unit = if *function == Function::DaysSince {
+                    MICROS_PER_DAY
+                } else {
+                    MICROS_PER_HOUR
+                };
                 let then = self.int(&arg(0));
                 int_fn(move |env| elapsed(env.now, then(env)?, unit))
             }

@@ -13,7 +13,11 @@
 
 mod aggregate;
 mod functions;
+#[cfg(test)]
+mod reference;
 mod scalar;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 
@@ -59,7 +63,9 @@ fn float_fn(f: impl Fn(&Env<'_>) -> Option<f64> + Send + Sync + 'static) -> Floa
 fn str_fn(f: impl for<'a> Fn(&Env<'a>) -> Option<Cow<'a, str>> + Send + Sync + 'static) -> StrFn {
     Box::new(f)
 }
-fn list_fn(f: impl for<'a> Fn(&Env<'a>) -> Option<Cow<'a, [Value]>> + Send + Sync + 'static) -> ListFn {
+fn list_fn(
+    f: impl for<'a> Fn(&Env<'a>) -> Option<Cow<'a, [Value]>> + Send + Sync + 'static,
+) -> ListFn {
     Box::new(f)
 }
 
@@ -142,7 +148,12 @@ impl Program {
         }
     }
 
-    fn env<'a>(&'a self, profile: &'a Profile, now: Timestamp, entered_at: Option<Timestamp>) -> Env<'a> {
+    fn env<'a>(
+        &'a self,
+        profile: &'a Profile,
+        now: Timestamp,
+        entered_at: Option<Timestamp>,
+    ) -> Env<'a> {
         Env {
             profile,
             consts: &self.consts,
@@ -153,7 +164,12 @@ impl Program {
     }
 
     /// Evaluates a bool program.
-    pub(crate) fn truth(&self, profile: &Profile, now: Timestamp, entered_at: Option<Timestamp>) -> Truth {
+    pub(crate) fn truth(
+        &self,
+        profile: &Profile,
+        now: Timestamp,
+        entered_at: Option<Timestamp>,
+    ) -> Truth {
         let env = self.env(profile, now, entered_at);
         match &self.root {
             Compiled::Bool(f) => f(&env),
@@ -162,7 +178,12 @@ impl Program {
     }
 
     /// Evaluates a numeric program as a float.
-    pub(crate) fn number(&self, profile: &Profile, now: Timestamp, entered_at: Option<Timestamp>) -> Option<f64> {
+    pub(crate) fn number(
+        &self,
+        profile: &Profile,
+        now: Timestamp,
+        entered_at: Option<Timestamp>,
+    ) -> Option<f64> {
         let env = self.env(profile, now, entered_at);
         match &self.root {
             Compiled::Float(f) => f(&env),
@@ -173,7 +194,12 @@ impl Program {
     }
 
     /// Evaluates to a value of any type.
-    pub(crate) fn value(&self, profile: &Profile, now: Timestamp, entered_at: Option<Timestamp>) -> Value {
+    pub(crate) fn value(
+        &self,
+        profile: &Profile,
+        now: Timestamp,
+        entered_at: Option<Timestamp>,
+    ) -> Value {
         self.root.value(&self.env(profile, now, entered_at))
     }
 }

@@ -21,7 +21,10 @@ pub(crate) fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
     let whole = f.trunc();
     #[allow(clippy::cast_possible_truncation)]
     let whole_int = whole as i64;
-    Some(i.cmp(&whole_int).then_with(|| 0.0.partial_cmp(&(f - whole)).unwrap_or(Ordering::Equal)))
+    Some(
+        i.cmp(&whole_int)
+            .then_with(|| 0.0.partial_cmp(&(f - whole)).unwrap_or(Ordering::Equal)),
+    )
 }
 
 /// A float result, NULL unless finite.
@@ -59,7 +62,8 @@ pub(crate) fn scale_duration(op: ScaleOp, micros: i64, factor: f64) -> Option<i6
     }
     .round();
     #[allow(clippy::cast_possible_truncation)]
-    (-9.223_372_036_854_775e18..=9.223_372_036_854_775e18).contains(&scaled)
+    (-9.223_372_036_854_775e18..=9.223_372_036_854_775e18)
+        .contains(&scaled)
         .then_some(scaled as i64)
 }
 
@@ -81,7 +85,11 @@ fn any_equal(results: impl Iterator<Item = Truth>) -> Truth {
             Truth::False => {}
         }
     }
-    if unknown { Truth::Unknown } else { Truth::False }
+    if unknown {
+        Truth::Unknown
+    } else {
+        Truth::False
+    }
 }
 
 impl Compiler {
@@ -360,7 +368,11 @@ impl Compiler {
             };
             let wanted = item.value(env);
             if wanted.is_null() {
-                return if elements.is_empty() { Truth::False } else { Truth::Unknown };
+                return if elements.is_empty() {
+                    Truth::False
+                } else {
+                    Truth::Unknown
+                };
             }
             any_equal(elements.iter().map(|e| values_equal(kind, e, &wanted)))
         })
@@ -407,7 +419,9 @@ impl Compiler {
             }
             NodeKind::Call(function, args) => self.int_call(function, args),
             NodeKind::Aggregate(aggregate) => self.int_aggregate(aggregate),
-            NodeKind::EventField(aggregate, EventField::Timestamp) => self.event_timestamp(aggregate),
+            NodeKind::EventField(aggregate, EventField::Timestamp) => {
+                self.event_timestamp(aggregate)
+            }
             NodeKind::EventField(aggregate, EventField::Property(slot)) => {
                 let read = self.event_field(aggregate, *slot);
                 int_fn(move |env| as_i64(read(env)?))
@@ -565,7 +579,9 @@ pub(crate) fn values_equal(kind: Compare, a: &Value, b: &Value) -> Truth {
         (Compare::Int, _, _) => as_i64(a).zip(as_i64(b)).map(|(x, y)| x.cmp(&y)),
         (Compare::Float, Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
         (Compare::IntFloat, Value::Int(i), Value::Float(x)) => cmp_int_float(*i, *x),
-        (Compare::FloatInt, Value::Float(x), Value::Int(i)) => cmp_int_float(*i, *x).map(Ordering::reverse),
+        (Compare::FloatInt, Value::Float(x), Value::Int(i)) => {
+            cmp_int_float(*i, *x).map(Ordering::reverse)
+        }
         (Compare::Str, Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         (Compare::Bool, Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => None,

@@ -65,9 +65,14 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
     let max_depth = limits.max_depth().min(HARD_MAX_DEPTH);
     check_bracket_depth(source, max_depth).map_err(|d| vec![d])?;
 
-    let mut pairs = TriggerParser::parse(Rule::trigger, source).map_err(|e| vec![syntax_error(source, e)])?;
+    let mut pairs =
+        TriggerParser::parse(Rule::trigger, source).map_err(|e| vec![syntax_error(source, e)])?;
     let Some(trigger) = pairs.next() else {
-        return Err(vec![Diagnostic::error(Code::Syntax, "empty expression", Span::new(0, 0))]);
+        return Err(vec![Diagnostic::error(
+            Code::Syntax,
+            "empty expression",
+            Span::new(0, 0),
+        )]);
     };
     let mut builder = Builder {
         max_depth,
@@ -83,7 +88,11 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
     match expr {
         Some(built) if builder.diagnostics.is_empty() => Ok(built.expr),
         Some(_) => Err(builder.diagnostics),
-        None => Err(vec![Diagnostic::error(Code::Syntax, "empty expression", Span::new(0, 0))]),
+        None => Err(vec![Diagnostic::error(
+            Code::Syntax,
+            "empty expression",
+            Span::new(0, 0),
+        )]),
     }
 }
 
@@ -151,8 +160,12 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         return Diagnostic::error(Code::Syntax, format!("unexpected {}", found.text), span)
             .with_label("not expected here");
     }
-    Diagnostic::error(Code::Syntax, format!("expected {expected}, found {}", found.text), span)
-        .with_label(format!("expected {expected}"))
+    Diagnostic::error(
+        Code::Syntax,
+        format!("expected {expected}, found {}", found.text),
+        span,
+    )
+    .with_label(format!("expected {expected}"))
 }
 
 struct Found {
@@ -220,14 +233,19 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::and_op | Rule::kw_and => "`AND`",
         Rule::cmp_op => "a comparison operator",
         Rule::sum_op | Rule::product_op => "an arithmetic operator",
-        Rule::compare | Rule::is_null | Rule::negatable | Rule::contains | Rule::starts_with | Rule::ends_with => {
-            "a comparison"
-        }
+        Rule::compare
+        | Rule::is_null
+        | Rule::negatable
+        | Rule::contains
+        | Rule::starts_with
+        | Rule::ends_with => "a comparison",
         Rule::kw_in | Rule::in_list => "`IN`",
         Rule::kw_between | Rule::between => "`BETWEEN`",
         Rule::kw_with => "`WITH`",
         Rule::kw_where | Rule::where_clause => "`WHERE`",
-        Rule::kw_within | Rule::kw_since | Rule::window | Rule::within | Rule::since => "a window (`WITHIN` or `SINCE`)",
+        Rule::kw_within | Rule::kw_since | Rule::window | Rule::within | Rule::since => {
+            "a window (`WITHIN` or `SINCE`)"
+        }
         Rule::call_args => "`(`",
         Rule::paren_items => "a list in parentheses",
         Rule::field => "`.`",
@@ -291,7 +309,11 @@ impl Builder {
         let span = span_of(&pair);
         match pair.into_inner().next() {
             Some(inner) => self.expr(inner),
-            None => Err(Diagnostic::error(Code::Syntax, "expected an expression", span)),
+            None => Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                span,
+            )),
         }
     }
 
@@ -326,14 +348,22 @@ impl Builder {
             }
         }
         let Some(mut built) = operand else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                span,
+            ));
         };
         if built.height + not_starts.len() > self.max_depth {
             return Err(too_deep(span, self.max_depth));
         }
         for start in not_starts.into_iter().rev() {
             let span = Span::new(start, built.expr.span.end);
-            built = self.node(ExprKind::Unary(UnaryOp::Not, Box::new(built.expr)), span, built.height)?;
+            built = self.node(
+                ExprKind::Unary(UnaryOp::Not, Box::new(built.expr)),
+                span,
+                built.height,
+            )?;
         }
         Ok(built)
     }
@@ -349,14 +379,22 @@ impl Builder {
             }
         }
         let Some(mut built) = operand else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                span,
+            ));
         };
         if built.height + neg_starts.len() > self.max_depth {
             return Err(too_deep(span, self.max_depth));
         }
         for start in neg_starts.into_iter().rev() {
             let span = Span::new(start, built.expr.span.end);
-            built = self.node(ExprKind::Unary(UnaryOp::Neg, Box::new(built.expr)), span, built.height)?;
+            built = self.node(
+                ExprKind::Unary(UnaryOp::Neg, Box::new(built.expr)),
+                span,
+                built.height,
+            )?;
         }
         Ok(built)
     }
@@ -364,7 +402,11 @@ impl Builder {
     fn arithmetic(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", Span::default()));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                Span::default(),
+            ));
         };
         let mut acc = self.expr(first)?;
         while let Some(op_pair) = inner.next() {
@@ -379,7 +421,11 @@ impl Builder {
             let rhs = self.expr(rhs_pair)?;
             let span = acc.expr.span.to(rhs.expr.span);
             let height = acc.height.max(rhs.height);
-            acc = self.node(ExprKind::Binary(op, Box::new(acc.expr), Box::new(rhs.expr)), span, height)?;
+            acc = self.node(
+                ExprKind::Binary(op, Box::new(acc.expr), Box::new(rhs.expr)),
+                span,
+                height,
+            )?;
         }
         Ok(acc)
     }
@@ -387,7 +433,11 @@ impl Builder {
     fn predicate(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", Span::default()));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                Span::default(),
+            ));
         };
         let mut acc = self.expr(first)?;
         let mut first_tail: Option<Span> = None;
@@ -395,10 +445,14 @@ impl Builder {
             let tail_span = span_of(&tail);
             if let Some(previous) = first_tail {
                 self.diagnostics.push(
-                    Diagnostic::error(Code::ChainedComparison, "comparisons do not chain", tail_span)
-                        .with_label("second comparison")
-                        .with_secondary(previous, "first comparison")
-                        .with_help("join the comparisons with AND: `a < b AND b < c`"),
+                    Diagnostic::error(
+                        Code::ChainedComparison,
+                        "comparisons do not chain",
+                        tail_span,
+                    )
+                    .with_label("second comparison")
+                    .with_secondary(previous, "first comparison")
+                    .with_help("join the comparisons with AND: `a < b AND b < c`"),
                 );
                 continue;
             }
@@ -420,11 +474,19 @@ impl Builder {
                 Rule::negated => negated = true,
                 Rule::cmp_op => op_text = inner.as_str(),
                 Rule::in_list | Rule::between => body = Some(inner),
-                Rule::kw_is | Rule::kw_null | Rule::kw_contains | Rule::kw_starts | Rule::kw_ends | Rule::kw_with => {}
+                Rule::kw_is
+                | Rule::kw_null
+                | Rule::kw_contains
+                | Rule::kw_starts
+                | Rule::kw_ends
+                | Rule::kw_with => {}
                 _ => operands.push(self.expr(inner)?),
             }
         }
-        let height = operands.iter().map(|b| b.height).fold(lhs.height, usize::max);
+        let height = operands
+            .iter()
+            .map(|b| b.height)
+            .fold(lhs.height, usize::max);
         let mut operands = operands.into_iter().map(|b| b.expr);
         let operand = Box::new(lhs.expr);
         let mut next = || {
@@ -453,7 +515,11 @@ impl Builder {
         span: Span,
     ) -> Result<Built, Fatal> {
         let Some(body) = body else {
-            return Err(Diagnostic::error(Code::Syntax, "expected `IN` or `BETWEEN`", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected `IN` or `BETWEEN`",
+                span,
+            ));
         };
         let operand = Box::new(operand);
         if body.as_rule() == Rule::in_list {
@@ -464,7 +530,15 @@ impl Builder {
                 return Err(Diagnostic::error(Code::Syntax, "expected a list", span));
             };
             let (list, height) = self.items(list)?;
-            return self.node(ExprKind::In { operand, list, negated }, span, height.max(operand_height));
+            return self.node(
+                ExprKind::In {
+                    operand,
+                    list,
+                    negated,
+                },
+                span,
+                height.max(operand_height),
+            );
         }
         let mut bounds = Vec::new();
         for inner in body.into_inner() {
@@ -472,10 +546,17 @@ impl Builder {
                 bounds.push(self.expr(inner)?);
             }
         }
-        let height = bounds.iter().map(|b| b.height).fold(operand_height, usize::max);
+        let height = bounds
+            .iter()
+            .map(|b| b.height)
+            .fold(operand_height, usize::max);
         let mut bounds = bounds.into_iter().map(|b| Box::new(b.expr));
         let (Some(low), Some(high)) = (bounds.next(), bounds.next()) else {
-            return Err(Diagnostic::error(Code::Syntax, "expected `BETWEEN low AND high`", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected `BETWEEN low AND high`",
+                span,
+            ));
         };
         self.node(
             ExprKind::Between {
@@ -516,7 +597,11 @@ impl Builder {
     fn postfix(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let mut inner = pair.into_inner();
         let Some(primary) = inner.next() else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", Span::default()));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                Span::default(),
+            ));
         };
         let mut acc = self.expr(primary)?;
         for field in inner {
@@ -576,7 +661,10 @@ impl Builder {
                 self.diagnostics.push(
                     Diagnostic::error(
                         Code::MisplacedAggregate,
-                        format!("`{}` is not an aggregate and takes no `WHERE`, `WITHIN` or `SINCE`", name.text),
+                        format!(
+                            "`{}` is not an aggregate and takes no `WHERE`, `WITHIN` or `SINCE`",
+                            name.text
+                        ),
                         span_of(clause),
                     )
                     .with_label("only aggregates take this clause")
@@ -608,7 +696,11 @@ impl Builder {
     fn clause_expr(&mut self, clause: Pair<'_, Rule>, height: &mut usize) -> Result<Expr, Fatal> {
         let span = span_of(&clause);
         let Some(inner) = clause.into_inner().find(|p| p.as_rule() == Rule::expr) else {
-            return Err(Diagnostic::error(Code::Syntax, "expected an expression", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected an expression",
+                span,
+            ));
         };
         let built = self.expr(inner)?;
         *height = (*height).max(built.height);
@@ -618,7 +710,11 @@ impl Builder {
     fn window(&mut self, window: Pair<'_, Rule>, height: &mut usize) -> Result<Window, Fatal> {
         let span = span_of(&window);
         let Some(kind) = window.into_inner().next() else {
-            return Err(Diagnostic::error(Code::Syntax, "expected `WITHIN` or `SINCE`", span));
+            return Err(Diagnostic::error(
+                Code::Syntax,
+                "expected `WITHIN` or `SINCE`",
+                span,
+            ));
         };
         let is_within = kind.as_rule() == Rule::within;
         let bound = self.clause_expr(kind, height)?;
@@ -630,7 +726,13 @@ impl Builder {
     }
 
     /// The `event` or `event.property` argument of an aggregate.
-    fn event_ref(&mut self, function: AggregateFn, name: &Name, mut args: Vec<Expr>, span: Span) -> (Name, Option<Name>) {
+    fn event_ref(
+        &mut self,
+        function: AggregateFn,
+        name: &Name,
+        mut args: Vec<Expr>,
+        span: Span,
+    ) -> (Name, Option<Name>) {
         let placeholder = || Name {
             text: String::new(),
             span,
@@ -648,7 +750,11 @@ impl Builder {
             _ => None,
         };
         let Some((event, property)) = reference else {
-            let example = if function.takes_property() { "purchase.amount" } else { "page_view" };
+            let example = if function.takes_property() {
+                "purchase.amount"
+            } else {
+                "page_view"
+            };
             self.diagnostics.push(
                 Diagnostic::error(
                     Code::MisplacedAggregate,
@@ -668,14 +774,28 @@ impl Builder {
                     event.span,
                 )
                 .with_label("an event type without a property")
-                .with_help(format!("write `{}({}.property …)`", function.name(), event.text)),
+                .with_help(format!(
+                    "write `{}({}.property …)`",
+                    function.name(),
+                    event.text
+                )),
             ),
             (Some(p), false) => {
                 let help = match function {
                     AggregateFn::Last | AggregateFn::First => {
-                        format!("read a property after the call: `{}({}).{}`", function.name(), event.text, p.text)
+                        format!(
+                            "read a property after the call: `{}({}).{}`",
+                            function.name(),
+                            event.text,
+                            p.text
+                        )
                     }
-                    _ => format!("`{}` counts events: write `{}({} …)`", function.name(), function.name(), event.text),
+                    _ => format!(
+                        "`{}` counts events: write `{}({} …)`",
+                        function.name(),
+                        function.name(),
+                        event.text
+                    ),
                 };
                 self.diagnostics.push(
                     Diagnostic::error(
@@ -699,11 +819,15 @@ impl Builder {
             Rule::kw_true => Literal::Bool(true),
             Rule::kw_false => Literal::Bool(false),
             Rule::number => self.number(pair.as_str(), span),
-            Rule::duration => self.duration(pair, span),
+            Rule::duration => self.duration(pair.as_str(), span),
             Rule::timestamp => self.timestamp(pair.as_str(), span),
             Rule::string => self.string(pair.as_str(), span),
             _ => {
-                return Err(Diagnostic::error(Code::Syntax, "expected an expression", span));
+                return Err(Diagnostic::error(
+                    Code::Syntax,
+                    "expected an expression",
+                    span,
+                ));
             }
         };
         Ok(Built {
@@ -726,7 +850,11 @@ impl Builder {
         if digits.contains(['.', 'e', 'E']) {
             match digits.parse::<f64>() {
                 Ok(f) if f.is_finite() => Literal::Float(f),
-                _ => self.invalid(format!("number `{text}` is out of range"), span, "not a finite number"),
+                _ => self.invalid(
+                    format!("number `{text}` is out of range"),
+                    span,
+                    "not a finite number",
+                ),
             }
         } else {
             match digits.parse::<i64>() {
@@ -740,19 +868,12 @@ impl Builder {
         }
     }
 
-    fn duration(&mut self, pair: Pair<'_, Rule>, span: Span) -> Literal {
-        let text = pair.as_str();
-        let unit_text = pair
-            .into_inner()
-            .find(|p| p.as_rule() == Rule::duration_unit)
-            .map(|p| p.as_str())
-            .unwrap_or_default();
-        let amount_text: String = text
-            .strip_suffix(unit_text)
-            .unwrap_or(text)
-            .chars()
-            .filter(|c| *c != '_')
-            .collect();
+    fn duration(&mut self, text: &str, span: Span) -> Literal {
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+            .unwrap_or(text.len());
+        let (amount_text, unit_text) = text.split_at(split);
+        let amount_text: String = amount_text.chars().filter(|c| *c != '_').collect();
         let literal = DurationUnit::from_suffix(unit_text).and_then(|unit| {
             let amount = amount_text.parse::<i64>().ok()?;
             let literal = DurationLiteral { amount, unit };
@@ -760,7 +881,11 @@ impl Builder {
         });
         match literal {
             Some(l) => Literal::Duration(l),
-            None => self.invalid(format!("duration `{text}` is out of range"), span, "too long to represent"),
+            None => self.invalid(
+                format!("duration `{text}` is out of range"),
+                span,
+                "too long to represent",
+            ),
         }
     }
 
@@ -777,7 +902,9 @@ impl Builder {
     }
 
     fn string(&mut self, text: &str, span: Span) -> Literal {
-        let body = text.get(1..text.len().saturating_sub(1)).unwrap_or_default();
+        let body = text
+            .get(1..text.len().saturating_sub(1))
+            .unwrap_or_default();
         match unescape(body) {
             Ok(s) => Literal::String(s),
             Err((offset, len, problem)) => {
@@ -838,7 +965,10 @@ pub(crate) fn unescape(body: &str) -> Result<String, (usize, usize, String)> {
                 return Err((
                     at,
                     1 + other.len_utf8(),
-                    format!("unknown escape `\\{}`; expected one of \\\\ \\' \\\" \\n \\t \\u{{…}}", other.escape_debug()),
+                    format!(
+                        "unknown escape `\\{}`; expected one of \\\\ \\' \\\" \\n \\t \\u{{…}}",
+                        other.escape_debug()
+                    ),
                 ));
             }
         }

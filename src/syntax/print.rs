@@ -25,9 +25,10 @@ fn precedence(expr: &Expr) -> Precedence {
         ExprKind::Logical(LogicalOp::And, _) => Precedence::And,
         ExprKind::Unary(UnaryOp::Not, _) => Precedence::Not,
         ExprKind::Binary(op, ..) if op.is_comparison() => Precedence::Predicate,
-        ExprKind::IsNull { .. } | ExprKind::In { .. } | ExprKind::Between { .. } | ExprKind::Text(..) => {
-            Precedence::Predicate
-        }
+        ExprKind::IsNull { .. }
+        | ExprKind::In { .. }
+        | ExprKind::Between { .. }
+        | ExprKind::Text(..) => Precedence::Predicate,
         ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub, ..) => Precedence::Sum,
         ExprKind::Binary(..) => Precedence::Product,
         ExprKind::Unary(UnaryOp::Neg, _) => Precedence::Neg,
@@ -113,7 +114,10 @@ impl fmt::Display for Expr {
                 }
                 Ok(())
             }
-            ExprKind::IsNull { operand: inner, negated } => {
+            ExprKind::IsNull {
+                operand: inner,
+                negated,
+            } => {
                 operand(f, inner, Precedence::Sum)?;
                 f.write_str(if *negated { " IS NOT NULL" } else { " IS NULL" })
             }
@@ -134,7 +138,11 @@ impl fmt::Display for Expr {
                 negated,
             } => {
                 operand(f, inner, Precedence::Sum)?;
-                f.write_str(if *negated { " NOT BETWEEN " } else { " BETWEEN " })?;
+                f.write_str(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                })?;
                 operand(f, low, Precedence::Sum)?;
                 f.write_str(" AND ")?;
                 operand(f, high, Precedence::Sum)
@@ -177,14 +185,16 @@ impl fmt::Display for Name {
 }
 
 const KEYWORDS: [&str; 16] = [
-    "and", "or", "not", "in", "is", "null", "true", "false", "between", "where", "within", "since", "contains",
-    "starts", "ends", "with",
+    "and", "or", "not", "in", "is", "null", "true", "false", "between", "where", "within", "since",
+    "contains", "starts", "ends", "with",
 ];
 
 /// Whether `text` can be written without backticks.
 pub(crate) fn is_plain_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     starts_well
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(text))
@@ -200,7 +210,9 @@ impl fmt::Display for Literal {
             Literal::Float(x) => write_float(f, *x),
             Literal::String(s) => write_string(f, s),
             Literal::Duration(d) => write!(f, "{}{}", d.amount, d.unit.suffix()),
-            Literal::Timestamp(micros) => write!(f, "@{}", crate::value::Timestamp::from_micros(*micros)),
+            Literal::Timestamp(micros) => {
+                write!(f, "@{}", crate::value::Timestamp::from_micros(*micros))
+            }
         }
     }
 }
@@ -262,7 +274,11 @@ impl Expr {
                 let _ = write!(out, "{name}");
             }
             ExprKind::Field(base, name) => list(out, &format!(".{name}"), &[base]),
-            ExprKind::Call(name, args) => list(out, &format!("call {name}"), &args.iter().collect::<Vec<_>>()),
+            ExprKind::Call(name, args) => list(
+                out,
+                &format!("call {name}"),
+                &args.iter().collect::<Vec<_>>(),
+            ),
             ExprKind::Aggregate(a) => {
                 let mut head = format!("{} {}", a.function, a.event);
                 if let Some(p) = &a.property {
@@ -296,9 +312,11 @@ impl Expr {
                 };
                 list(out, head, &items.iter().collect::<Vec<_>>())
             }
-            ExprKind::IsNull { operand, negated } => {
-                list(out, if *negated { "is-not-null" } else { "is-null" }, &[operand])
-            }
+            ExprKind::IsNull { operand, negated } => list(
+                out,
+                if *negated { "is-not-null" } else { "is-null" },
+                &[operand],
+            ),
             ExprKind::In {
                 operand,
                 list: items,
