@@ -71,6 +71,11 @@ pub use schema::{EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownT
 pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
 pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Any error the crate returns.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -20,6 +20,9 @@ use crate::syntax::{Aggregate, AggregateFn, Expr, ExprKind, Literal, Span, Windo
 use crate::value::{Duration, Timestamp, Value};
 use ir::*;
 
+/// The most diagnostics reported for one expression.
+pub(crate) const MAX_DIAGNOSTICS: usize = 100;
+
 /// What the surrounding rule makes available to an expression.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Context {
@@ -139,8 +142,16 @@ fn constant(value: Value, ty: Type) -> Node {
 
 impl Checker<'_> {
     fn error<T>(&mut self, diagnostic: Diagnostic) -> Option<T> {
-        self.diagnostics.push(diagnostic);
+        self.report(diagnostic);
         None
+    }
+
+    /// Records a diagnostic; past [`MAX_DIAGNOSTICS`] the rest are dropped, so
+    /// a generated expression with a repeated mistake stays readable.
+    fn report(&mut self, diagnostic: Diagnostic) {
+        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     fn expr(&mut self, expr: &Expr) -> Option<Node> {
@@ -334,7 +345,7 @@ impl Checker<'_> {
                         "event `{}` has no property `{}`",
                         aggregate.event.text, name.text
                     );
-                    self.diagnostics.push(names::unknown(
+                    self.report(names::unknown(
                         Code::UnknownProperty,
                         message,
                         name.span,
@@ -385,7 +396,7 @@ impl Checker<'_> {
             } else {
                 "a property with an order"
             };
-            self.diagnostics.push(
+            self.report(
                 Diagnostic::error(
                     Code::TypeMismatch,
                     format!("`{}` needs {needs}, found `{ty}`", function.name()),
