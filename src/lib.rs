@@ -51,6 +51,8 @@
 //! stable [`Code`] and a byte span, and renders them like rustc does.
 //! [`ProfileError`] names the profile id and the field at fault.
 
+#![forbid(unsafe_code)]
+
 pub mod diagnostic;
 pub mod hash;
 pub mod syntax;
