@@ -10,8 +10,18 @@ use crate::syntax::{AggregateFn, Expr, ExprKind, Name, Span};
 /// The closest candidate by edit distance, if it is close enough to be a typo.
 pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     let limit = (name.chars().count() / 3).max(1);
+    // A candidate that extends the name (`product` → `product_id`) is as
+    // likely a slip as a typo is.
     candidates
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .map(|c| {
+            let extends = c.len() > name.len() && name.len() >= 3 && c.starts_with(name);
+            let distance = if extends {
+                limit
+            } else {
+                strsim::damerau_levenshtein(name, c)
+            };
+            (distance, c)
+        })
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, c)| c.to_owned())
@@ -46,13 +56,17 @@ impl Checker<'_> {
             (Some(_), Some(_)) => self.error(
                 Diagnostic::error(
                     Code::AmbiguousName,
-                    format!("`{}` is both an event property and a profile attribute", name.text),
+                    format!(
+                        "`{}` is both an event property and a profile attribute",
+                        name.text
+                    ),
                     name.span,
                 )
                 .with_label("ambiguous name")
                 .with_help(format!(
-                    "write `profile.{}` for the attribute; the property needs no prefix once the attribute is written so",
-                    name.text
+                    "write `profile.{0}` for the attribute, or `{1}.{0}` for the property",
+                    name.text,
+                    self.scope_name()
                 )),
             ),
             (Some((event, slot, ty)), None) => Some(node(NodeKind::Property { event, slot }, ty)),
@@ -69,6 +83,33 @@ impl Checker<'_> {
         }
     }
 
+    /// The name of the event type bound by the innermost `WHERE`.
+    fn scope_name(&self) -> String {
+        self.scope
+            .and_then(|event| self.schema.event_at(event))
+            .map_or_else(String::new, |(n, _)| n.to_owned())
+    }
+
+    /// `event.property` inside a `WHERE` on that event type.
+    fn scoped_property(&mut self, field: &Name) -> Option<Node> {
+        let event = self.scope?;
+        if field.text == "timestamp" {
+            return Some(node(NodeKind::EventTime(event), Type::Timestamp));
+        }
+        let (event_name, schema) = self.schema.event_at(event)?;
+        if let Some((slot, ty)) = schema.get(&field.text) {
+            return Some(node(NodeKind::Property { event, slot }, ty.clone()));
+        }
+        let suggestion = suggest(&field.text, schema.properties().map(|(n, _)| n));
+        let message = format!("event `{event_name}` has no property `{}`", field.text);
+        self.error(unknown(
+            Code::UnknownProperty,
+            message,
+            field.span,
+            suggestion,
+        ))
+    }
+
     fn unknown_name(&mut self, name: &Name) -> Option<Node> {
         let properties: Vec<String> = self
             .scope
@@ -81,12 +122,24 @@ impl Checker<'_> {
             .map(|(n, _)| n)
             .chain(properties.iter().map(String::as_str));
         let suggestion = suggest(&name.text, candidates);
-        let mut diagnostic = unknown(
-            Code::UnknownAttribute,
-            format!("unknown attribute `{}`", name.text),
-            name.span,
-            suggestion,
-        );
+        let mut diagnostic = match self.scope {
+            Some(_) => unknown(
+                Code::UnknownProperty,
+                format!(
+                    "`{}` is neither a property of `{}` nor an attribute",
+                    name.text,
+                    self.scope_name()
+                ),
+                name.span,
+                suggestion,
+            ),
+            None => unknown(
+                Code::UnknownAttribute,
+                format!("unknown attribute `{}`", name.text),
+                name.span,
+                suggestion,
+            ),
+        };
         if self.schema.event(&name.text).is_some() {
             diagnostic = diagnostic.with_help(format!(
                 "`{0}` is an event type: aggregate it, as in `count({0} WITHIN 7d)` or `last({0}).timestamp`",
@@ -121,6 +174,13 @@ impl Checker<'_> {
                 if prefix.text == "journey" && self.schema.attribute("journey").is_none() =>
             {
                 self.journey_field(field, span)
+            }
+            ExprKind::Name(prefix)
+                if self.scope.is_some()
+                    && prefix.text == self.scope_name()
+                    && self.schema.attribute(&prefix.text).is_none() =>
+            {
+                self.scoped_property(field)
             }
             ExprKind::Aggregate(aggregate)
                 if matches!(aggregate.function, AggregateFn::Last | AggregateFn::First) =>

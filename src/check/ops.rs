@@ -226,7 +226,7 @@ impl Checker<'_> {
             (&constant(Value::Null, item_type.clone()), span),
             span,
         )?;
-        let (value, items) = align(kind, value, items, &item_type);
+        let (kind, value, items) = align(kind, value, items, &item_type);
         let test = node(NodeKind::In(kind, Box::new(value), items), Type::Bool);
         Some(negate_if(test, negated))
     }
@@ -262,7 +262,7 @@ impl Checker<'_> {
             (&bound, low.span.to(high.span)),
             operand.span,
         )?;
-        let (v, bounds) = align(kind, v, vec![l, h], &bounds_type);
+        let (kind, v, bounds) = align(kind, v, vec![l, h], &bounds_type);
         let mut bounds = bounds.into_iter();
         let (Some(l), Some(h)) = (bounds.next(), bounds.next()) else {
             return None;
@@ -326,12 +326,21 @@ impl Checker<'_> {
 
 /// Brings a tested value and its candidates to one comparison: where one side
 /// is int and the other float, both become float.
-fn align(kind: Compare, value: Node, items: Vec<Node>, item_type: &Type) -> (Node, Vec<Node>) {
+fn align(
+    kind: Compare,
+    value: Node,
+    items: Vec<Node>,
+    item_type: &Type,
+) -> (Compare, Node, Vec<Node>) {
     let items: Vec<Node> = items.into_iter().map(|i| coerce(i, item_type)).collect();
     match kind {
-        Compare::IntFloat => (to_float(value), items),
-        Compare::FloatInt => (value, items.into_iter().map(to_float).collect()),
-        _ => (value, items),
+        Compare::IntFloat => (Compare::Float, to_float(value), items),
+        Compare::FloatInt => (
+            Compare::Float,
+            value,
+            items.into_iter().map(to_float).collect(),
+        ),
+        _ => (kind, value, items),
     }
 }
 
@@ -395,8 +404,9 @@ impl Checker<'_> {
                 Diagnostic::error(
                     Code::WrongArity,
                     format!(
-                        "`{function}` takes {expected}, but {} were given",
-                        nodes.len()
+                        "`{function}` takes {expected}, but {} {} given",
+                        nodes.len(),
+                        if nodes.len() == 1 { "was" } else { "were" }
                     ),
                     span,
                 )

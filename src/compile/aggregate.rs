@@ -26,22 +26,23 @@ enum WindowFn {
 }
 
 impl WindowFn {
-    /// The index range of the events inside the window; `None` when a bound
-    /// is NULL.
+    /// The index range of the events inside the window. A NULL bound admits
+    /// no event, as SQL's `ts >= NULL` admits no row: `count` is 0, `exists`
+    /// false.
     fn bounds(&self, env: &Env<'_>, timestamps: &[i64]) -> Option<(usize, usize)> {
         let now = env.now;
         let end = timestamps.partition_point(|t| *t <= now);
         let start = match self {
-            WindowFn::All => 0,
-            WindowFn::Within(length) => {
-                let from = now.saturating_sub(length(env)?);
+            WindowFn::All => Some(0),
+            WindowFn::Within(length) => length(env).map(|length| {
+                let from = now.saturating_sub(length);
                 timestamps.partition_point(|t| *t <= from)
-            }
+            }),
             WindowFn::Since(since) => {
-                let from = since(env)?;
-                timestamps.partition_point(|t| *t < from)
+                since(env).map(|from| timestamps.partition_point(|t| *t < from))
             }
         };
+        let start = start.unwrap_or(end);
         Some((start.min(end), end))
     }
 }

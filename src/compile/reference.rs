@@ -205,7 +205,7 @@ fn arith(op: Arith, a: &Value, b: &Value, ty: &crate::schema::Type) -> Value {
                 IntOp::Add => x.checked_add(y),
                 IntOp::Sub => x.checked_sub(y),
                 IntOp::Mul => x.checked_mul(y),
-                IntOp::Rem => x.checked_rem(y),
+                IntOp::Rem => (y != 0).then(|| x.wrapping_rem(y)),
             };
             result.map_or(Value::Null, |i| retype(i, ty))
         }
@@ -322,10 +322,17 @@ fn call(function: &Function, args: &[Node], ctx: &Ctx<'_>, ty: &crate::schema::T
 /// window bound is NULL.
 fn selected(aggregate: &AggregateNode, ctx: &Ctx<'_>) -> Option<Vec<usize>> {
     let columns = ctx.profile.events_of(aggregate.event)?;
+    // A NULL bound admits no event.
     let (from, inclusive) = match &aggregate.window {
         WindowNode::All => (i64::MIN, true),
-        WindowNode::Within(d) => (ctx.now.saturating_sub(micros(&eval(d, ctx))?), false),
-        WindowNode::Since(t) => (micros(&eval(t, ctx))?, true),
+        WindowNode::Within(d) => match micros(&eval(d, ctx)) {
+            Some(d) => (ctx.now.saturating_sub(d), false),
+            None => return Some(Vec::new()),
+        },
+        WindowNode::Since(t) => match micros(&eval(t, ctx)) {
+            Some(t) => (t, true),
+            None => return Some(Vec::new()),
+        },
     };
     let mut indices = Vec::new();
     for (i, t) in columns.timestamps.iter().enumerate() {

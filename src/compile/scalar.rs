@@ -47,7 +47,9 @@ pub(crate) fn int_op(op: IntOp, a: i64, b: i64) -> Option<i64> {
         IntOp::Add => a.checked_add(b),
         IntOp::Sub => a.checked_sub(b),
         IntOp::Mul => a.checked_mul(b),
-        IntOp::Rem => a.checked_rem(b),
+        // `i64::MIN % -1` is 0, which fits: only a zero divisor is NULL.
+        IntOp::Rem if b == 0 => None,
+        IntOp::Rem => Some(a.wrapping_rem(b)),
     }
 }
 

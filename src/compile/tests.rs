@@ -544,7 +544,8 @@ fn windows_are_half_open_at_the_start_and_closed_at_now() {
     assert_eq!(value("count(visit SINCE now() - 7d)"), Value::Int(3));
     assert_eq!(value("count(visit)"), Value::Int(3));
     assert_eq!(value("last(visit).timestamp = now()"), Value::Bool(true));
-    assert_eq!(value("count(visit WITHIN NULL)"), Value::Null);
+    assert_eq!(value("count(visit WITHIN NULL)"), Value::Int(0));
+    assert_eq!(value("exists(visit SINCE NULL)"), Value::Bool(false));
 }
 
 #[test]

@@ -63,10 +63,10 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
         ]);
     }
     let max_depth = limits.max_depth().min(HARD_MAX_DEPTH);
-    check_bracket_depth(source, max_depth).map_err(|d| vec![d])?;
+    let unclosed = check_bracket_depth(source, max_depth).map_err(|d| vec![d])?;
 
-    let mut pairs =
-        TriggerParser::parse(Rule::trigger, source).map_err(|e| vec![syntax_error(source, e)])?;
+    let mut pairs = TriggerParser::parse(Rule::trigger, source)
+        .map_err(|e| vec![syntax_error(source, e, unclosed)])?;
     let Some(trigger) = pairs.next() else {
         return Err(vec![Diagnostic::error(
             Code::Syntax,
@@ -97,19 +97,22 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
 }
 
 /// Rejects bracket nesting deeper than `max_depth` with a scan of the raw text
-/// that skips strings, quoted names and comments.
-fn check_bracket_depth(source: &str, max_depth: usize) -> Result<(), Diagnostic> {
-    let mut depth = 0usize;
+/// that skips strings, quoted names and comments. Returns the offset of the
+/// innermost bracket left open at the end, if any.
+fn check_bracket_depth(source: &str, max_depth: usize) -> Result<Option<usize>, Diagnostic> {
+    let mut open: Vec<usize> = Vec::new();
     let mut chars = source.char_indices();
     while let Some((at, c)) = chars.next() {
         match c {
             '(' | '[' => {
-                depth += 1;
-                if depth > max_depth {
+                open.push(at);
+                if open.len() > max_depth {
                     return Err(too_deep(Span::new(at, at + 1), max_depth));
                 }
             }
-            ')' | ']' => depth = depth.saturating_sub(1),
+            ')' | ']' => {
+                open.pop();
+            }
             '\'' | '"' | '`' => {
                 let mut escaped = false;
                 for (_, d) in chars.by_ref() {
@@ -132,7 +135,7 @@ fn check_bracket_depth(source: &str, max_depth: usize) -> Result<(), Diagnostic>
             _ => {}
         }
     }
-    Ok(())
+    Ok(open.last().copied())
 }
 
 fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
@@ -145,13 +148,24 @@ fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
     .with_help("split the condition, or raise the depth limit")
 }
 
-fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    source: &str,
+    error: pest::error::Error<Rule>,
+    unclosed: Option<usize>,
+) -> Diagnostic {
     let at = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((start, _)) => start,
     };
     let found = describe_found(source, at);
     let span = Span::new(at, (at + found.len_bytes).min(source.len()));
+    if let (0, Some(opener)) = (found.len_bytes, unclosed) {
+        let bracket = source.get(opener..=opener).unwrap_or("(");
+        let closer = if bracket == "[" { "]" } else { ")" };
+        return Diagnostic::error(Code::Syntax, format!("unclosed `{bracket}`"), span)
+            .with_label(format!("expected `{closer}` before the end"))
+            .with_secondary(Span::new(opener, opener + 1), "opened here");
+    }
     let expected = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => expected_list(positives),
         ErrorVariant::CustomError { message } => message.clone(),
@@ -188,8 +202,13 @@ fn describe_found(source: &str, at: usize) -> Found {
         first.len_utf8()
     };
     let word = rest.get(..word_len).unwrap_or_default();
+    let shown = if first.is_control() {
+        first.escape_debug().to_string()
+    } else {
+        word.to_owned()
+    };
     Found {
-        text: format!("`{}`", word.escape_debug()),
+        text: format!("`{shown}`"),
         len_bytes: word_len,
     }
 }
@@ -231,7 +250,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::name | Rule::ident | Rule::quoted_name => "a name",
         Rule::or_op | Rule::kw_or => "`OR`",
         Rule::and_op | Rule::kw_and => "`AND`",
-        Rule::cmp_op => "a comparison operator",
+        Rule::cmp_op => "a comparison",
         Rule::sum_op | Rule::product_op => "an arithmetic operator",
         Rule::compare
         | Rule::is_null
@@ -450,7 +469,7 @@ impl Builder {
                         "comparisons do not chain",
                         tail_span,
                     )
-                    .with_label("second comparison")
+                    .with_label("comparison chained here")
                     .with_secondary(previous, "first comparison")
                     .with_help("join the comparisons with AND: `a < b AND b < c`"),
                 );

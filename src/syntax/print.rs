@@ -127,9 +127,16 @@ impl fmt::Display for Expr {
                 negated,
             } => {
                 operand(f, inner, Precedence::Sum)?;
-                f.write_str(if *negated { " NOT IN (" } else { " IN (" })?;
+                f.write_str(if *negated { " NOT IN " } else { " IN " })?;
+                // `()` is not a list (it would be an empty parenthesis); `[]` is.
+                let (open, close) = if list.is_empty() {
+                    ("[", "]")
+                } else {
+                    ("(", ")")
+                };
+                f.write_str(open)?;
                 comma_separated(f, list)?;
-                f.write_str(")")
+                f.write_str(close)
             }
             ExprKind::Between {
                 operand: inner,
@@ -292,12 +299,15 @@ impl Expr {
                     out.push(')');
                 }
                 match &a.window {
-                    Some(Window::Within(d)) => list(out, " (within", &[d]),
-                    Some(Window::Since(t)) => list(out, " (since", &[t]),
+                    Some(Window::Within(d)) => {
+                        out.push(' ');
+                        list(out, "within", &[d]);
+                    }
+                    Some(Window::Since(t)) => {
+                        out.push(' ');
+                        list(out, "since", &[t]);
+                    }
                     None => {}
-                }
-                if a.window.is_some() {
-                    out.push(')');
                 }
                 out.push(')');
             }
