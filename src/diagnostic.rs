@@ -60,6 +60,32 @@ pub enum Code {
     WrongResultType,
     /// E0304: list items of different types.
     MixedList,
+    /// E0401: a rule file that is not valid TOML or JSON.
+    InvalidFile,
+    /// E0402: a key the rule-file format does not have.
+    UnknownKey,
+    /// E0403: a required key is missing.
+    MissingKey,
+    /// E0404: a value of the wrong kind (a number where a string is needed…).
+    WrongValueType,
+    /// E0405: a duration that does not parse.
+    InvalidDuration,
+    /// E0406: a timestamp that does not parse.
+    InvalidTimestamp,
+    /// E0407: a clock time that does not parse.
+    InvalidClockTime,
+    /// E0408: two definitions with the same id.
+    DuplicateId,
+    /// E0409: a journey names an action that does not exist.
+    UnknownAction,
+    /// E0410: a setting names a trait that does not exist or has the wrong type.
+    BadTraitReference,
+    /// E0411: a value outside its allowed range or set.
+    InvalidValue,
+    /// E0412: a channel no action uses and nextbest does not know.
+    UnknownChannel,
+    /// E0413: a journey that can never run as written.
+    UnreachableJourney,
 }
 
 impl Code {
@@ -91,6 +117,19 @@ impl Code {
             Code::IncomparableTypes => "E0302",
             Code::WrongResultType => "E0303",
             Code::MixedList => "E0304",
+            Code::InvalidFile => "E0401",
+            Code::UnknownKey => "E0402",
+            Code::MissingKey => "E0403",
+            Code::WrongValueType => "E0404",
+            Code::InvalidDuration => "E0405",
+            Code::InvalidTimestamp => "E0406",
+            Code::InvalidClockTime => "E0407",
+            Code::DuplicateId => "E0408",
+            Code::UnknownAction => "E0409",
+            Code::BadTraitReference => "E0410",
+            Code::InvalidValue => "E0411",
+            Code::UnknownChannel => "E0412",
+            Code::UnreachableJourney => "E0413",
         }
     }
 }

@@ -55,6 +55,7 @@
 
 pub mod diagnostic;
 pub mod hash;
+pub mod rules;
 pub mod syntax;
 
 mod check;
@@ -69,6 +70,7 @@ pub use check::Context;
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};
+pub use rules::{RuleSet, RuleSetError};
 pub use schema::{EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType};
 pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
 pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};
@@ -93,4 +95,7 @@ pub enum Error {
     /// An invalid schema.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// A rule set that cannot be loaded.
+    #[error(transparent)]
+    RuleSet(#[from] RuleSetError),
 }

@@ -9,6 +9,7 @@
 
 pub(crate) mod ir;
 mod names;
+pub(crate) use names::suggest;
 mod ops;
 
 use std::collections::BTreeSet;

@@ -172,14 +172,17 @@ impl Compiler {
 
     fn and(&mut self, items: &[Node]) -> BoolFn {
         let mut fns: Vec<BoolFn> = items.iter().map(|i| self.boolean(i)).collect();
-        if let ([_, _], Some(b), Some(a)) = (items, fns.pop(), fns.pop()) {
-            return bool_fn(move |env| {
-                let left = a(env);
-                if left == Truth::False {
-                    return Truth::False;
-                }
-                left.and(b(env))
-            });
+        // Checked before popping: with more operands nothing may be lost.
+        if fns.len() == 2 {
+            if let (Some(b), Some(a)) = (fns.pop(), fns.pop()) {
+                return bool_fn(move |env| {
+                    let left = a(env);
+                    if left == Truth::False {
+                        return Truth::False;
+                    }
+                    left.and(b(env))
+                });
+            }
         }
         bool_fn(move |env| {
             let mut result = Truth::True;
@@ -196,14 +199,17 @@ impl Compiler {
 
     fn or(&mut self, items: &[Node]) -> BoolFn {
         let mut fns: Vec<BoolFn> = items.iter().map(|i| self.boolean(i)).collect();
-        if let ([_, _], Some(b), Some(a)) = (items, fns.pop(), fns.pop()) {
-            return bool_fn(move |env| {
-                let left = a(env);
-                if left == Truth::True {
-                    return Truth::True;
-                }
-                left.or(b(env))
-            });
+        // Checked before popping: with more operands nothing may be lost.
+        if fns.len() == 2 {
+            if let (Some(b), Some(a)) = (fns.pop(), fns.pop()) {
+                return bool_fn(move |env| {
+                    let left = a(env);
+                    if left == Truth::True {
+                        return Truth::True;
+                    }
+                    left.or(b(env))
+                });
+            }
         }
         bool_fn(move |env| {
             let mut result = Truth::False;

@@ -168,9 +168,17 @@ fn expr(g: &mut Gen, t: T, depth: u32, scope: Scope) -> String {
     let d = depth - 1;
     let sub = |g: &mut Gen, t: T| expr(g, t, d, scope);
     match t {
-        T::B => match g.below(17) {
+        T::B => match g.below(19) {
             0 => format!("({} AND {})", sub(g, T::B), sub(g, T::B)),
             1 => format!("({} OR {})", sub(g, T::B), sub(g, T::B)),
+            17 | 18 => {
+                // Flat chains of three to five operands.
+                let keyword = if g.chance(50) { " AND " } else { " OR " };
+                let operands: Vec<String> = (0..3 + g.below(3))
+                    .map(|_| format!("({})", sub(g, T::B)))
+                    .collect();
+                format!("({})", operands.join(keyword))
+            }
             2 => format!("NOT {}", sub(g, T::B)),
             3 => format!("{} {} {}", sub(g, T::I), cmp(g), sub(g, T::I)),
             4 => format!("{} {} {}", sub(g, T::F), cmp(g), sub(g, T::I)),
@@ -563,6 +571,22 @@ fn float_sums_keep_small_terms_next_to_large_ones() {
     assert_eq!(compiled_value(&program, &profile, NOW), Value::Float(1.0));
     let (_, program) = compile("avg(purchase.amount WITHIN 4d)", &schema);
     assert_eq!(compiled_value(&program, &profile, NOW), Value::Float(1.0));
+}
+
+#[test]
+fn flat_chains_of_three_or_more_keep_every_operand() {
+    // A regression: the two-operand fast path once dropped operands of longer chains.
+    let schema = schema();
+    let profile = Profile::builder(&schema, "c")
+        .attribute("i1", 5)
+        .attribute("b1", false)
+        .build()
+        .unwrap();
+    let t = |s: &str| truth_of(s, &schema, &profile);
+    assert_eq!(t("i1 > 1 AND b1 AND i1 > 2"), Truth::False);
+    assert_eq!(t("b1 OR i1 < 1 OR i1 > 2"), Truth::True);
+    assert_eq!(t("i1 > 1 AND i1 > 2 AND i1 > 3 AND i1 > 9"), Truth::False);
+    assert_eq!(t("b1 OR b1 OR b1 OR i1 = 5"), Truth::True);
 }
 
 #[test]

@@ -88,7 +88,9 @@ impl Text {
         while next < self.offsets.len() && self.offsets.get(next) == Some(&start) {
             next += 1;
         }
-        self.offsets.get(next).map_or(1, |n| n.saturating_sub(start).max(1))
+        self.offsets
+            .get(next)
+            .map_or(1, |n| n.saturating_sub(start).max(1))
     }
 
     /// A string whose every byte maps to `span.start` (a fallback when the
@@ -137,7 +139,9 @@ impl TextBuilder {
 pub(crate) fn parse_toml(source: &str) -> Result<Doc, (String, Span)> {
     use toml::de::DeTable;
     let table = DeTable::parse(source).map_err(|e| {
-        let span = e.span().map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+        let span = e
+            .span()
+            .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
         (e.message().trim().to_owned(), span)
     })?;
     let span = table.span();
@@ -161,12 +165,12 @@ fn toml_table(source: &str, table: &toml::de::DeTable<'_>) -> Vec<(Key, Doc)> {
         .collect()
 }
 
-fn toml_value(source: &str, value: &serde_spanned::Spanned<toml::de::DeValue<'_>>) -> Doc {
+fn toml_value(source: &str, value: &toml::Spanned<toml::de::DeValue<'_>>) -> Doc {
     use toml::de::DeValue;
     let range = value.span();
     let span = Span::new(range.start, range.end);
     let value = match value.get_ref() {
-        DeValue::String(s) => DocValue::String(toml_text(source, span, s)),
+        DeValue::String(s) => DocValue::String(toml_text(source, span, s.as_ref())),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(i) => DocValue::Integer(i),
             Err(_) => DocValue::Float(f64::INFINITY),
@@ -174,7 +178,9 @@ fn toml_value(source: &str, value: &serde_spanned::Spanned<toml::de::DeValue<'_>
         DeValue::Float(f) => DocValue::Float(toml_float(f.as_str())),
         DeValue::Boolean(b) => DocValue::Bool(*b),
         DeValue::Datetime(d) => DocValue::Datetime(d.to_string()),
-        DeValue::Array(items) => DocValue::Array(items.iter().map(|i| toml_value(source, i)).collect()),
+        DeValue::Array(items) => {
+            DocValue::Array(items.iter().map(|i| toml_value(source, i)).collect())
+        }
         DeValue::Table(table) => DocValue::Table(toml_table(source, table)),
     };
     Doc { value, span }
@@ -468,7 +474,8 @@ impl JsonParser<'_> {
                         return Err(self.error("expected the second half of a surrogate pair"));
                     }
                     let low = self.hex4()?;
-                    let code = 0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                    let code =
+                        0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
                     char::from_u32(code).ok_or_else(|| self.error("invalid surrogate pair"))?
                 } else {
                     char::from_u32(high).ok_or_else(|| self.error("invalid unicode escape"))?
@@ -480,7 +487,8 @@ impl JsonParser<'_> {
 
     fn hex4(&mut self) -> Result<u32, (String, Span)> {
         let digits = self.rest().get(..4).unwrap_or_default();
-        let value = u32::from_str_radix(digits, 16).map_err(|_| self.error("expected four hex digits"))?;
+        let value =
+            u32::from_str_radix(digits, 16).map_err(|_| self.error("expected four hex digits"))?;
         self.at += 4;
         Ok(value)
     }
@@ -491,9 +499,13 @@ mod tests {
     use super::*;
 
     fn string_at(doc: &Doc, key: &str) -> Text {
-        let DocValue::Table(entries) = &doc.value else { panic!() };
+        let DocValue::Table(entries) = &doc.value else {
+            panic!()
+        };
         let (_, value) = entries.iter().find(|(k, _)| k.text == key).unwrap();
-        let DocValue::String(text) = &value.value else { panic!() };
+        let DocValue::String(text) = &value.value else {
+            panic!()
+        };
         text.clone()
     }
 
@@ -506,7 +518,10 @@ mod tests {
         let z = a.text.find('z').unwrap();
         assert_eq!(&source[a.to_file(Span::new(z, z + 1)).range()], "z");
         let quote = a.text.find('"').unwrap();
-        assert_eq!(&source[a.to_file(Span::new(quote, quote + 1)).range()], "\\\"");
+        assert_eq!(
+            &source[a.to_file(Span::new(quote, quote + 1)).range()],
+            "\\\""
+        );
         let b = string_at(&doc, "b");
         let two = b.text.find("two").unwrap();
         assert_eq!(&source[b.to_file(Span::new(two, two + 3)).range()], "two");

@@ -1,0 +1,140 @@
+//! Rule-set files through the public API: the bundled example loads, TOML and
+//! JSON mean the same, and every problem is reported with its place.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use nextbest::rules::{Format, RuleSet, RuleSetError};
+
+fn classic() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/rules/classic.toml"
+    ))
+    .unwrap()
+}
+
+fn problems(source: &str, format: Format) -> String {
+    match RuleSet::parse(source, format, "rules.toml") {
+        Ok(_) => panic!("expected problems"),
+        Err(RuleSetError::Invalid(invalid)) => invalid.render(false),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+#[test]
+fn the_classic_rule_set_loads() {
+    let rules =
+        RuleSet::parse(&classic(), Format::Toml, "classic.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rules.actions.len(), 8);
+    assert_eq!(rules.journeys.len(), 1);
+    assert_eq!(rules.journeys[0].steps.len(), 3);
+    assert_eq!(rules.caps[0].max, 3);
+    assert_eq!(rules.holdout.as_ref().unwrap().percent, 5);
+    assert!(
+        rules
+            .action("churn_push_incentive")
+            .unwrap()
+            .trigger
+            .is_none()
+    );
+}
+
+#[test]
+fn expression_errors_point_into_the_file() {
+    let source = classic().replace(
+        "login_count_30d < 0.6 * login_count_60d AND user_segment = 'active'\"\n# No",
+        "login_cnt_30d < 0.6 * login_count_60d AND user_segment = 'active'\"\n# No",
+    );
+    let rendered = problems(&source, Format::Toml);
+    let line = source
+        .lines()
+        .position(|l| l.contains("login_cnt_30d"))
+        .unwrap()
+        + 1;
+    let column = source
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("login_cnt_30d")
+        .unwrap()
+        + 1;
+    assert!(
+        rendered.contains(&format!("--> rules.toml:{line}:{column}")),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("did you mean `login_count_30d`?"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let source = r#"
+[schema.traits]
+opt = "int"
+tz = "bool"
+[schema.events]
+visit = { path = "strng" }
+[consent]
+emial = { opt_in = "opt" }
+[quiet_hours]
+start = "25:00"
+end = "08:00"
+timezone_trait = "tz"
+default_timezone = "Europe/Berlln"
+[[action]]
+id = "a"
+channel = "email"
+trigger = "count(visit WITHIN 7x) > 0"
+cooldwn = "1d"
+[[action]]
+id = "a"
+channel = "email"
+[[journey]]
+id = "j"
+entry = "TRUE"
+steps = [{ after = "2d", action = "a" }, { after = "1d", action = "b" }]
+"#;
+    let rendered = problems(source, Format::Toml);
+    for expected in [
+        "unknown type `strng`",
+        "unknown channel `emial`",
+        "is not a clock time",
+        "must name a `string` trait, but `tz` is `bool`",
+        "unknown time zone `Europe/Berlln`",
+        "unknown key `cooldwn`",
+        "did you mean `cooldown`?",
+        "duplicate action id `a`",
+        "names `b`, which is not an action",
+    ] {
+        assert!(
+            rendered.contains(expected),
+            "missing {expected:?} in\n{rendered}"
+        );
+    }
+}
+
+#[test]
+fn toml_and_json_mean_the_same() {
+    let json = r#"{
+  "schema": {"traits": {"n": "int"}, "events": {"visit": {"path": "string"}}},
+  "action": [{"id": "a", "channel": "email", "trigger": "n > 1 AND count(visit) > 0", "cooldown": "1d"}]
+}"#;
+    let toml = "[schema.traits]\nn = \"int\"\n[schema.events]\nvisit = { path = \"string\" }\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1 AND count(visit) > 0\"\ncooldown = \"1d\"\n";
+    let from_json = RuleSet::parse(json, Format::Json, "rules.json").unwrap();
+    let from_toml = RuleSet::parse(toml, Format::Toml, "rules.toml").unwrap();
+    assert_eq!(from_json.schema, from_toml.schema);
+    assert_eq!(from_json.actions[0].cooldown, from_toml.actions[0].cooldown);
+    assert_eq!(
+        from_json.actions[0].trigger.as_ref().unwrap().source(),
+        from_toml.actions[0].trigger.as_ref().unwrap().source()
+    );
+    let bad = json.replace("n > 1", "m > 1");
+    let rendered = problems(&bad, Format::Json);
+    assert!(rendered.contains("--> rules.toml:3:58"), "{rendered}");
+}
