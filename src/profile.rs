@@ -294,13 +294,19 @@ impl JsonLoader<'_> {
 
     /// A value converted to `ty`; a mismatch is an error, or NULL and a
     /// warning when lenient.
-    fn value(&mut self, field: String, ty: &Type, json: &Json) -> Result<Value, ProfileError> {
+    /// The field's path is only built when there is an error to report.
+    fn value(
+        &mut self,
+        field: impl FnOnce() -> String,
+        ty: &Type,
+        json: &Json,
+    ) -> Result<Value, ProfileError> {
         match value_from_json(ty, json) {
             Some(value) => Ok(value),
             None => {
                 let error = ProfileError::WrongType {
                     profile: self.builder.id.clone(),
-                    field,
+                    field: field(),
                     expected: ty.to_string(),
                     found: describe(json),
                 };
@@ -324,7 +330,7 @@ impl JsonLoader<'_> {
             let Some((slot, ty)) = self.schema.attribute(name) else {
                 continue;
             };
-            let value = self.value(format!("traits.{name}"), ty, json)?;
+            let value = self.value(|| format!("traits.{name}"), ty, json)?;
             if let Some(cell) = self.builder.attributes.get_mut(slot) {
                 *cell = value;
             }
@@ -393,7 +399,7 @@ impl JsonLoader<'_> {
                             continue;
                         };
                         let value =
-                            self.value(format!("events[{n}].properties.{property}"), ty, json)?;
+                            self.value(|| format!("events[{n}].properties.{property}"), ty, json)?;
                         if let Some(cell) = row.get_mut(slot) {
                             *cell = value;
                         }
@@ -467,9 +473,10 @@ fn exact_int(x: f64) -> Option<i64> {
 }
 
 /// Converts a value given in code to the declared type: ints widen to floats,
-/// RFC 3339 strings become timestamps, duration strings durations.
-fn coerce(ty: &Type, value: Value) -> Option<Value> {
-    Some(match (ty, value) {
+/// RFC 3339 strings become timestamps, duration strings durations. A value
+/// that does not fit is handed back unchanged.
+fn coerce(ty: &Type, value: Value) -> Result<Value, Value> {
+    Ok(match (ty, value) {
         (_, Value::Null) => Value::Null,
         (Type::Bool, v @ Value::Bool(_)) => v,
         (Type::Int, v @ Value::Int(_)) => v,
@@ -478,14 +485,26 @@ fn coerce(ty: &Type, value: Value) -> Option<Value> {
         (Type::Float, Value::Int(i)) => Value::Float(i as f64),
         (Type::String, v @ Value::String(_)) => v,
         (Type::Timestamp, v @ Value::Timestamp(_)) => v,
-        (Type::Timestamp, Value::String(s)) => Value::Timestamp(Timestamp::parse(&s).ok()?),
+        (Type::Timestamp, Value::String(s)) => match Timestamp::parse(&s) {
+            Ok(at) => Value::Timestamp(at),
+            Err(_) => return Err(Value::String(s)),
+        },
         (Type::Duration, v @ Value::Duration(_)) => v,
-        (Type::Duration, Value::String(s)) => Value::Duration(Duration::parse(&s).ok()?),
+        (Type::Duration, Value::String(s)) => match Duration::parse(&s) {
+            Ok(d) => Value::Duration(d),
+            Err(_) => return Err(Value::String(s)),
+        },
         (Type::List(item), Value::List(items)) => {
-            let items: Option<Vec<Value>> = items.iter().map(|v| coerce(item, v.clone())).collect();
-            Value::List(items?.into())
+            let converted: Option<Vec<Value>> = items
+                .iter()
+                .map(|v| coerce(item, v.clone()).ok())
+                .collect();
+            match converted {
+                Some(converted) => Value::List(converted.into()),
+                None => return Err(Value::List(items)),
+            }
         }
-        _ => return None,
+        (_, value) => return Err(value),
     })
 }
 
@@ -516,11 +535,12 @@ pub struct ProfileBuilder {
 impl ProfileBuilder {
     /// Sets an attribute.
     pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
-        let field = format!("traits.{name}");
-        match self.schema.attribute(name) {
+        // A handle on the schema (an `Arc`), so that the declared type can be
+        // borrowed while the builder is updated.
+        let schema = self.schema.clone();
+        match schema.attribute(name) {
             Some((slot, ty)) => {
-                let ty = ty.clone();
-                if let Some(value) = self.checked(field, &ty, value.into()) {
+                if let Some(value) = self.checked(|| format!("traits.{name}"), ty, value.into()) {
                     if let Some(cell) = self.attributes.get_mut(slot) {
                         *cell = value;
                     }
@@ -528,7 +548,7 @@ impl ProfileBuilder {
             }
             None => self.errors.push(ProfileError::UnknownField {
                 profile: self.id.clone(),
-                field,
+                field: format!("traits.{name}"),
             }),
         }
         self
@@ -541,21 +561,21 @@ impl ProfileBuilder {
         at: Timestamp,
         properties: impl IntoIterator<Item = (&'static str, V)>,
     ) -> Self {
-        let Some((index, event_schema)) = self.schema.event(event) else {
+        let schema = self.schema.clone();
+        let Some((index, event_schema)) = schema.event(event) else {
             self.errors.push(ProfileError::UnknownField {
                 profile: self.id.clone(),
                 field: format!("events.{event}"),
             });
             return self;
         };
-        let event_schema = event_schema.clone();
         let mut row = vec![Value::Null; event_schema.len()];
         for (property, value) in properties {
-            let field = format!("events.{event}.{property}");
+            let field = || format!("events.{event}.{property}");
             let Some((slot, ty)) = event_schema.get(property) else {
                 self.errors.push(ProfileError::UnknownField {
                     profile: self.id.clone(),
-                    field,
+                    field: field(),
                 });
                 continue;
             };
@@ -571,19 +591,22 @@ impl ProfileBuilder {
         self
     }
 
-    fn checked(&mut self, field: String, ty: &Type, value: Value) -> Option<Value> {
-        let kind = kind_of(&value);
-        let shown = value.to_string();
-        let converted = coerce(ty, value);
-        if converted.is_none() {
-            self.errors.push(ProfileError::WrongType {
-                profile: self.id.clone(),
-                field,
-                expected: ty.to_string(),
-                found: format!("{kind} {shown}"),
-            });
+    /// The value converted to `ty`, or `None` and an error. Nothing is
+    /// formatted unless the value does not fit: building a profile allocates
+    /// only what the profile keeps.
+    fn checked(&mut self, field: impl FnOnce() -> String, ty: &Type, value: Value) -> Option<Value> {
+        match coerce(ty, value) {
+            Ok(converted) => Some(converted),
+            Err(value) => {
+                self.errors.push(ProfileError::WrongType {
+                    profile: self.id.clone(),
+                    field: field(),
+                    expected: ty.to_string(),
+                    found: format!("{} {value}", kind_of(&value)),
+                });
+                None
+            }
         }
-        converted
     }
 
     /// Finishes the profile.
