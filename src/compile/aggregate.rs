@@ -52,7 +52,7 @@ impl WindowFn {
 enum Filter {
     None,
     PropertyEquals { slot: usize, value: Box<str> },
-    Condition(BoolFn),
+    Condition(Pred),
 }
 
 impl Filter {
@@ -63,7 +63,7 @@ impl Filter {
                 columns.properties.get(*slot).and_then(|c| c.get(index)),
                 Some(Value::String(s)) if **s == **value
             ),
-            Filter::Condition(condition) => condition(&env.at_event(index)).is_true(),
+            Filter::Condition(condition) => condition.eval(&env.at_event(index)).is_true(),
         }
     }
 }

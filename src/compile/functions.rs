@@ -17,6 +17,15 @@ fn elapsed(now: i64, then: i64, unit: i64) -> Option<i64> {
     Some(now.checked_sub(then)?.div_euclid(unit))
 }
 
+/// The unit of `days_since` (a day) or `hours_since` (an hour), in microseconds.
+pub(super) fn unit_of(function: &Function) -> i64 {
+    if *function == Function::DaysSince {
+        MICROS_PER_DAY
+    } else {
+        MICROS_PER_HOUR
+    }
+}
+
 /// The hour (0–23) or ISO weekday (1 = Monday) of an instant in a zone.
 fn local_part(part: LocalPart, micros: i64, zone: Tz) -> Option<i64> {
     let local = chrono::DateTime::from_timestamp_micros(micros)?.with_timezone(&zone);
@@ -94,11 +103,7 @@ impl Compiler {
                 int_fn(move |env| x(env)?.checked_abs())
             }
             Function::DaysSince | Function::HoursSince => {
-                let unit = if *function == Function::DaysSince {
-                    MICROS_PER_DAY
-                } else {
-                    MICROS_PER_HOUR
-                };
+                let unit = unit_of(function);
                 let then = self.int(&arg(0));
                 int_fn(move |env| elapsed(env.now, then(env)?, unit))
             }

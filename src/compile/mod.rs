@@ -13,6 +13,7 @@
 
 mod aggregate;
 mod functions;
+mod pred;
 #[cfg(test)]
 mod reference;
 mod scalar;
@@ -25,6 +26,7 @@ use crate::check::ir::*;
 use crate::profile::Profile;
 use crate::schema::Type;
 use crate::value::{Duration, Timestamp, Truth, Value};
+use pred::{CmpMask, FloatLeaf, FloatOperand, IntLeaf, IntOperand, Pred, StrKey, StrOperand};
 
 /// What evaluation reads: the profile, the instant, and the bindings of the
 /// enclosing aggregate and journey.
@@ -72,7 +74,7 @@ fn list_fn(
 /// A compiled node of any type.
 pub(crate) enum Compiled {
     Null,
-    Bool(BoolFn),
+    Bool(Pred),
     /// Ints, and timestamps and durations as microseconds.
     Int(IntFn, IntKind),
     Float(FloatFn),
@@ -93,7 +95,7 @@ impl Compiled {
     pub(crate) fn value(&self, env: &Env<'_>) -> Value {
         match self {
             Compiled::Null => Value::Null,
-            Compiled::Bool(f) => f(env).to_option().into(),
+            Compiled::Bool(p) => p.eval(env).to_option().into(),
             Compiled::Int(f, kind) => f(env).map_or(Value::Null, |i| int_value(i, *kind)),
             Compiled::Float(f) => f(env).into(),
             Compiled::Str(f) => f(env).map_or(Value::Null, |s| Value::String(s.as_ref().into())),
@@ -105,7 +107,7 @@ impl Compiled {
     pub(crate) fn is_null(&self, env: &Env<'_>) -> bool {
         match self {
             Compiled::Null => true,
-            Compiled::Bool(f) => f(env) == Truth::Unknown,
+            Compiled::Bool(p) => p.eval(env) == Truth::Unknown,
             Compiled::Int(f, _) => f(env).is_none(),
             Compiled::Float(f) => f(env).is_none(),
             Compiled::Str(f) => f(env).is_none(),
@@ -172,7 +174,7 @@ impl Program {
     ) -> Truth {
         let env = self.env(profile, now, entered_at);
         match &self.root {
-            Compiled::Bool(f) => f(&env),
+            Compiled::Bool(p) => p.eval(&env),
             _ => Truth::Unknown,
         }
     }
@@ -244,7 +246,7 @@ fn read<'a>(env: &Env<'a>, source: Source) -> &'a Value {
 
 /// Where a leaf reads its value.
 #[derive(Debug, Clone, Copy)]
-enum Source {
+pub(crate) enum Source {
     Attribute(usize),
     Property { event: usize, slot: usize },
 }

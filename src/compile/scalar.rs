@@ -7,7 +7,21 @@ use super::*;
 use crate::syntax::TextOp;
 
 /// Exact comparison of an int with a float (no rounding of the int).
+#[inline]
 pub(crate) fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    // Every int of magnitude up to 2^53 is exactly a float, so comparing the
+    // two floats is exact (and `None` for NaN, as below).
+    const EXACT: i64 = 1 << 53;
+    if (-EXACT..=EXACT).contains(&i) {
+        #[allow(clippy::cast_precision_loss)]
+        return (i as f64).partial_cmp(&f);
+    }
+    cmp_int_float_wide(i, f)
+}
+
+/// [`cmp_int_float`] for ints too large to convert exactly.
+#[cold]
+fn cmp_int_float_wide(i: i64, f: f64) -> Option<Ordering> {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     if f.is_nan() {
         return None;
@@ -118,259 +132,351 @@ impl Compiler {
         }
     }
 
-    pub(super) fn boolean(&mut self, node: &Node) -> BoolFn {
+    /// Whether the node is a NULL constant (of any type).
+    fn is_null_const(node: &Node) -> bool {
+        matches!(node.kind, NodeKind::Const(Value::Null))
+    }
+
+    pub(super) fn boolean(&mut self, node: &Node) -> Pred {
         match &node.kind {
-            NodeKind::Const(value) => {
-                let truth = value.truth();
-                bool_fn(move |_| truth)
-            }
-            NodeKind::Attribute(_) | NodeKind::Property { .. } => {
-                let Some(from) = source(node) else {
-                    return bool_fn(|_| Truth::Unknown);
-                };
-                bool_fn(move |env| match read(env, from) {
-                    Value::Bool(b) => Truth::from(*b),
-                    _ => Truth::Unknown,
-                })
-            }
-            NodeKind::Not(inner) => {
-                let inner = self.boolean(inner);
-                bool_fn(move |env| inner(env).not())
-            }
+            NodeKind::Const(value) => Pred::Const(value.truth()),
+            NodeKind::Attribute(slot) => Pred::BoolAttr(*slot),
+            NodeKind::Property { event, slot } => Pred::Bool(Source::Property {
+                event: *event,
+                slot: *slot,
+            }),
+            NodeKind::Not(inner) => self.boolean(inner).negated(),
             NodeKind::And(items) => self.and(items),
             NodeKind::Or(items) => self.or(items),
             NodeKind::Compare(op, kind, lhs, rhs) => self.compare(*op, *kind, lhs, rhs),
             NodeKind::IsNull(inner) => {
+                if let Some(from) = source(inner) {
+                    return Pred::IsNull(from);
+                }
                 let inner = self.any(inner);
-                bool_fn(move |env| Truth::from(inner.is_null(env)))
+                Pred::Fn(bool_fn(move |env| Truth::from(inner.is_null(env))))
             }
             NodeKind::In(kind, value, items) => self.in_list(*kind, value, items),
-            NodeKind::Between(kind, value, low, high) => self.between(*kind, value, low, high),
+            NodeKind::Between(kind, value, low, high) => {
+                let above = self.compare(CmpOp::Ge, *kind, value, low);
+                let below = self.compare(CmpOp::Le, *kind, value, high);
+                Pred::And(Box::new([above, below]))
+            }
             NodeKind::Text(op, lhs, rhs) => self.text(*op, lhs, rhs),
             NodeKind::ListContains(kind, list, item) => self.list_contains(*kind, list, item),
-            NodeKind::Aggregate(aggregate) => self.exists(aggregate),
+            NodeKind::Aggregate(aggregate) => Pred::Fn(self.exists(aggregate)),
             NodeKind::Call(Function::Coalesce, items) => {
-                let items: Vec<BoolFn> = items.iter().map(|i| self.boolean(i)).collect();
-                bool_fn(move |env| {
+                let items: Vec<Pred> = items.iter().map(|i| self.boolean(i)).collect();
+                Pred::Fn(bool_fn(move |env| {
                     items
                         .iter()
-                        .map(|f| f(env))
+                        .map(|p| p.eval(env))
                         .find(|t| *t != Truth::Unknown)
                         .unwrap_or(Truth::Unknown)
-                })
+                }))
             }
             NodeKind::EventField(aggregate, EventField::Property(slot)) => {
                 let read = self.event_field(aggregate, *slot);
-                bool_fn(move |env| match read(env) {
+                Pred::Fn(bool_fn(move |env| match read(env) {
                     Some(Value::Bool(b)) => Truth::from(*b),
                     _ => Truth::Unknown,
-                })
+                }))
             }
-            _ => bool_fn(|_| Truth::Unknown),
+            _ => Pred::Const(Truth::Unknown),
         }
     }
 
-    fn and(&mut self, items: &[Node]) -> BoolFn {
-        let mut fns: Vec<BoolFn> = items.iter().map(|i| self.boolean(i)).collect();
-        // Checked before popping: with more operands nothing may be lost.
-        if fns.len() == 2 {
-            if let (Some(b), Some(a)) = (fns.pop(), fns.pop()) {
-                return bool_fn(move |env| {
-                    let left = a(env);
-                    if left == Truth::False {
-                        return Truth::False;
-                    }
-                    left.and(b(env))
-                });
+    /// A flat `AND`: nested `AND`s are spliced in (it is associative in
+    /// three-valued logic too), a single operand stands alone.
+    fn and(&mut self, items: &[Node]) -> Pred {
+        let mut preds = Vec::with_capacity(items.len());
+        for item in items {
+            match self.boolean(item) {
+                Pred::And(inner) => preds.extend(inner),
+                pred => preds.push(pred),
             }
         }
-        bool_fn(move |env| {
-            let mut result = Truth::True;
-            for f in &fns {
-                match f(env) {
-                    Truth::False => return Truth::False,
-                    Truth::Unknown => result = Truth::Unknown,
-                    Truth::True => {}
-                }
+        match <[Pred; 1]>::try_from(preds) {
+            Ok([only]) => only,
+            Err(preds) => Pred::And(preds.into()),
+        }
+    }
+
+    /// A flat `OR`, as [`Compiler::and`].
+    fn or(&mut self, items: &[Node]) -> Pred {
+        let mut preds = Vec::with_capacity(items.len());
+        for item in items {
+            match self.boolean(item) {
+                Pred::Or(inner) => preds.extend(inner),
+                pred => preds.push(pred),
             }
-            result
+        }
+        match <[Pred; 1]>::try_from(preds) {
+            Ok([only]) => only,
+            Err(preds) => Pred::Or(preds.into()),
+        }
+    }
+
+    /// An int-like node as an operand, read in place where it is a leaf.
+    fn int_operand(&mut self, node: &Node) -> IntOperand {
+        let kind = match node.ty {
+            Type::Timestamp => IntKind::Timestamp,
+            Type::Duration => IntKind::Duration,
+            _ => IntKind::Int,
+        };
+        IntOperand::Leaf(match &node.kind {
+            NodeKind::Const(value) => match as_i64(value) {
+                Some(c) => IntLeaf::Const(c),
+                None => return IntOperand::Fn(int_fn(|_| None)),
+            },
+            NodeKind::Attribute(slot) => IntLeaf::Attr(*slot, kind),
+            NodeKind::Property { event, slot } => IntLeaf::Prop {
+                event: *event,
+                slot: *slot,
+            },
+            NodeKind::EventTime(event) => IntLeaf::EventTime(*event),
+            NodeKind::Now => IntLeaf::Now,
+            _ => return IntOperand::Fn(self.int(node)),
         })
     }
 
-    fn or(&mut self, items: &[Node]) -> BoolFn {
-        let mut fns: Vec<BoolFn> = items.iter().map(|i| self.boolean(i)).collect();
-        // Checked before popping: with more operands nothing may be lost.
-        if fns.len() == 2 {
-            if let (Some(b), Some(a)) = (fns.pop(), fns.pop()) {
-                return bool_fn(move |env| {
-                    let left = a(env);
-                    if left == Truth::True {
-                        return Truth::True;
-                    }
-                    left.or(b(env))
-                });
-            }
-        }
-        bool_fn(move |env| {
-            let mut result = Truth::False;
-            for f in &fns {
-                match f(env) {
-                    Truth::True => return Truth::True,
-                    Truth::Unknown => result = Truth::Unknown,
-                    Truth::False => {}
-                }
-            }
-            result
+    /// A float leaf, if the node is one.
+    fn float_leaf(node: &Node) -> Option<FloatLeaf> {
+        Some(match &node.kind {
+            NodeKind::Const(Value::Float(x)) => FloatLeaf::Const(*x),
+            NodeKind::Attribute(slot) => FloatLeaf::Attr(*slot),
+            NodeKind::Property { event, slot } => FloatLeaf::Prop {
+                event: *event,
+                slot: *slot,
+            },
+            NodeKind::ToFloat(inner) => match inner.kind {
+                NodeKind::Attribute(slot) => FloatLeaf::IntAttr(slot),
+                NodeKind::Property { event, slot } => FloatLeaf::IntProp { event, slot },
+                _ => return None,
+            },
+            _ => return None,
         })
     }
 
-    fn compare(&mut self, op: CmpOp, kind: Compare, lhs: &Node, rhs: &Node) -> BoolFn {
+    /// A float node as an operand: a leaf or one operation on two leaves is
+    /// read in place.
+    fn float_operand(&mut self, node: &Node) -> FloatOperand {
+        if let Some(leaf) = Self::float_leaf(node) {
+            return FloatOperand::Leaf(leaf);
+        }
+        if let NodeKind::Arith(Arith::Float(op), lhs, rhs) = &node.kind {
+            if let (Some(a), Some(b)) = (Self::float_leaf(lhs), Self::float_leaf(rhs)) {
+                return FloatOperand::Arith(*op, a, b);
+            }
+        }
+        FloatOperand::Fn(self.float(node))
+    }
+
+    fn str_operand(&mut self, node: &Node) -> StrOperand {
+        match node.kind {
+            NodeKind::Attribute(slot) => StrOperand::Attr(slot),
+            NodeKind::Property { event, slot } => StrOperand::Prop { event, slot },
+            _ => StrOperand::Fn(self.string(node)),
+        }
+    }
+
+    fn compare(&mut self, op: CmpOp, kind: Compare, lhs: &Node, rhs: &Node) -> Pred {
+        if Self::is_null_const(lhs) || Self::is_null_const(rhs) {
+            // Any comparison with NULL is unknown (and operands have no effects).
+            return Pred::Const(Truth::Unknown);
+        }
+        let mask = CmpMask::new(op);
         match kind {
-            Compare::Null => bool_fn(|_| Truth::Unknown),
-            Compare::Int => self.compare_int(op, lhs, rhs),
-            Compare::Float => {
-                let (a, b) = (self.float(lhs), self.float(rhs));
-                bool_fn(move |env| match (a(env), b(env)) {
-                    (Some(x), Some(y)) => truth_of(x.partial_cmp(&y), op),
-                    _ => Truth::Unknown,
-                })
-            }
-            Compare::IntFloat => {
-                let b = self.float(rhs);
-                if let Some(from) = source(lhs) {
-                    return bool_fn(move |env| match (as_i64(read(env, from)), b(env)) {
-                        (Some(i), Some(x)) => truth_of(cmp_int_float(i, x), op),
-                        _ => Truth::Unknown,
-                    });
+            Compare::Null => Pred::Const(Truth::Unknown),
+            Compare::Int => {
+                if let Some(pred) = self.elapsed(mask, lhs, rhs) {
+                    return pred;
                 }
-                let a = self.int(lhs);
-                bool_fn(move |env| match (a(env), b(env)) {
-                    (Some(i), Some(x)) => truth_of(cmp_int_float(i, x), op),
-                    _ => Truth::Unknown,
-                })
+                if let Some(pred) = self.elapsed(mask.swapped(), rhs, lhs) {
+                    return pred;
+                }
+                let (a, b) = (self.int_operand(lhs), self.int_operand(rhs));
+                match (a, b) {
+                    (
+                        IntOperand::Leaf(IntLeaf::Attr(slot, kind)),
+                        IntOperand::Leaf(IntLeaf::Const(c)),
+                    ) => Pred::IntAttrConst {
+                        slot,
+                        kind,
+                        mask,
+                        c,
+                    },
+                    (
+                        IntOperand::Leaf(IntLeaf::Const(c)),
+                        IntOperand::Leaf(IntLeaf::Attr(slot, kind)),
+                    ) => Pred::IntAttrConst {
+                        slot,
+                        kind,
+                        mask: mask.swapped(),
+                        c,
+                    },
+                    (a, b) => Pred::Int { a, mask, b },
+                }
             }
-            Compare::FloatInt => {
-                let (a, b) = (self.float(lhs), self.int(rhs));
-                bool_fn(move |env| match (a(env), b(env)) {
-                    (Some(x), Some(i)) => truth_of(cmp_int_float(i, x).map(Ordering::reverse), op),
-                    _ => Truth::Unknown,
-                })
+            Compare::Float => {
+                let (a, b) = (self.float_operand(lhs), self.float_operand(rhs));
+                match (a, b) {
+                    (
+                        FloatOperand::Leaf(FloatLeaf::Attr(slot)),
+                        FloatOperand::Leaf(FloatLeaf::Const(c)),
+                    ) => Pred::FloatAttrConst { slot, mask, c },
+                    (
+                        FloatOperand::Leaf(FloatLeaf::Const(c)),
+                        FloatOperand::Leaf(FloatLeaf::Attr(slot)),
+                    ) => Pred::FloatAttrConst {
+                        slot,
+                        mask: mask.swapped(),
+                        c,
+                    },
+                    (a, b) => Pred::Float { a, mask, b },
+                }
             }
+            Compare::IntFloat => self.int_float(mask, lhs, rhs),
+            Compare::FloatInt => self.int_float(mask.swapped(), rhs, lhs),
             Compare::Str => self.compare_str(op, lhs, rhs),
             Compare::Bool => {
                 let (a, b) = (self.boolean(lhs), self.boolean(rhs));
-                bool_fn(move |env| match (a(env).to_option(), b(env).to_option()) {
-                    (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
-                    _ => Truth::Unknown,
-                })
+                Pred::Fn(bool_fn(move |env| {
+                    match (a.eval(env).to_option(), b.eval(env).to_option()) {
+                        (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
+                        _ => Truth::Unknown,
+                    }
+                }))
             }
         }
     }
 
-    fn compare_int(&mut self, op: CmpOp, lhs: &Node, rhs: &Node) -> BoolFn {
-        match (source(lhs), Self::const_int(rhs)) {
-            (Some(from), Some(Some(c))) => bool_fn(move |env| match as_i64(read(env, from)) {
-                Some(i) => Truth::from(op.holds(i.cmp(&c))),
-                None => Truth::Unknown,
-            }),
-            (_, Some(Some(c))) => {
-                let a = self.int(lhs);
-                bool_fn(move |env| match a(env) {
-                    Some(i) => Truth::from(op.holds(i.cmp(&c))),
-                    None => Truth::Unknown,
-                })
+    /// An int compared with a float. A float attribute against an int
+    /// constant of at most 2^53 (`lifetime_value > 50`) compares the same as
+    /// against that constant as a float, which is exact.
+    fn int_float(&mut self, mask: CmpMask, int: &Node, float: &Node) -> Pred {
+        const EXACT: i64 = 1 << 53;
+        if let (Some(Some(c)), NodeKind::Attribute(slot)) = (Self::const_int(int), &float.kind) {
+            if (-EXACT..=EXACT).contains(&c) {
+                #[allow(clippy::cast_precision_loss)]
+                return Pred::FloatAttrConst {
+                    slot: *slot,
+                    mask: mask.swapped(),
+                    c: c as f64,
+                };
             }
-            _ => {
-                let (a, b) = (self.int(lhs), self.int(rhs));
-                bool_fn(move |env| match (a(env), b(env)) {
-                    (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
-                    _ => Truth::Unknown,
-                })
-            }
+        }
+        Pred::IntFloat {
+            a: self.int_operand(int),
+            mask,
+            b: self.float_operand(float),
         }
     }
 
-    fn compare_str(&mut self, op: CmpOp, lhs: &Node, rhs: &Node) -> BoolFn {
-        match (source(lhs), Self::const_str(rhs)) {
-            (Some(from), Some(Some(c))) => bool_fn(move |env| match read(env, from) {
-                Value::String(s) => Truth::from(op.holds((**s).cmp(&*c))),
-                _ => Truth::Unknown,
-            }),
-            (_, Some(Some(c))) => {
-                let a = self.string(lhs);
-                bool_fn(move |env| match a(env) {
-                    Some(s) => Truth::from(op.holds((*s).cmp(&*c))),
-                    None => Truth::Unknown,
-                })
-            }
-            _ => {
-                let (a, b) = (self.string(lhs), self.string(rhs));
-                bool_fn(move |env| match (a(env), b(env)) {
-                    (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
-                    _ => Truth::Unknown,
-                })
-            }
-        }
-    }
-
-    fn in_list(&mut self, kind: Compare, value: &Node, items: &[Node]) -> BoolFn {
-        if items.is_empty() {
-            return bool_fn(|_| Truth::False);
-        }
-        let constants: Option<Vec<Option<Box<str>>>> = items.iter().map(Self::const_str).collect();
-        if let (Compare::Str, Some(constants)) = (kind, constants) {
-            let has_null = constants.iter().any(Option::is_none);
-            let constants: Box<[Box<str>]> = constants.into_iter().flatten().collect();
-            let value = self.string(value);
-            return bool_fn(move |env| match value(env) {
-                Some(s) if constants.iter().any(|c| **c == *s) => Truth::True,
-                Some(_) if !has_null => Truth::False,
-                _ => Truth::Unknown,
-            });
-        }
-        let tests: Vec<BoolFn> = items
-            .iter()
-            .map(|item| self.compare(CmpOp::Eq, kind, value, item))
-            .collect();
-        bool_fn(move |env| any_equal(tests.iter().map(|t| t(env))))
-    }
-
-    fn between(&mut self, kind: Compare, value: &Node, low: &Node, high: &Node) -> BoolFn {
-        let above = self.compare(CmpOp::Ge, kind, value, low);
-        let below = self.compare(CmpOp::Le, kind, value, high);
-        bool_fn(move |env| {
-            let first = above(env);
-            if first == Truth::False {
-                return Truth::False;
-            }
-            first.and(below(env))
+    /// `days_since(x) op c` or `hours_since(x) op c`, with `c` an int constant.
+    fn elapsed(&mut self, mask: CmpMask, call: &Node, constant: &Node) -> Option<Pred> {
+        let NodeKind::Call(function @ (Function::DaysSince | Function::HoursSince), args) =
+            &call.kind
+        else {
+            return None;
+        };
+        let Some(Some(c)) = Self::const_int(constant) else {
+            return None;
+        };
+        let [then] = args.as_slice() else {
+            return None;
+        };
+        let unit = i128::from(super::functions::unit_of(function));
+        let lo = i128::from(c) * unit;
+        Some(Pred::Elapsed {
+            then: self.int_operand(then),
+            lo,
+            hi: lo + unit,
+            mask,
         })
     }
 
-    fn text(&mut self, op: TextOp, lhs: &Node, rhs: &Node) -> BoolFn {
+    fn compare_str(&mut self, op: CmpOp, lhs: &Node, rhs: &Node) -> Pred {
+        let mask = CmpMask::new(op);
+        let (value, c, mask) = match (Self::const_str(lhs), Self::const_str(rhs)) {
+            (_, Some(Some(c))) => (lhs, c, mask),
+            (Some(Some(c)), _) => (rhs, c, mask.swapped()),
+            _ => {
+                let (a, b) = (self.string(lhs), self.string(rhs));
+                return Pred::Fn(bool_fn(move |env| match (a(env), b(env)) {
+                    (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
+                    _ => Truth::Unknown,
+                }));
+            }
+        };
+        let a = self.str_operand(value);
+        match op {
+            CmpOp::Eq | CmpOp::Ne => Pred::StrEq {
+                a,
+                key: StrKey::new(&c),
+                negate: op == CmpOp::Ne,
+            },
+            _ => Pred::StrCmp { a, mask, c },
+        }
+    }
+
+    fn in_list(&mut self, kind: Compare, value: &Node, items: &[Node]) -> Pred {
+        if items.is_empty() {
+            return Pred::Const(Truth::False);
+        }
+        let has_null = items.iter().any(Self::is_null_const);
+        if kind == Compare::Str {
+            let constants: Option<Vec<Option<Box<str>>>> =
+                items.iter().map(Self::const_str).collect();
+            if let Some(constants) = constants {
+                let keys = constants.iter().flatten().map(|c| StrKey::new(c)).collect();
+                return Pred::StrIn {
+                    a: self.str_operand(value),
+                    keys,
+                    has_null,
+                };
+            }
+        }
+        if kind == Compare::Int {
+            let constants: Option<Vec<Option<i64>>> = items.iter().map(Self::const_int).collect();
+            if let Some(constants) = constants {
+                let values = constants.into_iter().flatten().collect();
+                return Pred::IntIn {
+                    a: self.int_operand(value),
+                    values,
+                    has_null,
+                };
+            }
+        }
+        // SQL's `IN` is an `OR` of equalities.
+        let tests: Vec<Pred> = items
+            .iter()
+            .map(|item| self.compare(CmpOp::Eq, kind, value, item))
+            .collect();
+        Pred::Or(tests.into())
+    }
+
+    fn text(&mut self, op: TextOp, lhs: &Node, rhs: &Node) -> Pred {
         let test = move |s: &str, t: &str| match op {
             TextOp::Contains => s.contains(t),
             TextOp::StartsWith => s.starts_with(t),
             TextOp::EndsWith => s.ends_with(t),
         };
-        let a = self.string(lhs);
+        let a = self.str_operand(lhs);
         if let Some(Some(c)) = Self::const_str(rhs) {
-            return bool_fn(move |env| match a(env) {
-                Some(s) => Truth::from(test(&s, &c)),
-                None => Truth::Unknown,
-            });
+            return Pred::Fn(bool_fn(move |env| a.with(env, |s| test(s, &c))));
         }
         let b = self.string(rhs);
-        bool_fn(move |env| match (a(env), b(env)) {
-            (Some(s), Some(t)) => Truth::from(test(&s, &t)),
-            _ => Truth::Unknown,
-        })
+        Pred::Fn(bool_fn(move |env| match b(env) {
+            Some(t) => a.with(env, |s| test(s, &t)),
+            None => Truth::Unknown,
+        }))
     }
 
-    fn list_contains(&mut self, kind: Compare, list: &Node, item: &Node) -> BoolFn {
+    fn list_contains(&mut self, kind: Compare, list: &Node, item: &Node) -> Pred {
         let list = self.list(list);
         let item = self.any(item);
-        bool_fn(move |env| {
+        Pred::Fn(bool_fn(move |env| {
             let Some(elements) = list(env) else {
                 return Truth::Unknown;
             };
@@ -383,7 +489,7 @@ impl Compiler {
                 };
             }
             any_equal(elements.iter().map(|e| values_equal(kind, e, &wanted)))
-        })
+        }))
     }
 
     pub(super) fn int(&mut self, node: &Node) -> IntFn {

@@ -595,3 +595,211 @@ fn compiled_programs_are_send_and_sync() {
     shareable::<Program>();
     shareable::<crate::Trigger>();
 }
+
+/// Profiles whose values sit on the edges the fused predicates care about:
+/// day and hour boundaries of `days_since`/`hours_since`, ints beyond 2^53
+/// next to floats, strings of every length around the 4-, 8- and 16-byte
+/// words of a string key, NULLs.
+fn edge_profiles(schema: &Schema) -> Vec<Profile> {
+    const HOUR: i64 = 3_600_000_000;
+    let texts = [
+        "",
+        "a",
+        "ab",
+        "abc",
+        "abcd",
+        "abcde",
+        "abcdefg",
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefghijklmno",
+        "abcdefghijklmnop",
+        "abcdefghijklmnopq",
+        "abcdefghijklmnopqrstuvwxyz",
+        "abcdefghijklmnoP",
+        "Abcdefghijklmnop",
+        "abcdefgH",
+        "abcdefghIjklmnopq",
+        "aBc",
+        "é",
+        "éé",
+        "active",
+        "vip",
+    ];
+    let times = [
+        NOW,
+        NOW + 1,
+        NOW - 1,
+        NOW - DAY,
+        NOW - DAY + 1,
+        NOW - DAY - 1,
+        NOW - 7 * DAY,
+        NOW - 7 * DAY - 1,
+        NOW - 8 * DAY + 1,
+        NOW + DAY,
+        NOW + DAY + 1,
+        NOW - 3 * HOUR,
+        NOW - 3 * HOUR + 1,
+        i64::MIN,
+        i64::MAX,
+        i64::MIN + 1,
+        0,
+    ];
+    let ints = [
+        0,
+        1,
+        -1,
+        5,
+        (1 << 53) - 1,
+        1 << 53,
+        (1 << 53) + 1,
+        -(1 << 53) - 1,
+        i64::MAX,
+        i64::MIN,
+    ];
+    let floats = [
+        0.0,
+        0.5,
+        -0.0,
+        9_007_199_254_740_992.0,
+        9.223_372_036_854_775e18,
+        -1e300,
+        5.0,
+    ];
+    let mut profiles = Vec::new();
+    for n in 0..texts.len().max(times.len()).max(ints.len()) * 2 {
+        let mut b = Profile::builder(schema, format!("e-{n}"));
+        if n % 7 != 3 {
+            b = b.attribute("s1", texts[n % texts.len()]);
+        }
+        if n % 5 != 2 {
+            b = b.attribute("s2", texts[(n * 7 + 3) % texts.len()]);
+        }
+        if n % 6 != 4 {
+            b = b.attribute("t1", Timestamp::from_micros(times[n % times.len()]));
+        }
+        if n % 4 != 1 {
+            b = b.attribute("i1", ints[n % ints.len()]);
+        }
+        if n % 9 != 5 {
+            b = b.attribute("i2", ints[(n * 3 + 1) % ints.len()]);
+        }
+        if n % 8 != 6 {
+            b = b.attribute("f1", floats[n % floats.len()]);
+        }
+        if n % 3 != 0 {
+            b = b.attribute("b1", n % 2 == 0);
+        }
+        b = b.event(
+            "visit",
+            Timestamp::from_micros(NOW - DAY),
+            [("path", texts[n % texts.len()])],
+        );
+        profiles.push(b.build().unwrap());
+    }
+    profiles
+}
+
+#[test]
+fn fused_shapes_agree_with_reference_on_edge_values() {
+    let schema = schema();
+    let mut profiles = edge_profiles(&schema);
+    let mut g = Gen(0x5eed);
+    profiles.extend((0..200).map(|_| random_profile(&mut g, &schema)));
+    let mut sources: Vec<String> = Vec::new();
+    for op in ["=", "!=", "<", "<=", ">", ">="] {
+        for c in [
+            "0",
+            "1",
+            "-1",
+            "7",
+            "-7",
+            "9223372036854775807",
+            "-9223372036854775807",
+        ] {
+            sources.push(format!("days_since(t1) {op} {c}"));
+            sources.push(format!("{c} {op} days_since(t1)"));
+            sources.push(format!("hours_since(t1) {op} {c}"));
+            sources.push(format!("NOT (days_since(t1) {op} {c})"));
+            sources.push(format!("i1 {op} {c}"));
+            sources.push(format!("{c} {op} i1"));
+            sources.push(format!("NOT (i1 {op} {c})"));
+        }
+        for c in [
+            "0.5",
+            "0.0",
+            "9007199254740992.0",
+            "9007199254740993.0",
+            "9.2233720368547758e18",
+            "-1e300",
+        ] {
+            sources.push(format!("i1 {op} {c}"));
+            sources.push(format!("{c} {op} i1"));
+            sources.push(format!("f1 {op} {c}"));
+            sources.push(format!("i1 {op} {c} * i2"));
+            sources.push(format!("i1 {op} i2 / {c}"));
+            sources.push(format!("NOT (f1 {op} i1)"));
+        }
+        for c in [
+            "''",
+            "'a'",
+            "'abc'",
+            "'abcd'",
+            "'abcdefgh'",
+            "'abcdefghijklmnop'",
+            "'abcdefghijklmnopq'",
+            "'é'",
+            "'active'",
+        ] {
+            sources.push(format!("s1 {op} {c}"));
+            sources.push(format!("{c} {op} s1"));
+            sources.push(format!("NOT (s1 {op} {c})"));
+            sources.push(format!("lower(s1) {op} {c}"));
+        }
+        sources.push(format!("s1 {op} s2"));
+        sources.push(format!("i1 {op} i2"));
+        sources.push(format!("f1 {op} i1 + 0.5"));
+        sources.push(format!("t1 {op} now() - 1d"));
+        sources.push(format!("i1 {op} NULL"));
+        sources.push(format!("exists(visit WHERE path {op} 'abcdefgh')"));
+    }
+    sources.extend(
+        [
+            "s1 IN ('a', 'abcdefgh', 'abcdefghijklmnopq', '')",
+            "s1 IN ('a', NULL)",
+            "s1 NOT IN ('a', NULL)",
+            "s1 NOT IN ('abc', 'abcdefghijklmnop')",
+            "lower(s1) IN ('abc', 'é')",
+            "i1 IN (0, 5, 9223372036854775807)",
+            "i1 IN (1, NULL)",
+            "i1 NOT IN (1, NULL)",
+            "i1 NOT IN (-1, 5)",
+            "i1 IN (i2, 1, NULL)",
+            "f1 IN (0.5, i1)",
+            "i1 BETWEEN -1 AND 5",
+            "i1 NOT BETWEEN i2 AND 5.5",
+            "b1 AND i1 > 0 AND (s1 = 'a' OR s2 = 'ab' OR (f1 > 0.0 AND b1))",
+            "NOT (b1 AND i1 > 0) OR NOT (s1 = 'a' OR NULL)",
+            "(b1 AND (i1 > 0 AND (s1 IS NULL AND s2 IS NOT NULL))) OR (NOT b1 OR FALSE)",
+            "NOT NOT (i1 > 0) AND NOT (NOT b1)",
+            "b1 AND TRUE AND NULL",
+            "b1 OR FALSE OR NULL",
+            "b1 = (i1 > 0)",
+            "(days_since(t1) > 7 AND b1) OR (s1 = 'vip' AND days_since(t1) <= 7)",
+            "days_since(t1 + 1d) >= 1",
+            "days_since(NULL) > 1",
+            "days_since(t1) > i1",
+            "i1 < 0.6 * i2 AND s1 = 'active'",
+            "s1 IS NULL OR t1 IS NULL OR f1 IS NOT NULL",
+        ]
+        .map(str::to_owned),
+    );
+    for source in &sources {
+        let (checked, program) = compile(source, &schema);
+        for profile in &profiles {
+            let fast = compiled_value(&program, profile, NOW);
+            let slow = reference_value(&checked, profile, NOW);
+            assert_eq!(fast, slow, "{source} over {profile:?}");
+        }
+    }
+}
