@@ -33,10 +33,104 @@ use crate::value::{Duration, Timestamp, Value};
 /// ```
 #[derive(Clone)]
 pub struct Profile {
-    id: Arc<str>,
     schema: Schema,
-    attributes: Vec<Value>,
-    events: Vec<EventColumns>,
+    /// The attributes laid out for evaluation, by slot: 16 bytes each, short
+    /// strings inline (see [`Slot`]).
+    slots: Box<[Slot]>,
+    /// Everything else, behind one pointer, so that a `Vec<Profile>` is 32
+    /// bytes a profile and a pass of triggers over a batch touches little
+    /// more than the slots.
+    rest: Box<Rest>,
+}
+
+/// The parts of a profile that attribute triggers do not read.
+#[derive(Clone)]
+struct Rest {
+    id: Arc<str>,
+    /// The attributes as the API hands them out, by slot.
+    attributes: Box<[Value]>,
+    events: Box<[EventColumns]>,
+}
+
+/// A string of up to [`SmallStr::CAPACITY`] bytes, stored inline and padded
+/// with zeros, so that two are equal exactly when their texts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SmallStr {
+    len: u8,
+    bytes: [u8; SmallStr::CAPACITY],
+}
+
+impl SmallStr {
+    pub(crate) const CAPACITY: usize = 14;
+
+    /// A value no text is equal to (its length is out of range).
+    pub(crate) const NONE: SmallStr = SmallStr {
+        len: u8::MAX,
+        bytes: [0; SmallStr::CAPACITY],
+    };
+
+    /// The inline form of a text, if it is short enough.
+    pub(crate) fn new(text: &str) -> Option<SmallStr> {
+        let mut bytes = [0; SmallStr::CAPACITY];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(SmallStr {
+            len: u8::try_from(text.len()).ok()?,
+            bytes,
+        })
+    }
+}
+
+/// An attribute as evaluation reads it: one tag test and the payload, in 16
+/// bytes, with no pointer to follow for numbers, bools and short strings.
+/// Each slot holds the same value as the attribute's [`Value`]; strings longer
+/// than [`SmallStr::CAPACITY`] bytes and lists are [`Slot::Other`] and are read
+/// from the [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Slot {
+    Null,
+    Bool(bool),
+    /// An int, or a timestamp or duration in microseconds.
+    Int(i64),
+    Float(f64),
+    Str(SmallStr),
+    Other,
+}
+
+// Two slots to a cache line's quarter: the point of the type.
+const _: () = assert!(std::mem::size_of::<Slot>() == 16);
+
+impl Slot {
+    /// The int-like payload (ints, timestamps, durations).
+    #[inline(always)]
+    pub(crate) fn int(self) -> Option<i64> {
+        match self {
+            Slot::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn float(self) -> Option<f64> {
+        match self {
+            Slot::Float(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn of(value: &Value) -> Slot {
+        match value {
+            Value::Null => Slot::Null,
+            Value::Bool(b) => Slot::Bool(*b),
+            Value::Int(i) => Slot::Int(*i),
+            Value::Timestamp(t) => Slot::Int(t.as_micros()),
+            Value::Duration(d) => Slot::Int(d.as_micros()),
+            Value::Float(x) => Slot::Float(*x),
+            Value::String(s) => SmallStr::new(s).map_or(Slot::Other, Slot::Str),
+            Value::List(_) => Slot::Other,
+        }
+    }
 }
 
 /// The history of one event type, sorted by time.
@@ -147,13 +241,13 @@ impl PrefixSums {
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_struct("Profile");
-        map.field("id", &self.id);
-        for (slot, value) in self.attributes.iter().enumerate() {
+        map.field("id", &self.rest.id);
+        for (slot, value) in self.rest.attributes.iter().enumerate() {
             if let Some((name, _)) = self.schema.attribute_at(slot) {
                 map.field(name, value);
             }
         }
-        let events: usize = self.events.iter().map(EventColumns::len).sum();
+        let events: usize = self.rest.events.iter().map(EventColumns::len).sum();
         map.field("events", &events).finish()
     }
 }
@@ -172,7 +266,7 @@ impl Profile {
 
     /// The profile's id.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.rest.id
     }
 
     /// The schema the profile was built against.
@@ -183,23 +277,29 @@ impl Profile {
     /// An attribute's value by name (`None` if the schema has no such attribute).
     pub fn attribute(&self, name: &str) -> Option<&Value> {
         let (slot, _) = self.schema.attribute(name)?;
-        self.attributes.get(slot)
+        self.rest.attributes.get(slot)
     }
 
     /// How many events of a type the profile holds.
     pub fn event_count(&self, event: &str) -> usize {
         self.schema
             .event(event)
-            .and_then(|(index, _)| self.events.get(index))
+            .and_then(|(index, _)| self.rest.events.get(index))
             .map_or(0, EventColumns::len)
     }
 
     pub(crate) fn attribute_slot(&self, slot: usize) -> &Value {
-        self.attributes.get(slot).unwrap_or(&Value::Null)
+        self.rest.attributes.get(slot).unwrap_or(&Value::Null)
+    }
+
+    /// The evaluation form of the attribute in `slot`.
+    #[inline]
+    pub(crate) fn slot(&self, slot: usize) -> Slot {
+        self.slots.get(slot).copied().unwrap_or(Slot::Null)
     }
 
     pub(crate) fn events_of(&self, index: usize) -> Option<&EventColumns> {
-        self.events.get(index)
+        self.rest.events.get(index)
     }
 
     pub(crate) fn fingerprint(&self) -> u64 {
@@ -495,10 +595,8 @@ fn coerce(ty: &Type, value: Value) -> Result<Value, Value> {
             Err(_) => return Err(Value::String(s)),
         },
         (Type::List(item), Value::List(items)) => {
-            let converted: Option<Vec<Value>> = items
-                .iter()
-                .map(|v| coerce(item, v.clone()).ok())
-                .collect();
+            let converted: Option<Vec<Value>> =
+                items.iter().map(|v| coerce(item, v.clone()).ok()).collect();
             match converted {
                 Some(converted) => Value::List(converted.into()),
                 None => return Err(Value::List(items)),
@@ -594,7 +692,12 @@ impl ProfileBuilder {
     /// The value converted to `ty`, or `None` and an error. Nothing is
     /// formatted unless the value does not fit: building a profile allocates
     /// only what the profile keeps.
-    fn checked(&mut self, field: impl FnOnce() -> String, ty: &Type, value: Value) -> Option<Value> {
+    fn checked(
+        &mut self,
+        field: impl FnOnce() -> String,
+        ty: &Type,
+        value: Value,
+    ) -> Option<Value> {
         match coerce(ty, value) {
             Ok(converted) => Some(converted),
             Err(value) => {
@@ -627,10 +730,13 @@ impl ProfileBuilder {
             })
             .collect();
         Ok(Profile {
-            id: self.id.into(),
             schema: self.schema,
-            attributes: self.attributes,
-            events,
+            slots: self.attributes.iter().map(Slot::of).collect(),
+            rest: Box::new(Rest {
+                id: self.id.into(),
+                attributes: self.attributes.into_boxed_slice(),
+                events,
+            }),
         })
     }
 }

@@ -9,10 +9,12 @@
 //! else keeps its closure ([`Pred::Fn`], [`IntOperand::Fn`]…), so every shape
 //! still compiles; the fused forms only take the common ones.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::scalar::{cmp_int_float, float_op};
 use super::*;
+use crate::profile::{Slot, SmallStr};
 
 /// Which orderings satisfy a comparison: bit 0 `Less`, bit 1 `Equal`, bit 2
 /// `Greater`. Testing it is a shift, not a `match` on the operator.
@@ -63,8 +65,8 @@ impl CmpMask {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum IntLeaf {
     Const(i64),
-    /// An attribute of an int-like type, read as that type's variant only.
-    Attr(usize, IntKind),
+    /// An attribute of an int-like type.
+    Attr(usize),
     Prop {
         event: usize,
         slot: usize,
@@ -78,7 +80,7 @@ impl IntLeaf {
     pub(super) fn get(self, env: &Env<'_>) -> Option<i64> {
         match self {
             IntLeaf::Const(c) => Some(c),
-            IntLeaf::Attr(slot, kind) => typed_i64(env.profile.attribute_slot(slot), kind),
+            IntLeaf::Attr(slot) => env.profile.slot(slot).int(),
             IntLeaf::Prop { event, slot } => as_i64(read(env, Source::Property { event, slot })),
             IntLeaf::EventTime(event) => env
                 .profile
@@ -88,17 +90,6 @@ impl IntLeaf {
                 .copied(),
             IntLeaf::Now => Some(env.now),
         }
-    }
-}
-
-/// The `i64` of a value whose static type is known: one variant to test.
-#[inline(always)]
-pub(super) fn typed_i64(value: &Value, kind: IntKind) -> Option<i64> {
-    match (kind, value) {
-        (IntKind::Int, Value::Int(i)) => Some(*i),
-        (IntKind::Timestamp, Value::Timestamp(t)) => Some(t.as_micros()),
-        (IntKind::Duration, Value::Duration(d)) => Some(d.as_micros()),
-        _ => None,
     }
 }
 
@@ -141,11 +132,8 @@ impl FloatLeaf {
         #[allow(clippy::cast_precision_loss)]
         match self {
             FloatLeaf::Const(c) => Some(c),
-            FloatLeaf::Attr(slot) => float_of(env.profile.attribute_slot(slot)),
-            FloatLeaf::IntAttr(slot) => match env.profile.attribute_slot(slot) {
-                Value::Int(i) => Some(*i as f64),
-                _ => None,
-            },
+            FloatLeaf::Attr(slot) => env.profile.slot(slot).float(),
+            FloatLeaf::IntAttr(slot) => env.profile.slot(slot).int().map(|i| i as f64),
             FloatLeaf::Prop { event, slot } => {
                 float_of(read(env, Source::Property { event, slot }))
             }
@@ -159,7 +147,7 @@ impl FloatLeaf {
 }
 
 #[inline(always)]
-fn float_of(value: &Value) -> Option<f64> {
+pub(super) fn float_of(value: &Value) -> Option<f64> {
     match value {
         Value::Float(x) => Some(*x),
         _ => None,
@@ -193,9 +181,9 @@ pub(crate) enum StrOperand {
 }
 
 impl StrOperand {
-    /// Applies `test` to the string, or gives `Unknown` when it is NULL.
+    /// The string, or `None` when it is NULL.
     #[inline(always)]
-    pub(super) fn with(&self, env: &Env<'_>, test: impl FnOnce(&str) -> bool) -> Truth {
+    pub(super) fn get<'a>(&self, env: &Env<'a>) -> Option<Cow<'a, str>> {
         let value = match self {
             StrOperand::Attr(slot) => env.profile.attribute_slot(*slot),
             StrOperand::Prop { event, slot } => read(
@@ -205,16 +193,11 @@ impl StrOperand {
                     slot: *slot,
                 },
             ),
-            StrOperand::Fn(f) => {
-                return match f(env) {
-                    Some(s) => Truth::from(test(&s)),
-                    None => Truth::Unknown,
-                };
-            }
+            StrOperand::Fn(f) => return f(env),
         };
         match value {
-            Value::String(s) => Truth::from(test(s)),
-            _ => Truth::Unknown,
+            Value::String(s) => Some(Cow::Borrowed(&**s)),
+            _ => None,
         }
     }
 }
@@ -288,7 +271,6 @@ pub(crate) enum Pred {
     /// An int-like attribute against a constant: `cart_items > 0`.
     IntAttrConst {
         slot: usize,
-        kind: IntKind,
         mask: CmpMask,
         c: i64,
     },
@@ -322,6 +304,21 @@ pub(crate) enum Pred {
         lo: i128,
         hi: i128,
         mask: CmpMask,
+    },
+    /// A string attribute `= 'constant'`, or `!=` when `negate`: a short
+    /// string is compared inline, in its slot.
+    StrAttrEq {
+        slot: usize,
+        small: SmallStr,
+        key: StrKey,
+        negate: bool,
+    },
+    /// A string attribute `IN` constants.
+    StrAttrIn {
+        slot: usize,
+        smalls: Box<[SmallStr]>,
+        keys: Box<[StrKey]>,
+        has_null: bool,
     },
     /// `s = 'constant'`, or `!=` when `negate`.
     StrEq {
@@ -396,16 +393,21 @@ impl Pred {
         match self {
             Pred::Const(t) => Pred::Const(t.not()),
             Pred::Not(inner) => *inner,
-            Pred::IntAttrConst {
+            Pred::IntAttrConst { slot, mask, c } => Pred::IntAttrConst {
                 slot,
-                kind,
-                mask,
-                c,
-            } => Pred::IntAttrConst {
-                slot,
-                kind,
                 mask: mask.complement(),
                 c,
+            },
+            Pred::StrAttrEq {
+                slot,
+                small,
+                key,
+                negate,
+            } => Pred::StrAttrEq {
+                slot,
+                small,
+                key,
+                negate: !negate,
             },
             Pred::FloatAttrConst { slot, mask, c } => Pred::FloatAttrConst {
                 slot,
@@ -476,28 +478,26 @@ impl Pred {
     fn test(&self, env: &Env<'_>) -> Truth {
         match self {
             Pred::Const(t) => *t,
-            Pred::BoolAttr(slot) => match env.profile.attribute_slot(*slot) {
-                Value::Bool(b) => Truth::from(*b),
+            Pred::BoolAttr(slot) => match env.profile.slot(*slot) {
+                Slot::Bool(b) => Truth::from(b),
                 _ => Truth::Unknown,
             },
             Pred::Bool(from) => match read(env, *from) {
                 Value::Bool(b) => Truth::from(*b),
                 _ => Truth::Unknown,
             },
+            Pred::IsNull(Source::Attribute(slot)) => {
+                Truth::from(env.profile.slot(*slot) == Slot::Null)
+            }
             Pred::IsNull(from) => Truth::from(read(env, *from).is_null()),
             Pred::Not(inner) => inner.eval(env).not(),
             Pred::And(_) | Pred::Or(_) => self.eval(env),
-            Pred::IntAttrConst {
-                slot,
-                kind,
-                mask,
-                c,
-            } => match typed_i64(env.profile.attribute_slot(*slot), *kind) {
-                Some(i) => Truth::from(mask.holds(i.cmp(c))),
-                None => Truth::Unknown,
+            Pred::IntAttrConst { slot, mask, c } => match env.profile.slot(*slot) {
+                Slot::Int(i) => Truth::from(mask.holds(i.cmp(c))),
+                _ => Truth::Unknown,
             },
-            Pred::FloatAttrConst { slot, mask, c } => match env.profile.attribute_slot(*slot) {
-                Value::Float(x) => mask.truth(x.partial_cmp(c)),
+            Pred::FloatAttrConst { slot, mask, c } => match env.profile.slot(*slot) {
+                Slot::Float(x) => mask.truth(x.partial_cmp(c)),
                 _ => Truth::Unknown,
             },
             Pred::Int { a, mask, b } => match (a.get(env), b.get(env)) {
@@ -526,22 +526,44 @@ impl Pred {
                 };
                 Truth::from(mask.holds(ordering))
             }
-            Pred::StrEq { a, key, negate } => a.with(env, |s| key.equals(s) != *negate),
-            Pred::StrCmp { a, mask, c } => a.with(env, |s| mask.holds(s.cmp(c))),
-            Pred::StrIn { a, keys, has_null } => {
-                let found = a.with(env, |s| {
-                    for key in keys {
-                        if key.equals(s) {
-                            return true;
-                        }
-                    }
-                    false
-                });
-                match found {
-                    Truth::False if *has_null => Truth::Unknown,
-                    found => found,
-                }
-            }
+            Pred::StrAttrEq {
+                slot,
+                small,
+                key,
+                negate,
+            } => match env.profile.slot(*slot) {
+                Slot::Str(s) => Truth::from((s == *small) != *negate),
+                Slot::Null => Truth::Unknown,
+                _ => match env.profile.attribute_slot(*slot) {
+                    Value::String(s) => Truth::from(key.equals(s) != *negate),
+                    _ => Truth::Unknown,
+                },
+            },
+            Pred::StrAttrIn {
+                slot,
+                smalls,
+                keys,
+                has_null,
+            } => match env.profile.slot(*slot) {
+                Slot::Str(s) => in_constants(smalls.contains(&s), *has_null),
+                Slot::Null => Truth::Unknown,
+                _ => match env.profile.attribute_slot(*slot) {
+                    Value::String(s) => in_constants(keys.iter().any(|k| k.equals(s)), *has_null),
+                    _ => Truth::Unknown,
+                },
+            },
+            Pred::StrEq { a, key, negate } => match a.get(env) {
+                Some(s) => Truth::from(key.equals(&s) != *negate),
+                None => Truth::Unknown,
+            },
+            Pred::StrCmp { a, mask, c } => match a.get(env) {
+                Some(s) => Truth::from(mask.holds((*s).cmp(c))),
+                None => Truth::Unknown,
+            },
+            Pred::StrIn { a, keys, has_null } => match a.get(env) {
+                Some(s) => in_constants(keys.iter().any(|k| k.equals(&s)), *has_null),
+                None => Truth::Unknown,
+            },
             Pred::IntIn {
                 a,
                 values,

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::*;
+use crate::profile::SmallStr;
 use crate::syntax::TextOp;
 
 /// Exact comparison of an int with a float (no rounding of the int).
@@ -219,17 +220,12 @@ impl Compiler {
 
     /// An int-like node as an operand, read in place where it is a leaf.
     fn int_operand(&mut self, node: &Node) -> IntOperand {
-        let kind = match node.ty {
-            Type::Timestamp => IntKind::Timestamp,
-            Type::Duration => IntKind::Duration,
-            _ => IntKind::Int,
-        };
         IntOperand::Leaf(match &node.kind {
             NodeKind::Const(value) => match as_i64(value) {
                 Some(c) => IntLeaf::Const(c),
                 None => return IntOperand::Fn(int_fn(|_| None)),
             },
-            NodeKind::Attribute(slot) => IntLeaf::Attr(*slot, kind),
+            NodeKind::Attribute(slot) => IntLeaf::Attr(*slot),
             NodeKind::Property { event, slot } => IntLeaf::Prop {
                 event: *event,
                 slot: *slot,
@@ -298,20 +294,14 @@ impl Compiler {
                 let (a, b) = (self.int_operand(lhs), self.int_operand(rhs));
                 match (a, b) {
                     (
-                        IntOperand::Leaf(IntLeaf::Attr(slot, kind)),
+                        IntOperand::Leaf(IntLeaf::Attr(slot)),
                         IntOperand::Leaf(IntLeaf::Const(c)),
-                    ) => Pred::IntAttrConst {
-                        slot,
-                        kind,
-                        mask,
-                        c,
-                    },
+                    ) => Pred::IntAttrConst { slot, mask, c },
                     (
                         IntOperand::Leaf(IntLeaf::Const(c)),
-                        IntOperand::Leaf(IntLeaf::Attr(slot, kind)),
+                        IntOperand::Leaf(IntLeaf::Attr(slot)),
                     ) => Pred::IntAttrConst {
                         slot,
-                        kind,
                         mask: mask.swapped(),
                         c,
                     },
@@ -409,14 +399,24 @@ impl Compiler {
                 }));
             }
         };
-        let a = self.str_operand(value);
-        match op {
-            CmpOp::Eq | CmpOp::Ne => Pred::StrEq {
-                a,
+        let negate = op == CmpOp::Ne;
+        match (op, &value.kind) {
+            (CmpOp::Eq | CmpOp::Ne, NodeKind::Attribute(slot)) => Pred::StrAttrEq {
+                slot: *slot,
+                small: SmallStr::new(&c).unwrap_or(SmallStr::NONE),
                 key: StrKey::new(&c),
-                negate: op == CmpOp::Ne,
+                negate,
             },
-            _ => Pred::StrCmp { a, mask, c },
+            (CmpOp::Eq | CmpOp::Ne, _) => Pred::StrEq {
+                a: self.str_operand(value),
+                key: StrKey::new(&c),
+                negate,
+            },
+            _ => Pred::StrCmp {
+                a: self.str_operand(value),
+                mask,
+                c,
+            },
         }
     }
 
@@ -430,6 +430,16 @@ impl Compiler {
                 items.iter().map(Self::const_str).collect();
             if let Some(constants) = constants {
                 let keys = constants.iter().flatten().map(|c| StrKey::new(c)).collect();
+                if let NodeKind::Attribute(slot) = value.kind {
+                    // Constants too long for a slot cannot equal a string in one.
+                    let smalls = constants.iter().flatten().filter_map(|c| SmallStr::new(c));
+                    return Pred::StrAttrIn {
+                        slot,
+                        smalls: smalls.collect(),
+                        keys,
+                        has_null,
+                    };
+                }
                 return Pred::StrIn {
                     a: self.str_operand(value),
                     keys,
@@ -464,12 +474,15 @@ impl Compiler {
         };
         let a = self.str_operand(lhs);
         if let Some(Some(c)) = Self::const_str(rhs) {
-            return Pred::Fn(bool_fn(move |env| a.with(env, |s| test(s, &c))));
+            return Pred::Fn(bool_fn(move |env| match a.get(env) {
+                Some(s) => Truth::from(test(&s, &c)),
+                None => Truth::Unknown,
+            }));
         }
         let b = self.string(rhs);
-        Pred::Fn(bool_fn(move |env| match b(env) {
-            Some(t) => a.with(env, |s| test(s, &t)),
-            None => Truth::Unknown,
+        Pred::Fn(bool_fn(move |env| match (a.get(env), b(env)) {
+            (Some(s), Some(t)) => Truth::from(test(&s, &t)),
+            _ => Truth::Unknown,
         }))
     }
 
@@ -498,7 +511,11 @@ impl Compiler {
                 let value = as_i64(value);
                 int_fn(move |_| value)
             }
-            NodeKind::Attribute(_) | NodeKind::Property { .. } => {
+            NodeKind::Attribute(slot) => {
+                let slot = *slot;
+                int_fn(move |env| env.profile.slot(slot).int())
+            }
+            NodeKind::Property { .. } => {
                 let Some(from) = source(node) else {
                     return int_fn(|_| None);
                 };
@@ -553,20 +570,13 @@ impl Compiler {
                 };
                 float_fn(move |_| value)
             }
-            NodeKind::Attribute(_) | NodeKind::Property { .. } => {
-                let Some(from) = source(node) else {
+            NodeKind::Attribute(_) | NodeKind::Property { .. } | NodeKind::ToFloat(_) => {
+                if let Some(leaf) = Self::float_leaf(node) {
+                    return float_fn(move |env| leaf.get(env));
+                }
+                let NodeKind::ToFloat(inner) = &node.kind else {
                     return float_fn(|_| None);
                 };
-                float_fn(move |env| match read(env, from) {
-                    Value::Float(x) => Some(*x),
-                    _ => None,
-                })
-            }
-            NodeKind::ToFloat(inner) => {
-                #[allow(clippy::cast_precision_loss)]
-                if let Some(from) = source(inner) {
-                    return float_fn(move |env| as_i64(read(env, from)).map(|i| i as f64));
-                }
                 let inner = self.int(inner);
                 #[allow(clippy::cast_precision_loss)]
                 float_fn(move |env| inner(env).map(|i| i as f64))

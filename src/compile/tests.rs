@@ -612,6 +612,9 @@ fn edge_profiles(schema: &Schema) -> Vec<Profile> {
         "abcdefg",
         "abcdefgh",
         "abcdefghi",
+        "abcdefghijklm",
+        "abcdefghijklmn",
+        "abcdefghijklmN",
         "abcdefghijklmno",
         "abcdefghijklmnop",
         "abcdefghijklmnopq",
@@ -746,6 +749,8 @@ fn fused_shapes_agree_with_reference_on_edge_values() {
             "'abc'",
             "'abcd'",
             "'abcdefgh'",
+            "'abcdefghijklmn'",
+            "'abcdefghijklmno'",
             "'abcdefghijklmnop'",
             "'abcdefghijklmnopq'",
             "'é'",
@@ -766,6 +771,8 @@ fn fused_shapes_agree_with_reference_on_edge_values() {
     sources.extend(
         [
             "s1 IN ('a', 'abcdefgh', 'abcdefghijklmnopq', '')",
+            "s1 IN ('abcdefghijklmn', 'abcdefghijklmno', 'abcdefghijklmnop')",
+            "s1 NOT IN ('abcdefghijklmn', 'abcdefghijklmnopq', NULL)",
             "s1 IN ('a', NULL)",
             "s1 NOT IN ('a', NULL)",
             "s1 NOT IN ('abc', 'abcdefghijklmnop')",
