@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 
 use super::scalar::{cmp_int_float, float_op};
 use super::*;
-use crate::profile::{Slot, SmallStr};
+use crate::profile::Slot;
 
 /// Which orderings satisfy a comparison: bit 0 `Less`, bit 1 `Equal`, bit 2
 /// `Greater`. Testing it is a shift, not a `match` on the operator.
@@ -309,14 +309,14 @@ pub(crate) enum Pred {
     /// string is compared inline, in its slot.
     StrAttrEq {
         slot: usize,
-        small: SmallStr,
+        small: Slot,
         key: StrKey,
         negate: bool,
     },
     /// A string attribute `IN` constants.
     StrAttrIn {
         slot: usize,
-        smalls: Box<[SmallStr]>,
+        smalls: Box<[Slot]>,
         keys: Box<[StrKey]>,
         has_null: bool,
     },
@@ -478,27 +478,22 @@ impl Pred {
     fn test(&self, env: &Env<'_>) -> Truth {
         match self {
             Pred::Const(t) => *t,
-            Pred::BoolAttr(slot) => match env.profile.slot(*slot) {
-                Slot::Bool(b) => Truth::from(b),
-                _ => Truth::Unknown,
-            },
+            Pred::BoolAttr(slot) => Truth::from_option(env.profile.slot(*slot).bool()),
             Pred::Bool(from) => match read(env, *from) {
                 Value::Bool(b) => Truth::from(*b),
                 _ => Truth::Unknown,
             },
-            Pred::IsNull(Source::Attribute(slot)) => {
-                Truth::from(env.profile.slot(*slot) == Slot::Null)
-            }
+            Pred::IsNull(Source::Attribute(slot)) => Truth::from(env.profile.slot(*slot).is_null()),
             Pred::IsNull(from) => Truth::from(read(env, *from).is_null()),
             Pred::Not(inner) => inner.eval(env).not(),
             Pred::And(_) | Pred::Or(_) => self.eval(env),
-            Pred::IntAttrConst { slot, mask, c } => match env.profile.slot(*slot) {
-                Slot::Int(i) => Truth::from(mask.holds(i.cmp(c))),
-                _ => Truth::Unknown,
+            Pred::IntAttrConst { slot, mask, c } => match env.profile.slot(*slot).int() {
+                Some(i) => Truth::from(mask.holds(i.cmp(c))),
+                None => Truth::Unknown,
             },
-            Pred::FloatAttrConst { slot, mask, c } => match env.profile.slot(*slot) {
-                Slot::Float(x) => mask.truth(x.partial_cmp(c)),
-                _ => Truth::Unknown,
+            Pred::FloatAttrConst { slot, mask, c } => match env.profile.slot(*slot).float() {
+                Some(x) => mask.truth(x.partial_cmp(c)),
+                None => Truth::Unknown,
             },
             Pred::Int { a, mask, b } => match (a.get(env), b.get(env)) {
                 (Some(x), Some(y)) => Truth::from(mask.holds(x.cmp(&y))),
@@ -531,27 +526,39 @@ impl Pred {
                 small,
                 key,
                 negate,
-            } => match env.profile.slot(*slot) {
-                Slot::Str(s) => Truth::from((s == *small) != *negate),
-                Slot::Null => Truth::Unknown,
-                _ => match env.profile.attribute_slot(*slot) {
-                    Value::String(s) => Truth::from(key.equals(s) != *negate),
-                    _ => Truth::Unknown,
-                },
-            },
+            } => {
+                let value = env.profile.slot(*slot);
+                if value.is_text() {
+                    Truth::from((value == *small) != *negate)
+                } else if value.is_null() {
+                    Truth::Unknown
+                } else {
+                    match env.profile.attribute_slot(*slot) {
+                        Value::String(s) => Truth::from(key.equals(s) != *negate),
+                        _ => Truth::Unknown,
+                    }
+                }
+            }
             Pred::StrAttrIn {
                 slot,
                 smalls,
                 keys,
                 has_null,
-            } => match env.profile.slot(*slot) {
-                Slot::Str(s) => in_constants(smalls.contains(&s), *has_null),
-                Slot::Null => Truth::Unknown,
-                _ => match env.profile.attribute_slot(*slot) {
-                    Value::String(s) => in_constants(keys.iter().any(|k| k.equals(s)), *has_null),
-                    _ => Truth::Unknown,
-                },
-            },
+            } => {
+                let value = env.profile.slot(*slot);
+                if value.is_text() {
+                    in_constants(smalls.contains(&value), *has_null)
+                } else if value.is_null() {
+                    Truth::Unknown
+                } else {
+                    match env.profile.attribute_slot(*slot) {
+                        Value::String(s) => {
+                            in_constants(keys.iter().any(|k| k.equals(s)), *has_null)
+                        }
+                        _ => Truth::Unknown,
+                    }
+                }
+            }
             Pred::StrEq { a, key, negate } => match a.get(env) {
                 Some(s) => Truth::from(key.equals(&s) != *negate),
                 None => Truth::Unknown,

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::*;
-use crate::profile::SmallStr;
+use crate::profile::Slot;
 use crate::syntax::TextOp;
 
 /// Exact comparison of an int with a float (no rounding of the int).
@@ -403,7 +403,7 @@ impl Compiler {
         match (op, &value.kind) {
             (CmpOp::Eq | CmpOp::Ne, NodeKind::Attribute(slot)) => Pred::StrAttrEq {
                 slot: *slot,
-                small: SmallStr::new(&c).unwrap_or(SmallStr::NONE),
+                small: Slot::text(&c).unwrap_or(Slot::NO_TEXT),
                 key: StrKey::new(&c),
                 negate,
             },
@@ -432,7 +432,7 @@ impl Compiler {
                 let keys = constants.iter().flatten().map(|c| StrKey::new(c)).collect();
                 if let NodeKind::Attribute(slot) = value.kind {
                     // Constants too long for a slot cannot equal a string in one.
-                    let smalls = constants.iter().flatten().filter_map(|c| SmallStr::new(c));
+                    let smalls = constants.iter().flatten().filter_map(|c| Slot::text(c));
                     return Pred::StrAttrIn {
                         slot,
                         smalls: smalls.collect(),
