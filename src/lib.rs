@@ -63,6 +63,7 @@ mod compile;
 mod limits;
 mod profile;
 mod schema;
+mod stream;
 mod trigger;
 mod value;
 
@@ -72,6 +73,7 @@ pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};
 pub use rules::{RuleSet, RuleSetError};
 pub use schema::{EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType};
+pub use stream::{LineError, ProfileLines};
 pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
 pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};
 

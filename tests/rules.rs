@@ -138,3 +138,56 @@ fn toml_and_json_mean_the_same() {
     let rendered = problems(&bad, Format::Json);
     assert!(rendered.contains("--> rules.toml:3:58"), "{rendered}");
 }
+
+fn classic_json() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/classic.json")).unwrap()
+}
+
+/// Loads text that may be anything: the only requirement is a result or
+/// diagnostics that point inside the text, never a panic.
+fn load_anything(source: &str, format: Format) {
+    if let Err(RuleSetError::Invalid(invalid)) = RuleSet::parse(source, format, "fuzz") {
+        assert!(!invalid.diagnostics.is_empty());
+        for diagnostic in &invalid.diagnostics {
+            assert!(diagnostic.span.end <= source.len(), "{diagnostic:?}");
+        }
+        let _ = invalid.render(false);
+    }
+}
+
+fn truncate_at(text: &str, fraction: f64) -> &str {
+    let mut end = ((text.len() as f64) * fraction) as usize;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+const MUTATIONS: &[&str] = &["", "\"", "'", "[", "]", "{", "}", "=", ",", "\n", "\\", "(", ")", "x", "0", "-", "é", "\"\"\"", "#"];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn truncated_rule_files_never_panic(fraction in 0.0f64..1.0) {
+        load_anything(truncate_at(&classic(), fraction), Format::Toml);
+        load_anything(truncate_at(&classic_json(), fraction), Format::Json);
+    }
+
+    #[test]
+    fn mutated_rule_files_never_panic(
+        edits in proptest::collection::vec((0.0f64..1.0, 0..MUTATIONS.len(), 0usize..4), 1..6),
+        json in proptest::bool::ANY,
+    ) {
+        let mut text = if json { classic_json() } else { classic() };
+        for (at, mutation, deleted) in edits {
+            let start = truncate_at(&text, at).len();
+            let mut end = (start + deleted).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            text.replace_range(start..end, MUTATIONS[mutation]);
+        }
+        load_anything(&text, if json { Format::Json } else { Format::Toml });
+    }
+}

@@ -374,7 +374,7 @@ impl<'s> Loader<'s> {
             .unwrap_or_default();
         let journeys = top
             .get("journey")
-            .map(|doc| self.journeys(doc, &schema, &actions))
+            .map(|doc| self.journeys(doc, &schema, &declared_actions(top.get("action"))))
             .unwrap_or_default();
         let actions = actions.into_iter().map(|(action, _)| action).collect();
         Some(RuleSet {
@@ -854,7 +854,7 @@ impl<'s> Loader<'s> {
         }
     }
 
-    fn journeys(&mut self, doc: &Doc, schema: &Schema, actions: &[(Action, Span)]) -> Vec<Journey> {
+    fn journeys(&mut self, doc: &Doc, schema: &Schema, actions: &[String]) -> Vec<Journey> {
         let mut journeys = Vec::new();
         let mut seen = Vec::new();
         for item in self.array_of_tables(doc, "`journey`") {
@@ -872,7 +872,7 @@ impl<'s> Loader<'s> {
         &mut self,
         doc: &Doc,
         schema: &Schema,
-        actions: &[(Action, Span)],
+        actions: &[String],
     ) -> Option<(Journey, Span)> {
         let fields = self.fields(
             doc,
@@ -921,8 +921,9 @@ impl<'s> Loader<'s> {
         let fallback = fields
             .get("fallback")
             .map(|d| self.step(d, "a journey fallback", actions));
+        let valid: Vec<(Step, Span)> = steps.iter().flatten().cloned().collect();
+        self.check_step_order(&valid, fallback.as_ref().and_then(Option::as_ref));
         let steps: Vec<(Step, Span)> = steps.into_iter().collect::<Option<_>>()?;
-        self.check_step_order(&steps, fallback.as_ref().and_then(Option::as_ref));
         let (id, span) = id?;
         Some((
             Journey {
@@ -937,21 +938,21 @@ impl<'s> Loader<'s> {
         ))
     }
 
-    fn step(&mut self, doc: &Doc, what: &str, actions: &[(Action, Span)]) -> Option<(Step, Span)> {
+    fn step(&mut self, doc: &Doc, what: &str, actions: &[String]) -> Option<(Step, Span)> {
         let fields = self.fields(doc, what, &["after", "action"])?;
         let after = self
             .required(&fields, "after")
             .and_then(|d| self.duration(d, "`after`"));
         let action_doc = self.required(&fields, "action")?;
         let action = self.string(action_doc, "`action`")?;
-        if !actions.iter().any(|(a, _)| a.id == action.text) {
+        if !actions.iter().any(|a| *a == action.text) {
             let diagnostic = Diagnostic::error(
                 Code::UnknownAction,
                 format!("{what} names `{}`, which is not an action", action.text),
                 action_doc.span,
             );
             self.report(
-                match suggest(&action.text, actions.iter().map(|(a, _)| a.id.as_str())) {
+                match suggest(&action.text, actions.iter().map(String::as_str)) {
                     Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
                     None => diagnostic.with_label("no [[action]] has this id"),
                 },
@@ -977,7 +978,7 @@ impl<'s> Loader<'s> {
                         Diagnostic::error(
                             Code::UnreachableJourney,
                             format!(
-                                "journey steps out of order: `{}` comes before `{}`",
+                                "journey steps out of order: a step due at `{}` is listed after one due at `{}`",
                                 after.after, before.after
                             ),
                             *after_span,
@@ -1004,6 +1005,19 @@ impl<'s> Loader<'s> {
                 );
             }
         }
+    }
+}
+
+/// The ids of every `[[action]]` written in the file, valid or not: a journey
+/// naming an action that has problems of its own is not told it does not exist.
+fn declared_actions(actions: Option<&Doc>) -> Vec<String> {
+    match actions.map(|d| &d.value) {
+        Some(DocValue::Array(items)) => items
+            .iter()
+            .filter_map(|i| peek_string(i, "id"))
+            .map(|(id, _)| id)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

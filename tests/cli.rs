@@ -1,0 +1,222 @@
+//! The `nextbest` binary driven as a user drives it: arguments, stdin, exit
+//! codes, stdout and stderr. Rendered diagnostics are compared with golden
+//! files under `tests/data/cli/` (`NEXTBEST_BLESS=1` rewrites them).
+#![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nextbest(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nextbest"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Written from another thread: a child that answers as it reads would
+    // otherwise fill its stdout pipe while we still fill its stdin.
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.unwrap_or_default().to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(data.as_bytes());
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Compares `actual` with the golden file, or rewrites it when blessing.
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/data/cli").join(name);
+    if std::env::var_os("NEXTBEST_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+    assert_eq!(
+        actual, expected,
+        "golden file {name} differs (NEXTBEST_BLESS=1 to rewrite)"
+    );
+}
+
+const CHURN: &str = "login_count_30d < 0.6 * login_count_60d AND user_segment = 'active'";
+const NOW: &str = "2026-11-24T09:00:00Z";
+
+#[test]
+fn check_accepts_the_bundled_rules_in_both_formats() {
+    for file in ["examples/rules/classic.toml", "examples/rules/classic.json"] {
+        let out = nextbest(&["check", file], None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{file}: ok (12 traits, 5 event types, 8 actions, 1 journey, 1 cap)\n")
+        );
+        assert!(out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_and_column() {
+    for name in ["broken.toml", "broken.json"] {
+        let file = format!("tests/data/cli/{name}");
+        let out = nextbest(&["check", &file], None);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        golden(&format!("{name}.stderr"), &text(&out.stderr));
+    }
+}
+
+#[test]
+fn check_of_a_missing_file_fails_cleanly() {
+    let out = nextbest(&["check", "no/such/rules.toml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: cannot read `no/such/rules.toml`"));
+}
+
+#[test]
+fn eval_prints_one_line_per_profile() {
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            CHURN,
+            "--now",
+            NOW,
+            "--profiles",
+            "examples/data/profiles.jsonl",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 20);
+    assert!(stdout.lines().all(|l| {
+        let (id, truth) = l.split_once('\t').unwrap();
+        id.starts_with("c-") && ["true", "false", "null"].contains(&truth)
+    }));
+    golden("eval-churn.stdout", &stdout);
+}
+
+#[test]
+fn eval_reads_standard_input() {
+    let profiles = "{\"id\": \"a\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \"user_segment\": \"active\"}}\n\
+                    {\"id\": \"b\", \"traits\": {\"login_count_30d\": 9, \"login_count_60d\": 10, \"user_segment\": \"active\"}}\n\
+                    {\"id\": \"c\"}\n";
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            CHURN,
+            "--now",
+            NOW,
+        ],
+        Some(profiles),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "a\ttrue\nb\tfalse\nc\tnull\n");
+}
+
+#[test]
+fn eval_reports_bad_lines_by_number_id_and_field_and_goes_on() {
+    let profiles = "{\"id\": \"ok-1\"}\n\
+                    {\"id\": \"bad-2\", \"traits\": {\"login_count_30d\": \"many\"}}\n\
+                    not json\n\
+                    {\"id\": \"ok-4\", \"events\": [{\"event\": \"login\", \"timestamp\": \"yesterday\"}]}\n\
+                    {\"id\": \"ok-5\"}\n";
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            "TRUE",
+            "--now",
+            NOW,
+        ],
+        Some(profiles),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "ok-1\ttrue\nok-5\ttrue\n");
+    golden("eval-bad-lines.stderr", &text(&out.stderr));
+}
+
+#[test]
+fn eval_of_an_expression_that_does_not_check_exits_1() {
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            "login_cnt_30d > 1 AND plan + 1",
+        ],
+        Some(""),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    golden("eval-bad-expression.stderr", &text(&out.stderr));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = nextbest(&["eval", "examples/rules/classic.toml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = nextbest(&["frobnicate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            "TRUE",
+            "--now",
+            "tomorrow",
+        ],
+        Some(""),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--now: `tomorrow` is not a timestamp"));
+}
+
+#[test]
+fn eval_streams_many_profiles() {
+    let line = "{\"id\": \"p\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \"user_segment\": \"active\"}}\n";
+    let input = line.repeat(20_000);
+    let out = nextbest(
+        &[
+            "eval",
+            "examples/rules/classic.toml",
+            "--expr",
+            CHURN,
+            "--now",
+            NOW,
+        ],
+        Some(&input),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| *l == "p\ttrue")
+            .count(),
+        20_000
+    );
+}
