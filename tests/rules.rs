@@ -140,7 +140,11 @@ fn toml_and_json_mean_the_same() {
 }
 
 fn classic_json() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/classic.json")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/rules/classic.json"
+    ))
+    .unwrap()
 }
 
 /// Loads text that may be anything: the only requirement is a result or
@@ -163,7 +167,10 @@ fn truncate_at(text: &str, fraction: f64) -> &str {
     &text[..end]
 }
 
-const MUTATIONS: &[&str] = &["", "\"", "'", "[", "]", "{", "}", "=", ",", "\n", "\\", "(", ")", "x", "0", "-", "é", "\"\"\"", "#"];
+const MUTATIONS: &[&str] = &[
+    "", "\"", "'", "[", "]", "{", "}", "=", ",", "\n", "\\", "(", ")", "x", "0", "-", "é",
+    "\"\"\"", "#",
+];
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
