@@ -53,8 +53,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod decide;
 pub mod diagnostic;
 pub mod hash;
+pub mod history;
 pub mod rules;
 pub mod syntax;
 
@@ -68,7 +70,9 @@ mod trigger;
 mod value;
 
 pub use check::Context;
+pub use decide::{Decision, Engine};
 pub use diagnostic::{Code, Diagnostic, Severity};
+pub use history::{History, MemoryHistory};
 pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};
 pub use rules::{RuleSet, RuleSetError};

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nextbest::decide::{Engine, Options};
+use nextbest::history::{History, MemoryHistory};
 use nextbest::rules::RuleSet;
 use nextbest::{Compiler, ProfileLines, RuleSetError, Timestamp};
 
@@ -46,6 +48,25 @@ enum Command {
         #[arg(long)]
         profiles: Option<PathBuf>,
     },
+    /// Decide the next-best actions: one JSON line per emission (and, with
+    /// --explain, per suppression).
+    Decide {
+        /// The rule file.
+        rules: PathBuf,
+        /// JSON-lines profiles; standard input if `-`.
+        #[arg(long)]
+        profiles: PathBuf,
+        /// The decision instant (RFC 3339).
+        #[arg(long)]
+        now: String,
+        /// Also print every candidate that did not win, with its reason.
+        #[arg(long)]
+        explain: bool,
+        /// Decide without recording: a profile that appears twice is decided
+        /// twice from the same history.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// A failure already reported on stderr.
@@ -63,6 +84,13 @@ fn main() -> ExitCode {
             now,
             profiles,
         } => eval(&rules, &expr, now.as_deref(), profiles.as_deref()),
+        Command::Decide {
+            rules,
+            profiles,
+            now,
+            explain,
+            dry_run,
+        } => decide(&rules, &profiles, &now, explain, dry_run),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,6 +181,59 @@ fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) ->
                 eprintln!("{origin}:{}: {}", error.line(), error.detail());
             }
         }
+    }
+    if let Err(e) = out.flush() {
+        return write_failed(&e);
+    }
+    if bad_lines > 0 {
+        let plural = if bad_lines == 1 { "line" } else { "lines" };
+        return Err(report(format!("{bad_lines} bad {plural} in `{origin}`")));
+    }
+    Ok(())
+}
+
+fn decide(rules: &Path, profiles: &Path, now: &str, explain: bool, dry_run: bool) -> Outcome {
+    let engine = Engine::new(load_rules(rules)?);
+    let now = instant(Some(now))?;
+    let path = (profiles != Path::new("-")).then_some(profiles);
+    let (input, origin) = profile_input(path)?;
+    let mut history = MemoryHistory::new();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut bad_lines = 0usize;
+    let progress = io::stderr().is_terminal();
+    let mut decided = 0u64;
+    for result in ProfileLines::new(&engine.rules().schema, input) {
+        let profile = match result {
+            Ok(profile) => profile,
+            Err(error) => {
+                bad_lines += 1;
+                eprintln!("{origin}:{}: {}", error.line(), error.detail());
+                continue;
+            }
+        };
+        let decision = engine
+            .decide(&profile, &history, now, Options { explain })
+            .map_err(report)?;
+        let lines = decision
+            .emissions
+            .iter()
+            .map(|e| e.to_json())
+            .chain(decision.suppressions.iter().map(|s| s.to_json()));
+        for line in lines {
+            if let Err(e) = writeln!(out, "{line}") {
+                return write_failed(&e);
+            }
+        }
+        if !dry_run {
+            history.record(&decision.records()).map_err(report)?;
+        }
+        decided += 1;
+        if progress && decided % 100_000 == 0 {
+            eprint!("\r{decided} profiles decided");
+        }
+    }
+    if progress && decided >= 100_000 {
+        eprintln!();
     }
     if let Err(e) = out.flush() {
         return write_failed(&e);

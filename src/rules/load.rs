@@ -784,7 +784,7 @@ impl<'s> Loader<'s> {
                 .map(Ranking::Priority),
             (None, Some(s)) => self
                 .score(s, "`action.score`", compiler)
-                .map(Ranking::Score),
+                .map(|s| Ranking::Score(Box::new(s))),
             (None, None) => Some(Ranking::Priority(0)),
         };
         let cooldown = fields
@@ -945,7 +945,7 @@ impl<'s> Loader<'s> {
             .and_then(|d| self.duration(d, "`after`"));
         let action_doc = self.required(&fields, "action")?;
         let action = self.string(action_doc, "`action`")?;
-        if !actions.iter().any(|a| *a == action.text) {
+        if !actions.contains(&action.text) {
             let diagnostic = Diagnostic::error(
                 Code::UnknownAction,
                 format!("{what} names `{}`, which is not an action", action.text),

@@ -170,7 +170,7 @@ pub enum Ranking {
     /// A fixed priority (default 0).
     Priority(i64),
     /// A numeric expression over the profile.
-    Score(Score),
+    Score(Box<Score>),
 }
 
 /// An action: what can be sent, when and how often.

@@ -1,0 +1,114 @@
+//! An in-memory [`History`]: per profile, per-action counters and per
+//! (channel, category) time-sorted send times, so a cooldown is one lookup and
+//! a rolling cap one binary search per channel.
+
+use std::collections::HashMap;
+
+use super::{History, HistoryError, Outcome, Record};
+use crate::rules::Category;
+use crate::value::Timestamp;
+
+#[derive(Debug, Default, Clone)]
+struct ProfileLog {
+    /// Per action: (times sent, last send decided at).
+    actions: HashMap<String, (u32, Timestamp)>,
+    /// Per (channel, category): decision times of sends, ascending.
+    sends: HashMap<(String, Category), Vec<Timestamp>>,
+    /// Everything, in recording order.
+    records: Vec<Record>,
+}
+
+/// A contact history held in memory.
+///
+/// ```
+/// use nextbest::history::{History, MemoryHistory, Outcome, Record};
+/// use nextbest::rules::Category;
+/// use nextbest::Timestamp;
+/// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+/// let mut history = MemoryHistory::new();
+/// history.record(&[Record {
+///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
+///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
+/// }])?;
+/// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
+/// assert_eq!(history.last_sent("c-1", "churn_email"), Some(at));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct MemoryHistory {
+    profiles: HashMap<String, ProfileLog>,
+}
+
+impl MemoryHistory {
+    /// An empty history.
+    pub fn new() -> Self {
+        MemoryHistory::default()
+    }
+
+    /// Every record of a profile, in recording order.
+    pub fn records(&self, profile: &str) -> &[Record] {
+        self.profiles
+            .get(profile)
+            .map_or(&[], |p| p.records.as_slice())
+    }
+}
+
+impl History for MemoryHistory {
+    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
+        self.profiles
+            .get(profile)?
+            .actions
+            .get(action)
+            .map(|(_, last)| *last)
+    }
+
+    fn times_sent(&self, profile: &str, action: &str) -> u32 {
+        self.profiles
+            .get(profile)
+            .and_then(|p| p.actions.get(action))
+            .map_or(0, |(count, _)| *count)
+    }
+
+    fn sends_after(
+        &self,
+        profile: &str,
+        channel: &str,
+        category: Category,
+        after: Timestamp,
+    ) -> u32 {
+        let Some(log) = self.profiles.get(profile) else {
+            return 0;
+        };
+        // Looking a (String, Category) key up by &str needs an owned key;
+        // channels are few, so scanning the map's keys is cheaper than allocating.
+        log.sends
+            .iter()
+            .find(|((c, k), _)| c == channel && *k == category)
+            .map_or(0, |(_, times)| {
+                let first = times.partition_point(|t| *t <= after);
+                u32::try_from(times.len() - first).unwrap_or(u32::MAX)
+            })
+    }
+
+    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
+        for record in records {
+            let log = self.profiles.entry(record.profile.clone()).or_default();
+            if record.outcome == Outcome::Sent {
+                let entry = log
+                    .actions
+                    .entry(record.action.clone())
+                    .or_insert((0, record.at));
+                entry.0 += 1;
+                entry.1 = entry.1.max(record.at);
+                let times = log
+                    .sends
+                    .entry((record.channel.clone(), record.category))
+                    .or_default();
+                let at = times.partition_point(|t| *t <= record.at);
+                times.insert(at, record.at);
+            }
+            log.records.push(record.clone());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Contact history: what was sent, held out or skipped for each profile, and
+//! when. The decision engine reads it for cooldowns, `max_sends` and rolling
+//! frequency caps; recording a decision in it is an explicit call.
+
+mod memory;
+
+pub use memory::MemoryHistory;
+
+use crate::rules::Category;
+use crate::value::Timestamp;
+
+/// What happened to an action for a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It was emitted (counts for cooldowns, caps and `max_sends`).
+    Sent,
+    /// The profile was in a holdout group: recorded for analysis, never sent.
+    HeldOut,
+    /// A journey step that could not be sent in time.
+    Skipped,
+}
+
+impl Outcome {
+    /// The name used in stored records and JSON output.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Sent => "sent",
+            Outcome::HeldOut => "held_out",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// One entry of a profile's contact history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The profile.
+    pub profile: String,
+    /// The action.
+    pub action: String,
+    /// The channel it went (or would have gone) out on.
+    pub channel: String,
+    /// Its category when it was decided.
+    pub category: Category,
+    /// What happened.
+    pub outcome: Outcome,
+    /// When it was decided.
+    pub at: Timestamp,
+    /// When it is (or was) delivered: later than `at` when quiet hours deferred it.
+    pub send_at: Timestamp,
+    /// The idempotency key of the emission.
+    pub key: String,
+}
+
+/// A failure of a history store.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The store could not be read or written.
+    #[error("history store: {0}")]
+    Store(String),
+}
+
+/// The contact history the decision engine reads. Implementations answer each
+/// question without scanning a profile's whole history.
+pub trait History {
+    /// The most recent send of `action` to `profile`.
+    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp>;
+
+    /// How many times `action` was sent to `profile`, ever.
+    fn times_sent(&self, profile: &str, action: &str) -> u32;
+
+    /// How many sends to `profile` on `channel` in `category` were decided
+    /// after `after` (exclusive).
+    fn sends_after(
+        &self,
+        profile: &str,
+        channel: &str,
+        category: Category,
+        after: Timestamp,
+    ) -> u32;
+
+    /// Appends records.
+    ///
+    /// # Errors
+    /// A store that cannot write; then nothing of `records` is acknowledged.
+    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError>;
+}
