@@ -220,3 +220,83 @@ fn eval_streams_many_profiles() {
         20_000
     );
 }
+
+fn decide_lines(extra: &[&str], stdin: Option<&str>) -> (Output, Vec<serde_json::Value>) {
+    let mut args = vec!["decide", "examples/rules/classic.toml", "--now", NOW];
+    args.extend_from_slice(extra);
+    let out = nextbest(&args, stdin);
+    let lines = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out, lines)
+}
+
+#[test]
+fn decide_prints_one_json_object_per_emission() {
+    let (out, lines) = decide_lines(&["--profiles", "examples/data/customers.jsonl"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let object = line.as_object().unwrap();
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["profile", "action", "channel", "send_at", "key"],
+            "{line}"
+        );
+        assert_eq!(object["key"].as_str().unwrap().len(), 16);
+    }
+    golden("decide-customers.stdout", &text(&out.stdout));
+}
+
+#[test]
+fn decide_explain_reports_suppressions_with_spec_reason_names() {
+    let (out, lines) = decide_lines(
+        &["--profiles", "examples/data/customers.jsonl", "--explain"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let reasons = [
+        "not_yet_valid",
+        "expired",
+        "suppress_if",
+        "holdout",
+        "unsubscribed",
+        "no_consent",
+        "consent_expired",
+        "cooldown",
+        "max_sends",
+        "frequency_cap",
+        "quiet_hours",
+        "arbitration",
+    ];
+    let suppressed: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.get("suppressed").is_some())
+        .collect();
+    assert!(!suppressed.is_empty());
+    for line in suppressed {
+        assert!(
+            reasons.contains(&line["suppressed"].as_str().unwrap()),
+            "{line}"
+        );
+        assert!(line["detail"].is_object(), "{line}");
+    }
+}
+
+#[test]
+fn decide_records_as_it_goes_unless_dry_run() {
+    let profile = "{\"id\": \"twice\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \
+                   \"user_segment\": \"active\", \"email_opt_in\": true}}\n";
+    let input = profile.repeat(2);
+    let (out, lines) = decide_lines(&["--profiles", "-", "--explain"], Some(&input));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let emitted: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l.get("key").is_some()).collect();
+    assert_eq!(emitted.len(), 1, "{lines:?}");
+    assert!(lines.iter().any(|l| l["suppressed"] == "cooldown"));
+    let (_, dry) = decide_lines(&["--profiles", "-", "--dry-run"], Some(&input));
+    assert_eq!(dry.len(), 2);
+    assert_eq!(dry[0], dry[1], "a replayed decision repeats its key");
+}

@@ -1,0 +1,303 @@
+//! Whole decisions: 50 actions with every kind of guard, profiles with about
+//! 20 past sends each, measured in the same run as the trigger evaluations
+//! alone (the cost a decision cannot go below).
+//!
+//! ids: `decide/full` (Engine::decide over a batch), `decide/triggers` (every
+//! action's trigger, suppress_if and score over the same batch).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::Duration as StdDuration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nextbest::decide::{Engine, Options};
+use nextbest::history::{History, MemoryHistory, Outcome, Record};
+use nextbest::rules::{Category, Format, Ranking, RuleSet};
+use nextbest::{Profile, Timestamp};
+
+const PROFILES: usize = 100_000;
+const SENDS_PER_PROFILE: usize = 20;
+const NOW: &str = "2026-11-24T09:00:00Z";
+
+/// SplitMix64: a small deterministic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const CHANNELS: [&str; 4] = ["email", "push", "sms", "in_app"];
+
+/// 50 actions over the classic schema: every guard kind appears.
+fn rules() -> String {
+    let mut toml = String::from(
+        r#"
+[schema.traits]
+login_count_30d = "int"
+login_count_60d = "int"
+user_segment = "string"
+lifetime_value = "float"
+last_login = "timestamp"
+email_opt_in = "bool"
+email_consent_expires = "timestamp"
+push_opt_in = "bool"
+sms_opt_in = "bool"
+unsubscribed = "bool"
+timezone = "string"
+cart_items = "int"
+
+[schema.events]
+page_view = { path = "string" }
+support_ticket = { severity = "int" }
+
+[consent]
+unsubscribed = "unsubscribed"
+email = { opt_in = "email_opt_in", expires = "email_consent_expires" }
+push = { opt_in = "push_opt_in" }
+sms = { opt_in = "sms_opt_in" }
+
+[quiet_hours]
+start = "21:00"
+end = "08:00"
+timezone_trait = "timezone"
+
+[[cap]]
+name = "marketing-weekly"
+category = "marketing"
+channels = ["email", "push", "sms"]
+max = 3
+per = "7d"
+
+[[cap]]
+name = "daily-any"
+max = 2
+per = "1d"
+
+[holdout]
+percent = 5
+salt = "bench"
+
+[decision]
+max_actions = 2
+"#,
+    );
+    let triggers = [
+        "login_count_30d < 0.6 * login_count_60d AND user_segment = 'active'",
+        "days_since(last_login) > 60 AND lifetime_value >= 100.0",
+        "cart_items > 0 AND lifetime_value > 50.0",
+        "count(page_view WHERE path = '/pricing' WITHIN 7d) >= 2",
+        "user_segment IN ('vip', 'active') AND login_count_30d >= 3",
+    ];
+    for i in 0..50 {
+        let channel = CHANNELS[i % CHANNELS.len()];
+        let trigger = triggers[i % triggers.len()];
+        let _ = writeln!(
+            toml,
+            "[[action]]\nid = \"action_{i:02}\"\nchannel = \"{channel}\"\ntrigger = \"{trigger}\""
+        );
+        if i % 3 == 0 {
+            let _ = writeln!(toml, "suppress_if = \"exists(support_ticket WITHIN 2d)\"");
+        }
+        if i % 4 == 0 {
+            let _ = writeln!(toml, "score = \"lifetime_value / 100 + {i}\"");
+        } else {
+            let _ = writeln!(toml, "priority = {}", 50 - i);
+        }
+        let _ = writeln!(toml, "cooldown = \"{}d\"", 1 + i % 14);
+        if i % 5 == 0 {
+            let _ = writeln!(toml, "max_sends = 3");
+        }
+        if i % 7 == 0 {
+            let _ = writeln!(toml, "category = \"transactional\"");
+        }
+        if i % 9 == 0 {
+            let _ = writeln!(toml, "holdout_percent = 10");
+        }
+        if i % 11 == 0 {
+            let _ = writeln!(toml, "quiet_hours = \"drop\"");
+        }
+        if i % 13 == 0 {
+            let _ = writeln!(
+                toml,
+                "valid_from = \"2026-11-01T00:00:00Z\"\nvalid_until = \"2026-12-31T00:00:00Z\""
+            );
+        }
+        toml.push('\n');
+    }
+    toml
+}
+
+fn profiles(engine: &Engine, rng: &mut Rng, now: Timestamp) -> Vec<Profile> {
+    let schema = &engine.rules().schema;
+    let day = 86_400_000_000i64;
+    let zones = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"];
+    (0..PROFILES)
+        .map(|i| {
+            let l60 = rng.below(40) as i64;
+            let mut builder = Profile::builder(schema, format!("p-{i}"))
+                .attribute("login_count_30d", rng.below(l60 as u64 + 1) as i64)
+                .attribute("login_count_60d", l60)
+                .attribute(
+                    "user_segment",
+                    ["active", "vip", "dormant", "trial"][rng.below(4) as usize],
+                )
+                .attribute("lifetime_value", rng.below(40_000) as f64 / 100.0)
+                .attribute(
+                    "last_login",
+                    Timestamp::from_micros(now.as_micros() - rng.below(120) as i64 * day),
+                )
+                .attribute("email_opt_in", rng.below(10) < 8)
+                .attribute("push_opt_in", rng.below(10) < 6)
+                .attribute("sms_opt_in", rng.below(10) < 3)
+                .attribute("unsubscribed", rng.below(100) < 3)
+                .attribute("timezone", zones[rng.below(4) as usize])
+                .attribute("cart_items", rng.below(4) as i64);
+            for _ in 0..rng.below(6) {
+                let at =
+                    Timestamp::from_micros(now.as_micros() - rng.below(10 * day as u64) as i64);
+                builder = builder.event(
+                    "page_view",
+                    at,
+                    [("path", ["/pricing", "/docs"][rng.below(2) as usize])],
+                );
+            }
+            if rng.below(10) == 0 {
+                let at = Timestamp::from_micros(now.as_micros() - rng.below(3 * day as u64) as i64);
+                builder = builder.event("support_ticket", at, [("severity", 2i64)]);
+            }
+            builder.build().unwrap()
+        })
+        .collect()
+}
+
+/// About 20 past sends per profile over the last 30 days.
+fn history(engine: &Engine, rng: &mut Rng, now: Timestamp) -> MemoryHistory {
+    let day = 86_400_000_000u64;
+    let mut history = MemoryHistory::new();
+    let actions = &engine.rules().actions;
+    let mut records = Vec::with_capacity(SENDS_PER_PROFILE);
+    for i in 0..PROFILES {
+        records.clear();
+        for _ in 0..SENDS_PER_PROFILE {
+            let action = &actions[rng.below(actions.len() as u64) as usize];
+            let at = Timestamp::from_micros(now.as_micros() - rng.below(30 * day) as i64);
+            records.push(Record {
+                profile: format!("p-{i}"),
+                action: action.id.clone(),
+                channel: action.channel.clone(),
+                category: action.category,
+                outcome: Outcome::Sent,
+                at,
+                send_at: at,
+                key: String::new(),
+            });
+        }
+        history.record(&records).unwrap();
+    }
+    history
+}
+
+/// What the triggers alone cost: every trigger, suppress_if and score.
+fn evaluate_triggers(engine: &Engine, profile: &Profile, now: Timestamp) -> usize {
+    let mut fired = 0;
+    for action in &engine.rules().actions {
+        if let Some(trigger) = &action.trigger {
+            if trigger.matches(profile, now).unwrap() {
+                fired += 1;
+                if let Some(suppress) = &action.suppress_if {
+                    fired += usize::from(suppress.matches(profile, now).unwrap());
+                }
+                if let Ranking::Score(score) = &action.ranking {
+                    fired += usize::from(score.evaluate(profile, now).unwrap().is_some());
+                }
+            }
+        }
+    }
+    fired
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::new(RuleSet::parse(&rules(), Format::Toml, "bench.toml").unwrap());
+    assert_eq!(engine.rules().actions.len(), 50);
+    assert!(
+        engine
+            .rules()
+            .actions
+            .iter()
+            .any(|a| a.category == Category::Transactional)
+    );
+    let now = Timestamp::parse(NOW).unwrap();
+    let mut rng = Rng(7);
+    let profiles = profiles(&engine, &mut rng, now);
+    let history = history(&engine, &mut rng, now);
+
+    let options = Options::default();
+    let emitted: usize = profiles
+        .iter()
+        .map(|p| {
+            engine
+                .decide(p, &history, now, options)
+                .unwrap()
+                .emissions
+                .len()
+        })
+        .sum();
+    eprintln!(
+        "decide: {PROFILES} profiles, {SENDS_PER_PROFILE} past sends each, {emitted} emissions ({:.2} per profile)",
+        emitted as f64 / PROFILES as f64
+    );
+
+    let mut group = c.benchmark_group("decide");
+    group.throughput(Throughput::Elements(PROFILES as u64));
+    group.sample_size(10);
+    group.warm_up_time(StdDuration::from_secs(1));
+    group.measurement_time(StdDuration::from_secs(8));
+    group.bench_function("full", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for profile in &profiles {
+                total += engine
+                    .decide(black_box(profile), &history, now, options)
+                    .unwrap()
+                    .emissions
+                    .len();
+            }
+            assert_eq!(total, emitted);
+            total
+        });
+    });
+    let fired: usize = profiles
+        .iter()
+        .map(|p| evaluate_triggers(&engine, p, now))
+        .sum();
+    group.bench_function("triggers", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for profile in &profiles {
+                total += evaluate_triggers(&engine, black_box(profile), now);
+            }
+            assert_eq!(total, fired);
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
