@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{History, MemoryHistory};
 use nextbest::rules::RuleSet;
-use nextbest::{Compiler, ProfileLines, RuleSetError, Timestamp};
+use nextbest::{Compiler, Profile, ProfileLines, RuleSetError, Schema, Timestamp};
 
 #[derive(Parser)]
 #[command(
@@ -156,24 +156,36 @@ fn profile_input(path: Option<&Path>) -> Result<(Box<dyn BufRead>, String), Repo
     }
 }
 
-fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) -> Outcome {
-    let rules = load_rules(rules)?;
-    let now = instant(now)?;
-    let trigger = Compiler::new(&rules.schema)
-        .trigger(expr)
-        .map_err(|error| {
-            eprintln!("{}\n", error.render("--expr"));
-            report("the expression does not check")
-        })?;
-    let (input, origin) = profile_input(profiles)?;
+/// Whether to go on writing: a closed pipe (`nextbest eval … | head`) is a
+/// normal end, not an error.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+fn write_line(out: &mut impl Write, line: impl std::fmt::Display) -> Result<Flow, Reported> {
+    match writeln!(out, "{line}") {
+        Ok(()) => Ok(Flow::Continue),
+        Err(e) => write_failed(&e).map(|()| Flow::Stop),
+    }
+}
+
+/// Runs `each` over every profile of the input, in constant memory, with
+/// buffered stdout. A bad line is reported as `FILE:LINE: …` and skipped; the
+/// run fails at the end if there was any.
+fn stream_profiles(
+    schema: &Schema,
+    path: Option<&Path>,
+    mut each: impl FnMut(Profile, &mut BufWriter<io::StdoutLock<'static>>) -> Result<Flow, Reported>,
+) -> Outcome {
+    let (input, origin) = profile_input(path)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut bad_lines = 0usize;
-    for result in ProfileLines::new(&rules.schema, input) {
+    for result in ProfileLines::new(schema, input) {
         match result {
             Ok(profile) => {
-                let truth = trigger.evaluate(&profile, now).map_err(report)?;
-                if let Err(e) = writeln!(out, "{}\t{truth}", profile.id()) {
-                    return write_failed(&e);
+                if let Flow::Stop = each(profile, &mut out)? {
+                    return Ok(());
                 }
             }
             Err(error) => {
@@ -192,36 +204,36 @@ fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) ->
     Ok(())
 }
 
+fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) -> Outcome {
+    let rules = load_rules(rules)?;
+    let now = instant(now)?;
+    let trigger = Compiler::new(&rules.schema)
+        .trigger(expr)
+        .map_err(|error| {
+            eprintln!("{}\n", error.render("--expr"));
+            report("the expression does not check")
+        })?;
+    stream_profiles(&rules.schema, profiles, |profile, out| {
+        let truth = trigger.evaluate(&profile, now).map_err(report)?;
+        write_line(out, format_args!("{}\t{truth}", profile.id()))
+    })
+}
+
 fn decide(rules: &Path, profiles: &Path, now: &str, explain: bool, dry_run: bool) -> Outcome {
     let engine = Engine::new(load_rules(rules)?);
     let now = instant(Some(now))?;
     let path = (profiles != Path::new("-")).then_some(profiles);
-    let (input, origin) = profile_input(path)?;
     let mut history = MemoryHistory::new();
-    let mut out = BufWriter::new(io::stdout().lock());
-    let mut bad_lines = 0usize;
     let progress = io::stderr().is_terminal();
     let mut decided = 0u64;
-    for result in ProfileLines::new(&engine.rules().schema, input) {
-        let profile = match result {
-            Ok(profile) => profile,
-            Err(error) => {
-                bad_lines += 1;
-                eprintln!("{origin}:{}: {}", error.line(), error.detail());
-                continue;
-            }
-        };
+    let outcome = stream_profiles(&engine.rules().schema, path, |profile, out| {
         let decision = engine
             .decide(&profile, &history, now, Options { explain })
             .map_err(report)?;
-        let lines = decision
-            .emissions
-            .iter()
-            .map(|e| e.to_json())
-            .chain(decision.suppressions.iter().map(|s| s.to_json()));
-        for line in lines {
-            if let Err(e) = writeln!(out, "{line}") {
-                return write_failed(&e);
+        let emissions = decision.emissions.iter().map(|e| e.to_json());
+        for line in emissions.chain(decision.suppressions.iter().map(|s| s.to_json())) {
+            if let Flow::Stop = write_line(out, line)? {
+                return Ok(Flow::Stop);
             }
         }
         if !dry_run {
@@ -231,18 +243,12 @@ fn decide(rules: &Path, profiles: &Path, now: &str, explain: bool, dry_run: bool
         if progress && decided % 100_000 == 0 {
             eprint!("\r{decided} profiles decided");
         }
-    }
+        Ok(Flow::Continue)
+    });
     if progress && decided >= 100_000 {
         eprintln!();
     }
-    if let Err(e) = out.flush() {
-        return write_failed(&e);
-    }
-    if bad_lines > 0 {
-        let plural = if bad_lines == 1 { "line" } else { "lines" };
-        return Err(report(format!("{bad_lines} bad {plural} in `{origin}`")));
-    }
-    Ok(())
+    outcome
 }
 
 /// A closed pipe (`nextbest eval … | head`) is a normal end, not an error.
