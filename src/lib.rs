@@ -32,6 +32,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Decisions
+//!
+//! A [`RuleSet`] (TOML or JSON, see [`rules`]) declares the schema, actions,
+//! consent, quiet hours, caps, holdouts and journeys; [`Engine::decide`] turns
+//! one profile, its contact [`History`] and an instant into a [`Decision`]:
+//! the next-best actions, each with an idempotency key, and on request every
+//! candidate that did not win with its reason. Deciding never writes: the
+//! caller records [`Decision::records`] in the history once the emissions
+//! are safe, so a crash between the two is a resend under the same key, never
+//! a lost record.
+//!
 //! ## Semantics
 //! Missing data is NULL and logic is SQL's three-valued logic: a trigger fires
 //! only when it is TRUE; [`Trigger::evaluate`] returns the full [`Truth`].
