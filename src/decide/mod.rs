@@ -293,6 +293,16 @@ impl Engine {
                 }
                 Ok(()) => {
                     let send_at = self.send_at(profile, now, action).unwrap_or(now);
+                    if let Some(until) = action.valid_until.filter(|until| send_at > *until) {
+                        // Deferred past the end of its validity: it would go out expired.
+                        if options.explain {
+                            let detail =
+                                vec![("valid_until", until.into()), ("send_at", send_at.into())];
+                            let expired = suppression(profile, action, Reason::Expired, detail);
+                            decision.suppressions.push(expired);
+                        }
+                        continue;
+                    }
                     let key =
                         idempotency_key(profile.id(), action, history, candidate.journey.as_ref());
                     decision.emissions.push(emission(
@@ -422,20 +432,16 @@ impl Engine {
                 Some(c) => &[c][..],
                 None => &[Category::Marketing, Category::Transactional][..],
             };
-            let channels: Vec<&str> = if cap.channels.is_empty() {
-                self.channels()
+            let channels: Vec<Option<&str>> = if cap.channels.is_empty() {
+                vec![None]
             } else {
-                cap.channels.iter().map(String::as_str).collect()
+                cap.channels.iter().map(|c| Some(c.as_str())).collect()
             };
             let mut count: u32 = 0;
             for channel in &channels {
                 for category in categories {
-                    count = count.saturating_add(history.sends_after(
-                        profile.id(),
-                        channel,
-                        *category,
-                        after,
-                    ));
+                    let sends = history.sends_after(profile.id(), *channel, *category, after);
+                    count = count.saturating_add(sends);
                 }
             }
             let chosen = decision
@@ -456,19 +462,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Every channel an action uses, for caps over all channels.
-    fn channels(&self) -> Vec<&str> {
-        let mut channels: Vec<&str> = self
-            .rules
-            .actions
-            .iter()
-            .map(|a| a.channel.as_str())
-            .collect();
-        channels.sort_unstable();
-        channels.dedup();
-        channels
     }
 
     /// The end of the quiet period at `now` in the profile's zone, if quiet.

@@ -72,7 +72,7 @@ impl History for MemoryHistory {
     fn sends_after(
         &self,
         profile: &str,
-        channel: &str,
+        channel: Option<&str>,
         category: Category,
         after: Timestamp,
     ) -> u32 {
@@ -83,11 +83,12 @@ impl History for MemoryHistory {
         // channels are few, so scanning the map's keys is cheaper than allocating.
         log.sends
             .iter()
-            .find(|((c, k), _)| c == channel && *k == category)
-            .map_or(0, |(_, times)| {
+            .filter(|((c, k), _)| channel.is_none_or(|wanted| c == wanted) && *k == category)
+            .map(|(_, times)| {
                 let first = times.partition_point(|t| *t <= after);
                 u32::try_from(times.len() - first).unwrap_or(u32::MAX)
             })
+            .fold(0, u32::saturating_add)
     }
 
     fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {

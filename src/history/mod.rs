@@ -69,12 +69,13 @@ pub trait History {
     /// How many times `action` was sent to `profile`, ever.
     fn times_sent(&self, profile: &str, action: &str) -> u32;
 
-    /// How many sends to `profile` on `channel` in `category` were decided
-    /// after `after` (exclusive).
+    /// How many sends to `profile` in `category` were decided after `after`
+    /// (exclusive): on `channel`, or on any channel when it is `None` (a cap
+    /// without channels counts sends of actions the rules no longer have).
     fn sends_after(
         &self,
         profile: &str,
-        channel: &str,
+        channel: Option<&str>,
         category: Category,
         after: Timestamp,
     ) -> u32;
