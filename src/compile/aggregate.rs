@@ -52,7 +52,7 @@ impl WindowFn {
 enum Filter {
     None,
     PropertyEquals { slot: usize, value: Box<str> },
-    Condition(Pred),
+    Condition(Cond),
 }
 
 impl Filter {
@@ -139,7 +139,7 @@ impl Compiler {
             None => Filter::None,
             Some(condition) => match property_equals(condition) {
                 Some((slot, value)) => Filter::PropertyEquals { slot, value },
-                None => Filter::Condition(self.boolean(condition)),
+                None => Filter::Condition(self.boolean(condition).finish()),
             },
         };
         Scan {

@@ -26,7 +26,7 @@ use crate::check::ir::*;
 use crate::profile::Profile;
 use crate::schema::Type;
 use crate::value::{Duration, Timestamp, Truth, Value};
-use pred::{CmpMask, FloatLeaf, FloatOperand, IntLeaf, IntOperand, Pred, StrKey, StrOperand};
+use pred::{CmpMask, Cond, FloatLeaf, FloatOperand, IntOperand, NumAttr, Pred, StrKey, StrOperand};
 
 /// What evaluation reads: the profile, the instant, and the bindings of the
 /// enclosing aggregate and journey.
@@ -74,7 +74,7 @@ fn list_fn(
 /// A compiled node of any type.
 pub(crate) enum Compiled {
     Null,
-    Bool(Pred),
+    Bool(Cond),
     /// Ints, and timestamps and durations as microseconds.
     Int(IntFn, IntKind),
     Float(FloatFn),
@@ -174,6 +174,7 @@ impl Program {
     ) -> Truth {
         let env = self.env(profile, now, entered_at);
         match &self.root {
+            Compiled::Bool(Cond::Test(f)) => f(&env),
             Compiled::Bool(p) => p.eval(&env),
             _ => Truth::Unknown,
         }
@@ -220,7 +221,7 @@ impl Compiler {
     fn any(&mut self, node: &Node) -> Compiled {
         match &node.ty {
             Type::Null => Compiled::Null,
-            Type::Bool => Compiled::Bool(self.boolean(node)),
+            Type::Bool => Compiled::Bool(self.boolean(node).finish()),
             Type::Int => Compiled::Int(self.int(node), IntKind::Int),
             Type::Timestamp => Compiled::Int(self.int(node), IntKind::Timestamp),
             Type::Duration => Compiled::Int(self.int(node), IntKind::Duration),

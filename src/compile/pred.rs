@@ -1,13 +1,18 @@
-//! Fused predicates: the boolean part of a program as a small tree of enums
-//! evaluated by one `match`, instead of one boxed closure per node.
+//! Fused predicates: the boolean part of a program.
 //!
 //! Triggers are mostly `AND`/`OR` over comparisons of an attribute with a
-//! constant, or with a constant times another attribute. Each such comparison
-//! is one [`Pred`] whose operands ([`IntLeaf`], [`FloatOperand`], string keys)
-//! are read in place, so `login_count_30d < 0.6 * login_count_60d AND
-//! user_segment = 'active'` evaluates with no indirect call at all. Anything
-//! else keeps its closure ([`Pred::Fn`], [`IntOperand::Fn`]…), so every shape
-//! still compiles; the fused forms only take the common ones.
+//! constant, or with a constant times another attribute. Compilation first
+//! builds a [`Pred`] tree: each comparison is one leaf that names its shape
+//! (`IntAttrConst`, `AttrVsScaled`, `StrAttrEq`…) and its operands
+//! ([`IntOperand`], [`FloatOperand`], string keys), `AND`/`OR` are flattened
+//! and `NOT` is folded into comparisons. [`Pred::finish`] then turns it into
+//! a [`Cond`]: the `AND`/`OR`/`NOT` structure, evaluated by loops, over one
+//! closure per leaf, each a small function made for its shape that reads its
+//! operands in place. So `login_count_30d < 0.6 * login_count_60d AND
+//! user_segment = 'active'` is one loop calling two small functions, where it
+//! used to be six closures calling each other. Shapes that are not fused keep
+//! their closures ([`Pred::Fn`], [`IntOperand::Fn`]…), so every expression
+//! still compiles.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -60,10 +65,9 @@ impl CmpMask {
     }
 }
 
-/// An int-like operand (int, or a timestamp or duration in microseconds) read
-/// in place.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum IntLeaf {
+/// An int-like operand (int, or a timestamp or duration in microseconds):
+/// read in place, or computed by a closure.
+pub(crate) enum IntOperand {
     Const(i64),
     /// An attribute of an int-like type.
     Attr(usize),
@@ -73,37 +77,29 @@ pub(crate) enum IntLeaf {
     },
     EventTime(usize),
     Now,
-}
-
-impl IntLeaf {
-    #[inline(always)]
-    pub(super) fn get(self, env: &Env<'_>) -> Option<i64> {
-        match self {
-            IntLeaf::Const(c) => Some(c),
-            IntLeaf::Attr(slot) => env.profile.slot(slot).int(),
-            IntLeaf::Prop { event, slot } => as_i64(read(env, Source::Property { event, slot })),
-            IntLeaf::EventTime(event) => env
-                .profile
-                .events_of(event)?
-                .timestamps
-                .get(env.event)
-                .copied(),
-            IntLeaf::Now => Some(env.now),
-        }
-    }
-}
-
-/// An int-like operand: read in place, or computed by a closure.
-pub(crate) enum IntOperand {
-    Leaf(IntLeaf),
     Fn(IntFn),
 }
 
 impl IntOperand {
     #[inline(always)]
-    fn get(&self, env: &Env<'_>) -> Option<i64> {
+    pub(super) fn get(&self, env: &Env<'_>) -> Option<i64> {
         match self {
-            IntOperand::Leaf(leaf) => leaf.get(env),
+            IntOperand::Const(c) => Some(*c),
+            IntOperand::Attr(slot) => env.profile.slot(*slot).int(),
+            IntOperand::Prop { event, slot } => as_i64(read(
+                env,
+                Source::Property {
+                    event: *event,
+                    slot: *slot,
+                },
+            )),
+            IntOperand::EventTime(event) => env
+                .profile
+                .events_of(*event)?
+                .timestamps
+                .get(env.event)
+                .copied(),
+            IntOperand::Now => Some(env.now),
             IntOperand::Fn(f) => f(env),
         }
     }
@@ -157,18 +153,67 @@ pub(super) fn float_of(value: &Value) -> Option<f64> {
 /// A float operand: a leaf, one arithmetic operation on two leaves (`0.6 *
 /// login_count_60d`), or a closure.
 pub(crate) enum FloatOperand {
+    Const(f64),
+    Attr(usize),
+    IntAttr(usize),
     Leaf(FloatLeaf),
     Arith(FloatOp, FloatLeaf, FloatLeaf),
     Fn(FloatFn),
 }
 
 impl FloatOperand {
+    /// The operand for a leaf, the common leaves as variants of their own.
+    pub(super) fn leaf(leaf: FloatLeaf) -> Self {
+        match leaf {
+            FloatLeaf::Const(c) => FloatOperand::Const(c),
+            FloatLeaf::Attr(slot) => FloatOperand::Attr(slot),
+            FloatLeaf::IntAttr(slot) => FloatOperand::IntAttr(slot),
+            leaf => FloatOperand::Leaf(leaf),
+        }
+    }
+
     #[inline(always)]
     fn get(&self, env: &Env<'_>) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
         match self {
+            FloatOperand::Const(c) => Some(*c),
+            FloatOperand::Attr(slot) => env.profile.slot(*slot).float(),
+            FloatOperand::IntAttr(slot) => env.profile.slot(*slot).int().map(|i| i as f64),
             FloatOperand::Leaf(leaf) => leaf.get(env),
             FloatOperand::Arith(op, a, b) => float_op(*op, a.get(env)?, b.get(env)?),
             FloatOperand::Fn(f) => f(env),
+        }
+    }
+}
+
+/// A numeric attribute read as a float for [`Pred::AttrVsScaled`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NumAttr {
+    pub(super) slot: usize,
+    /// An int attribute (widened), else a float one.
+    pub(super) int: bool,
+}
+
+impl NumAttr {
+    #[inline(always)]
+    fn slot(self, env: &Env<'_>) -> Slot {
+        env.profile.slot(self.slot)
+    }
+}
+
+trait SlotNumber {
+    fn number(self, int: bool) -> Option<f64>;
+}
+
+impl SlotNumber for Slot {
+    /// The value as a float: an int widened when `int`, else a float.
+    #[inline(always)]
+    fn number(self, int: bool) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        if int {
+            self.int().map(|i| i as f64)
+        } else {
+            self.float()
         }
     }
 }
@@ -280,6 +325,19 @@ pub(crate) enum Pred {
         mask: CmpMask,
         c: f64,
     },
+    /// A numeric attribute against a constant and another numeric attribute
+    /// combined: `login_count_30d < 0.6 * login_count_60d`. That is `x mask
+    /// (c op y)`, or `x mask (y op c)` when `!c_first`; an int `x` compares
+    /// exactly when `exact`, else as a float.
+    AttrVsScaled {
+        x: NumAttr,
+        exact: bool,
+        mask: CmpMask,
+        op: FloatOp,
+        c: f64,
+        c_first: bool,
+        y: NumAttr,
+    },
     Int {
         a: IntOperand,
         mask: CmpMask,
@@ -348,6 +406,42 @@ pub(crate) enum Pred {
     Fn(BoolFn),
 }
 
+/// [`Pred::AttrVsScaled`]: `x mask scaled`, with `scaled` given as `(op, c,
+/// c_first, y)`.
+#[inline(always)]
+fn scaled(
+    env: &Env<'_>,
+    x: NumAttr,
+    exact: bool,
+    mask: CmpMask,
+    (op, c, c_first, y): (FloatOp, f64, bool, NumAttr),
+) -> Truth {
+    let (xs, ys) = (x.slot(env), y.slot(env));
+    let Some(y) = ys.number(y.int) else {
+        return Truth::Unknown;
+    };
+    let scaled = if c_first {
+        float_op(op, c, y)
+    } else {
+        float_op(op, y, c)
+    };
+    let Some(scaled) = scaled else {
+        return Truth::Unknown;
+    };
+    let ordering = if exact {
+        match xs.int() {
+            Some(i) => cmp_int_float(i, scaled),
+            None => return Truth::Unknown,
+        }
+    } else {
+        match xs.number(x.int) {
+            Some(f) => f.partial_cmp(&scaled),
+            None => return Truth::Unknown,
+        }
+    };
+    mask.truth(ordering)
+}
+
 /// SQL's `IN` over constants: TRUE if one is equal, else UNKNOWN if one of
 /// them is NULL, else FALSE.
 #[inline(always)]
@@ -360,32 +454,6 @@ fn in_constants(found: bool, has_null: bool) -> Truth {
         Truth::False
     }
 }
-
-/// The three-valued `AND`/`OR` loops. Each is written out for the two ways
-/// its operands are evaluated (in place, or in place one level further down)
-/// rather than taking a closure: the closure would not be inlined into the
-/// loop, which costs a call per operand.
-macro_rules! connective {
-    ($name:ident, $test:ident, $stop:ident, $identity:ident) => {
-        #[inline(always)]
-        fn $name(items: &[Pred], env: &Env<'_>) -> Truth {
-            let mut result = Truth::$identity;
-            for item in items {
-                match item.$test(env) {
-                    Truth::$stop => return Truth::$stop,
-                    Truth::Unknown => result = Truth::Unknown,
-                    Truth::$identity => {}
-                }
-            }
-            result
-        }
-    };
-}
-
-connective!(all_nested, nested, False, True);
-connective!(any_nested, nested, True, False);
-connective!(all_leaves, test, False, True);
-connective!(any_leaves, test, True, False);
 
 impl Pred {
     /// The negation, folded into a comparison where one is there to fold.
@@ -413,6 +481,23 @@ impl Pred {
                 slot,
                 mask: mask.complement(),
                 c,
+            },
+            Pred::AttrVsScaled {
+                x,
+                exact,
+                mask,
+                op,
+                c,
+                c_first,
+                y,
+            } => Pred::AttrVsScaled {
+                x,
+                exact,
+                mask: mask.complement(),
+                op,
+                c,
+                c_first,
+                y,
             },
             Pred::Int { a, mask, b } => Pred::Int {
                 a,
@@ -449,137 +534,223 @@ impl Pred {
         }
     }
 
-    /// Evaluates the expression.
-    ///
-    /// This is the only function the evaluation of a predicate calls (apart
-    /// from the closures of shapes that are not fused): an `AND`/`OR`, its
-    /// operands, and the operands of those that are themselves `AND`/`OR`
-    /// are evaluated in place, and only deeper nesting recurses.
-    pub(super) fn eval(&self, env: &Env<'_>) -> Truth {
+    /// The evaluation form: the `AND`/`OR`/`NOT` structure, with each
+    /// leaf a closure specialised for its shape.
+    pub(super) fn finish(self) -> Cond {
         match self {
-            Pred::And(items) => all_nested(items, env),
-            Pred::Or(items) => any_nested(items, env),
-            _ => self.test(env),
+            Pred::And(items) => Cond::And(items.into_iter().map(Pred::finish).collect()),
+            Pred::Or(items) => Cond::Or(items.into_iter().map(Pred::finish).collect()),
+            Pred::Not(inner) => Cond::Not(Box::new(inner.finish())),
+            Pred::Fn(f) => Cond::Test(f),
+            leaf => Cond::Test(leaf.into_test()),
         }
     }
 
-    /// An operand of a top-level `AND`/`OR`, in place.
-    #[inline(always)]
-    fn nested(&self, env: &Env<'_>) -> Truth {
+    /// A leaf as a closure of its own: a small function specialised for the
+    /// leaf's shape, so that it needs no dispatch and few registers.
+    fn into_test(self) -> BoolFn {
         match self {
-            Pred::And(items) => all_leaves(items, env),
-            Pred::Or(items) => any_leaves(items, env),
-            _ => self.test(env),
-        }
-    }
-
-    /// A leaf in place; `AND`/`OR`/`NOT` through [`Pred::eval`].
-    #[inline(always)]
-    fn test(&self, env: &Env<'_>) -> Truth {
-        match self {
-            Pred::Const(t) => *t,
-            Pred::BoolAttr(slot) => Truth::from_option(env.profile.slot(*slot).bool()),
-            Pred::Bool(from) => match read(env, *from) {
+            Pred::Const(t) => bool_fn(move |_| t),
+            Pred::BoolAttr(slot) => {
+                bool_fn(move |env| Truth::from_option(env.profile.slot(slot).bool()))
+            }
+            Pred::Bool(from) => bool_fn(move |env| match read(env, from) {
                 Value::Bool(b) => Truth::from(*b),
                 _ => Truth::Unknown,
-            },
-            Pred::IsNull(Source::Attribute(slot)) => Truth::from(env.profile.slot(*slot).is_null()),
-            Pred::IsNull(from) => Truth::from(read(env, *from).is_null()),
-            Pred::Not(inner) => inner.eval(env).not(),
-            Pred::And(_) | Pred::Or(_) => self.eval(env),
-            Pred::IntAttrConst { slot, mask, c } => match env.profile.slot(*slot).int() {
-                Some(i) => Truth::from(mask.holds(i.cmp(c))),
-                None => Truth::Unknown,
-            },
-            Pred::FloatAttrConst { slot, mask, c } => match env.profile.slot(*slot).float() {
-                Some(x) => mask.truth(x.partial_cmp(c)),
-                None => Truth::Unknown,
-            },
-            Pred::Int { a, mask, b } => match (a.get(env), b.get(env)) {
+            }),
+            Pred::IsNull(Source::Attribute(slot)) => {
+                bool_fn(move |env| Truth::from(env.profile.slot(slot).is_null()))
+            }
+            Pred::IsNull(from) => bool_fn(move |env| Truth::from(read(env, from).is_null())),
+            Pred::IntAttrConst { slot, mask, c } => {
+                bool_fn(move |env| match env.profile.slot(slot).int() {
+                    Some(i) => Truth::from(mask.holds(i.cmp(&c))),
+                    None => Truth::Unknown,
+                })
+            }
+            Pred::FloatAttrConst { slot, mask, c } => {
+                bool_fn(move |env| match env.profile.slot(slot).float() {
+                    Some(x) => mask.truth(x.partial_cmp(&c)),
+                    None => Truth::Unknown,
+                })
+            }
+            Pred::AttrVsScaled {
+                x,
+                exact,
+                mask,
+                op,
+                c,
+                c_first,
+                y,
+            } => bool_fn(move |env| scaled(env, x, exact, mask, (op, c, c_first, y))),
+            Pred::Int { a, mask, b } => bool_fn(move |env| match (a.get(env), b.get(env)) {
                 (Some(x), Some(y)) => Truth::from(mask.holds(x.cmp(&y))),
                 _ => Truth::Unknown,
-            },
-            Pred::Float { a, mask, b } => match (a.get(env), b.get(env)) {
+            }),
+            Pred::Float { a, mask, b } => bool_fn(move |env| match (a.get(env), b.get(env)) {
                 (Some(x), Some(y)) => mask.truth(x.partial_cmp(&y)),
                 _ => Truth::Unknown,
-            },
-            Pred::IntFloat { a, mask, b } => match (a.get(env), b.get(env)) {
+            }),
+            Pred::IntFloat { a, mask, b } => bool_fn(move |env| match (a.get(env), b.get(env)) {
                 (Some(i), Some(x)) => mask.truth(cmp_int_float(i, x)),
                 _ => Truth::Unknown,
-            },
+            }),
+            Pred::Elapsed {
+                then: IntOperand::Attr(slot),
+                lo,
+                hi,
+                mask,
+            } => bool_fn(move |env| elapsed(env, env.profile.slot(slot).int(), lo, hi, mask)),
             Pred::Elapsed { then, lo, hi, mask } => {
-                let Some(elapsed) = then.get(env).and_then(|t| env.now.checked_sub(t)) else {
-                    return Truth::Unknown;
-                };
-                let elapsed = i128::from(elapsed);
-                let ordering = if elapsed < *lo {
-                    Ordering::Less
-                } else if elapsed >= *hi {
-                    Ordering::Greater
-                } else {
-                    Ordering::Equal
-                };
-                Truth::from(mask.holds(ordering))
+                bool_fn(move |env| elapsed(env, then.get(env), lo, hi, mask))
             }
             Pred::StrAttrEq {
                 slot,
                 small,
                 key,
                 negate,
-            } => {
-                let value = env.profile.slot(*slot);
+            } => bool_fn(move |env| {
+                let value = env.profile.slot(slot);
                 if value.is_text() {
-                    Truth::from((value == *small) != *negate)
+                    Truth::from((value == small) != negate)
                 } else if value.is_null() {
                     Truth::Unknown
                 } else {
-                    match env.profile.attribute_slot(*slot) {
-                        Value::String(s) => Truth::from(key.equals(s) != *negate),
+                    match env.profile.attribute_slot(slot) {
+                        Value::String(s) => Truth::from(key.equals(s) != negate),
                         _ => Truth::Unknown,
                     }
                 }
-            }
+            }),
             Pred::StrAttrIn {
                 slot,
                 smalls,
                 keys,
                 has_null,
-            } => {
-                let value = env.profile.slot(*slot);
+            } => bool_fn(move |env| {
+                let value = env.profile.slot(slot);
                 if value.is_text() {
-                    in_constants(smalls.contains(&value), *has_null)
+                    in_constants(smalls.contains(&value), has_null)
                 } else if value.is_null() {
                     Truth::Unknown
                 } else {
-                    match env.profile.attribute_slot(*slot) {
+                    match env.profile.attribute_slot(slot) {
                         Value::String(s) => {
-                            in_constants(keys.iter().any(|k| k.equals(s)), *has_null)
+                            in_constants(keys.iter().any(|k| k.equals(s)), has_null)
                         }
                         _ => Truth::Unknown,
                     }
                 }
-            }
-            Pred::StrEq { a, key, negate } => match a.get(env) {
-                Some(s) => Truth::from(key.equals(&s) != *negate),
+            }),
+            Pred::StrEq { a, key, negate } => bool_fn(move |env| match a.get(env) {
+                Some(s) => Truth::from(key.equals(&s) != negate),
                 None => Truth::Unknown,
-            },
-            Pred::StrCmp { a, mask, c } => match a.get(env) {
-                Some(s) => Truth::from(mask.holds((*s).cmp(c))),
+            }),
+            Pred::StrCmp { a, mask, c } => bool_fn(move |env| match a.get(env) {
+                Some(s) => Truth::from(mask.holds((*s).cmp(&c))),
                 None => Truth::Unknown,
-            },
-            Pred::StrIn { a, keys, has_null } => match a.get(env) {
-                Some(s) => in_constants(keys.iter().any(|k| k.equals(&s)), *has_null),
+            }),
+            Pred::StrIn { a, keys, has_null } => bool_fn(move |env| match a.get(env) {
+                Some(s) => in_constants(keys.iter().any(|k| k.equals(&s)), has_null),
                 None => Truth::Unknown,
-            },
+            }),
             Pred::IntIn {
                 a,
                 values,
                 has_null,
-            } => match a.get(env) {
-                Some(i) => in_constants(values.contains(&i), *has_null),
+            } => bool_fn(move |env| match a.get(env) {
+                Some(i) => in_constants(values.contains(&i), has_null),
                 None => Truth::Unknown,
-            },
-            Pred::Fn(f) => f(env),
+            }),
+            Pred::Fn(f) => f,
+            composite @ (Pred::And(_) | Pred::Or(_) | Pred::Not(_)) => {
+                let cond = composite.finish();
+                bool_fn(move |env| cond.eval(env))
+            }
+        }
+    }
+}
+
+/// `days_since(then) op c` as [`Pred::Elapsed`] states it.
+#[inline(always)]
+fn elapsed(env: &Env<'_>, then: Option<i64>, lo: i128, hi: i128, mask: CmpMask) -> Truth {
+    let Some(elapsed) = then.and_then(|t| env.now.checked_sub(t)) else {
+        return Truth::Unknown;
+    };
+    let elapsed = i128::from(elapsed);
+    let ordering = if elapsed < lo {
+        Ordering::Less
+    } else if elapsed >= hi {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    };
+    Truth::from(mask.holds(ordering))
+}
+
+/// A compiled boolean expression, as evaluation runs it: `AND`/`OR`/`NOT`
+/// over leaf closures. The loops call the leaves directly; each leaf is a
+/// small function made for its shape (see [`Pred::into_test`]).
+pub(crate) enum Cond {
+    Test(BoolFn),
+    And(Box<[Cond]>),
+    Or(Box<[Cond]>),
+    Not(Box<Cond>),
+}
+
+/// Three-valued `AND`/`OR` loops over operands evaluated by `$operand`,
+/// written out (a closure parameter would not be inlined into the loop).
+macro_rules! connective {
+    ($name:ident, $operand:ident, $stop:ident, $identity:ident) => {
+        #[inline(always)]
+        fn $name(items: &[Cond], env: &Env<'_>) -> Truth {
+            let mut result = Truth::$identity;
+            for item in items {
+                match item.$operand(env) {
+                    Truth::$stop => return Truth::$stop,
+                    Truth::Unknown => result = Truth::Unknown,
+                    Truth::$identity => {}
+                }
+            }
+            result
+        }
+    };
+}
+
+connective!(all, nested, False, True);
+connective!(any, nested, True, False);
+connective!(all_leaves, leaf, False, True);
+connective!(any_leaves, leaf, True, False);
+
+impl Cond {
+    /// An operand of a nested `AND`/`OR`: a leaf is called, deeper nesting
+    /// recurses.
+    #[inline(always)]
+    fn leaf(&self, env: &Env<'_>) -> Truth {
+        match self {
+            Cond::Test(f) => f(env),
+            nested => nested.eval(env),
+        }
+    }
+
+    /// An operand of the top `AND`/`OR`: a leaf is called, and a nested
+    /// `AND`/`OR` of leaves is looped over in place.
+    #[inline(always)]
+    fn nested(&self, env: &Env<'_>) -> Truth {
+        match self {
+            Cond::Test(f) => f(env),
+            Cond::And(items) => all_leaves(items, env),
+            Cond::Or(items) => any_leaves(items, env),
+            Cond::Not(inner) => inner.eval(env).not(),
+        }
+    }
+
+    pub(super) fn eval(&self, env: &Env<'_>) -> Truth {
+        match self {
+            Cond::Test(f) => f(env),
+            Cond::And(items) => all(items, env),
+            Cond::Or(items) => any(items, env),
+            Cond::Not(inner) => inner.eval(env).not(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::profile::Slot;
 use crate::syntax::TextOp;
 
 /// Exact comparison of an int with a float (no rounding of the int).
-#[inline]
+#[inline(always)]
 pub(crate) fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
     // Every int of magnitude up to 2^53 is exactly a float, so comparing the
     // two floats is exact (and `None` for NaN, as below).
@@ -167,7 +167,7 @@ impl Compiler {
             NodeKind::ListContains(kind, list, item) => self.list_contains(*kind, list, item),
             NodeKind::Aggregate(aggregate) => Pred::Fn(self.exists(aggregate)),
             NodeKind::Call(Function::Coalesce, items) => {
-                let items: Vec<Pred> = items.iter().map(|i| self.boolean(i)).collect();
+                let items: Vec<Cond> = items.iter().map(|i| self.boolean(i).finish()).collect();
                 Pred::Fn(bool_fn(move |env| {
                     items
                         .iter()
@@ -220,20 +220,76 @@ impl Compiler {
 
     /// An int-like node as an operand, read in place where it is a leaf.
     fn int_operand(&mut self, node: &Node) -> IntOperand {
-        IntOperand::Leaf(match &node.kind {
+        match &node.kind {
             NodeKind::Const(value) => match as_i64(value) {
-                Some(c) => IntLeaf::Const(c),
-                None => return IntOperand::Fn(int_fn(|_| None)),
+                Some(c) => IntOperand::Const(c),
+                None => IntOperand::Fn(int_fn(|_| None)),
             },
-            NodeKind::Attribute(slot) => IntLeaf::Attr(*slot),
-            NodeKind::Property { event, slot } => IntLeaf::Prop {
+            NodeKind::Attribute(slot) => IntOperand::Attr(*slot),
+            NodeKind::Property { event, slot } => IntOperand::Prop {
                 event: *event,
                 slot: *slot,
             },
-            NodeKind::EventTime(event) => IntLeaf::EventTime(*event),
-            NodeKind::Now => IntLeaf::Now,
-            _ => return IntOperand::Fn(self.int(node)),
-        })
+            NodeKind::EventTime(event) => IntOperand::EventTime(*event),
+            NodeKind::Now => IntOperand::Now,
+            _ => IntOperand::Fn(self.int(node)),
+        }
+    }
+
+    /// A numeric attribute (`int` or `float`), for [`Pred::AttrVsScaled`].
+    fn num_attr(node: &Node) -> Option<NumAttr> {
+        let int = match node.ty {
+            Type::Int => true,
+            Type::Float => false,
+            _ => return None,
+        };
+        match node.kind {
+            NodeKind::Attribute(slot) => Some(NumAttr { slot, int }),
+            NodeKind::ToFloat(ref inner) => match (&inner.kind, &inner.ty) {
+                (NodeKind::Attribute(slot), Type::Int) => Some(NumAttr {
+                    slot: *slot,
+                    int: true,
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `c op y` or `y op c`, with `y` a numeric attribute: `(op, c, c_first,
+    /// y)`.
+    fn scaled_attr(node: &Node) -> Option<(FloatOp, f64, bool, NumAttr)> {
+        let NodeKind::Arith(Arith::Float(op), lhs, rhs) = &node.kind else {
+            return None;
+        };
+        match (&lhs.kind, &rhs.kind) {
+            (NodeKind::Const(Value::Float(c)), _) => Some((*op, *c, true, Self::num_attr(rhs)?)),
+            (_, NodeKind::Const(Value::Float(c))) => Some((*op, *c, false, Self::num_attr(lhs)?)),
+            _ => None,
+        }
+    }
+
+    /// `x mask scaled` or `scaled mask x` as a [`Pred::AttrVsScaled`], where
+    /// `x` is an attribute (compared exactly as an int when `exact`).
+    fn attr_vs_scaled(mask: CmpMask, exact: bool, lhs: &Node, rhs: &Node) -> Option<Pred> {
+        let make = |mask: CmpMask, x: &Node, scaled: &Node| {
+            let x = Self::num_attr(x)?;
+            if exact && !x.int {
+                // An exact compare needs an int; a float one reads either.
+                return None;
+            }
+            let (op, c, c_first, y) = Self::scaled_attr(scaled)?;
+            Some(Pred::AttrVsScaled {
+                x,
+                exact,
+                mask,
+                op,
+                c,
+                c_first,
+                y,
+            })
+        };
+        make(mask, lhs, rhs).or_else(|| make(mask.swapped(), rhs, lhs))
     }
 
     /// A float leaf, if the node is one.
@@ -258,7 +314,7 @@ impl Compiler {
     /// read in place.
     fn float_operand(&mut self, node: &Node) -> FloatOperand {
         if let Some(leaf) = Self::float_leaf(node) {
-            return FloatOperand::Leaf(leaf);
+            return FloatOperand::leaf(leaf);
         }
         if let NodeKind::Arith(Arith::Float(op), lhs, rhs) = &node.kind {
             if let (Some(a), Some(b)) = (Self::float_leaf(lhs), Self::float_leaf(rhs)) {
@@ -293,14 +349,10 @@ impl Compiler {
                 }
                 let (a, b) = (self.int_operand(lhs), self.int_operand(rhs));
                 match (a, b) {
-                    (
-                        IntOperand::Leaf(IntLeaf::Attr(slot)),
-                        IntOperand::Leaf(IntLeaf::Const(c)),
-                    ) => Pred::IntAttrConst { slot, mask, c },
-                    (
-                        IntOperand::Leaf(IntLeaf::Const(c)),
-                        IntOperand::Leaf(IntLeaf::Attr(slot)),
-                    ) => Pred::IntAttrConst {
+                    (IntOperand::Attr(slot), IntOperand::Const(c)) => {
+                        Pred::IntAttrConst { slot, mask, c }
+                    }
+                    (IntOperand::Const(c), IntOperand::Attr(slot)) => Pred::IntAttrConst {
                         slot,
                         mask: mask.swapped(),
                         c,
@@ -309,16 +361,15 @@ impl Compiler {
                 }
             }
             Compare::Float => {
+                if let Some(pred) = Self::attr_vs_scaled(mask, false, lhs, rhs) {
+                    return pred;
+                }
                 let (a, b) = (self.float_operand(lhs), self.float_operand(rhs));
                 match (a, b) {
-                    (
-                        FloatOperand::Leaf(FloatLeaf::Attr(slot)),
-                        FloatOperand::Leaf(FloatLeaf::Const(c)),
-                    ) => Pred::FloatAttrConst { slot, mask, c },
-                    (
-                        FloatOperand::Leaf(FloatLeaf::Const(c)),
-                        FloatOperand::Leaf(FloatLeaf::Attr(slot)),
-                    ) => Pred::FloatAttrConst {
+                    (FloatOperand::Attr(slot), FloatOperand::Const(c)) => {
+                        Pred::FloatAttrConst { slot, mask, c }
+                    }
+                    (FloatOperand::Const(c), FloatOperand::Attr(slot)) => Pred::FloatAttrConst {
                         slot,
                         mask: mask.swapped(),
                         c,
@@ -330,7 +381,7 @@ impl Compiler {
             Compare::FloatInt => self.int_float(mask.swapped(), rhs, lhs),
             Compare::Str => self.compare_str(op, lhs, rhs),
             Compare::Bool => {
-                let (a, b) = (self.boolean(lhs), self.boolean(rhs));
+                let (a, b) = (self.boolean(lhs).finish(), self.boolean(rhs).finish());
                 Pred::Fn(bool_fn(move |env| {
                     match (a.eval(env).to_option(), b.eval(env).to_option()) {
                         (Some(x), Some(y)) => Truth::from(op.holds(x.cmp(&y))),
@@ -346,6 +397,9 @@ impl Compiler {
     /// against that constant as a float, which is exact.
     fn int_float(&mut self, mask: CmpMask, int: &Node, float: &Node) -> Pred {
         const EXACT: i64 = 1 << 53;
+        if let Some(pred) = Self::attr_vs_scaled(mask, true, int, float) {
+            return pred;
+        }
         if let (Some(Some(c)), NodeKind::Attribute(slot)) = (Self::const_int(int), &float.kind) {
             if (-EXACT..=EXACT).contains(&c) {
                 #[allow(clippy::cast_precision_loss)]

@@ -690,6 +690,9 @@ fn edge_profiles(schema: &Schema) -> Vec<Profile> {
         if n % 8 != 6 {
             b = b.attribute("f1", floats[n % floats.len()]);
         }
+        if n % 10 != 7 {
+            b = b.attribute("f2", floats[(n * 5 + 2) % floats.len()]);
+        }
         if n % 3 != 0 {
             b = b.attribute("b1", n % 2 == 0);
         }
@@ -742,6 +745,12 @@ fn fused_shapes_agree_with_reference_on_edge_values() {
             sources.push(format!("i1 {op} {c} * i2"));
             sources.push(format!("i1 {op} i2 / {c}"));
             sources.push(format!("NOT (f1 {op} i1)"));
+            sources.push(format!("{c} * i2 {op} i1"));
+            sources.push(format!("f1 {op} {c} * f2"));
+            sources.push(format!("f2 / {c} {op} f1"));
+            sources.push(format!("i1 - {c} {op} f1"));
+            sources.push(format!("f1 {op} i2 + {c}"));
+            sources.push(format!("NOT (i1 {op} {c} * f1)"));
         }
         for c in [
             "''",
