@@ -2,9 +2,13 @@
 //! when. The decision engine reads it for cooldowns, `max_sends` and rolling
 //! frequency caps; recording a decision in it is an explicit call.
 
+mod durable;
 mod memory;
 
+pub use durable::DurableHistory;
 pub use memory::MemoryHistory;
+
+use std::path::PathBuf;
 
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -58,6 +62,45 @@ pub enum HistoryError {
     /// The store could not be read or written.
     #[error("history store: {0}")]
     Store(String),
+    /// The store's file could not be read or written (or a read failed
+    /// earlier, see [`DurableHistory::check`]). A write that failed was not
+    /// acknowledged: the store holds all of it or none of it.
+    #[error("history store {}: {detail}", .path.display())]
+    Io {
+        /// The store's file.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+    /// The file exists but is not a nextbest history store; it was not changed.
+    #[error("{} is not a nextbest history store ({detail})", .path.display())]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        detail: String,
+    },
+    /// The store was written in a format version this build does not read;
+    /// it was not changed.
+    #[error(
+        "{} is a nextbest history store of format version {found}, but this nextbest reads version {expected}{}",
+        .path.display(),
+        if found > expected { "; use a newer nextbest" } else { "" }
+    )]
+    Format {
+        /// The store's file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads and writes.
+        expected: u32,
+    },
+    /// Another process (or another handle in this one) has the store open.
+    #[error("history store {} is in use by another process", .path.display())]
+    InUse {
+        /// The store's file.
+        path: PathBuf,
+    },
 }
 
 /// The contact history the decision engine reads. Implementations answer each

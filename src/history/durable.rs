@@ -1,0 +1,711 @@
+//! A durable [`History`] in one file: an embedded, transactional
+//! [redb](https://docs.rs/redb) database.
+//!
+//! # File format, version 1
+//!
+//! | table             | key                                            | value                                                   |
+//! |-------------------|------------------------------------------------|---------------------------------------------------------|
+//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "1"`  |
+//! | `counters`        | `&str`                                         | `u64`: `next_seq`, the sequence number of the next record |
+//! | `actions`         | `(profile, action)`                            | `(times_sent u32, last_sent i64 µs)`, sends only        |
+//! | `sends`           | `(profile, channel, category u8, at i64 µs, seq u64)` | `()`, sends only                                 |
+//! | `records`         | `(profile, seq u64)`                           | `(action, channel, category u8, outcome u8, at, send_at, key)` |
+//! | `records_by_time` | `(at i64 µs, seq u64)`                         | `profile`, for retention                                |
+//!
+//! A cooldown or `max_sends` check is one B-tree lookup in `actions`; a rolling
+//! cap is one range scan of `sends` over exactly the sends inside the window of
+//! one (profile, channel, category), as in [`MemoryHistory`](super::MemoryHistory).
+//! Categories are stored as 0 = marketing, 1 = transactional; outcomes as
+//! 0 = sent, 1 = held out, 2 = skipped.
+//!
+//! The `meta` table keeps its name and types in every future version, so that
+//! any version can tell which version wrote a file.
+
+use std::fmt;
+use std::io::ErrorKind;
+use std::ops::{Bound, RangeInclusive};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use redb::{
+    Database, DatabaseError, ReadOnlyTable, ReadableTable, ReadableTableMetadata, StorageError,
+    TableDefinition, TableError, WriteTransaction,
+};
+
+use super::{History, HistoryError, Outcome, Record};
+use crate::rules::Category;
+use crate::value::Timestamp;
+
+/// The value of `format` in the `meta` table.
+const FORMAT: &str = "nextbest-history";
+
+/// Format version metadata.
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Monotonic counters (`next_seq`).
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// Per (profile, action): (times sent, last send decided at, µs).
+const ACTIONS: TableDefinition<(&str, &str), (u32, i64)> = TableDefinition::new("actions");
+/// Sends by (profile, channel, category, decided at µs, seq).
+const SENDS: TableDefinition<(&str, &str, u8, i64, u64), ()> = TableDefinition::new("sends");
+/// Every record by (profile, seq).
+const RECORDS: TableDefinition<(&str, u64), RecordValue<'_>> = TableDefinition::new("records");
+/// Every record by (decided at µs, seq) → profile.
+const BY_TIME: TableDefinition<(i64, u64), &str> = TableDefinition::new("records_by_time");
+
+type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
+type ActionsTable = ReadOnlyTable<(&'static str, &'static str), (u32, i64)>;
+type SendsTable = ReadOnlyTable<(&'static str, &'static str, u8, i64, u64), ()>;
+/// (action, channel, category, outcome, at, send_at, key).
+type RecordValue<'a> = (&'a str, &'a str, u8, u8, i64, i64, &'a str);
+type RecordsTable = ReadOnlyTable<(&'static str, u64), RecordValue<'static>>;
+
+/// How many records compaction reads before deleting them.
+const COMPACT_CHUNK: usize = 4096;
+
+/// A contact history stored durably in one file.
+///
+/// Every [`record`](History::record) call is one ACID transaction, committed
+/// with an fsync before it returns `Ok`: a batch is on disk entirely or not at
+/// all, even if the process or machine crashes. When `record` fails, the
+/// batch is not acknowledged and the store holds all of it or none of it (a
+/// disk that fails while the commit is being synced leaves it unknowable
+/// which); redb then refuses further writes on this handle until the store is
+/// opened again. Only one process at a time may open a store; a second
+/// [`open`](DurableHistory::open) is refused with [`HistoryError::InUse`].
+///
+/// Queries read a snapshot taken after the last commit. A query whose read
+/// fails (an I/O error, a damaged page) answers as if nothing were recorded,
+/// and the failure is kept: [`check`](DurableHistory::check) reports it and
+/// every later `record` fails with it, so a decision taken on a failed read
+/// is never acknowledged as recorded. Open the store again to clear it.
+///
+/// ```
+/// use nextbest::history::{DurableHistory, History, Outcome, Record};
+/// use nextbest::rules::Category;
+/// use nextbest::Timestamp;
+/// let dir = std::env::temp_dir().join(format!("nextbest-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("history.redb");
+/// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+/// let mut history = DurableHistory::open(&path)?;
+/// history.record(&[Record {
+///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
+///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
+/// }])?;
+/// drop(history);
+/// let history = DurableHistory::open(&path)?;
+/// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
+/// assert_eq!(history.last_sent("c-1", "churn_email"), Some(at));
+/// # drop(history);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct DurableHistory {
+    path: PathBuf,
+    db: Database,
+    /// The tables as of the last commit; `None` when it could not be taken,
+    /// then each query reads a fresh snapshot.
+    view: Option<View>,
+    /// The first failed read since the store was opened.
+    failure: Mutex<Option<String>>,
+}
+
+impl fmt::Debug for DurableHistory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DurableHistory")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A read snapshot of the query tables.
+struct View {
+    actions: ActionsTable,
+    sends: SendsTable,
+    records: RecordsTable,
+}
+
+impl View {
+    fn open(db: &Database) -> Result<View, Fault> {
+        let txn = db.begin_read()?;
+        Ok(View {
+            actions: txn.open_table(ACTIONS)?,
+            sends: txn.open_table(SENDS)?,
+            records: txn.open_table(RECORDS)?,
+        })
+    }
+}
+
+impl DurableHistory {
+    /// The format version this build writes and reads.
+    pub const FORMAT_VERSION: u32 = 1;
+
+    /// Opens the store at `path`, creating it if the file is missing, empty,
+    /// or a redb database without any table.
+    ///
+    /// # Errors
+    /// [`HistoryError::InUse`] if another process (or another handle in this
+    /// one) has it open; [`HistoryError::NotAStore`] if the file is not a
+    /// nextbest history store; [`HistoryError::Format`] if it was written by a
+    /// newer version; [`HistoryError::Io`] if it cannot be read or created.
+    pub fn open(path: impl AsRef<Path>) -> Result<DurableHistory, HistoryError> {
+        let path = path.as_ref();
+        let existed = path.exists();
+        let db = redb::Builder::new()
+            // The file format redb 3 reads (it dropped v2), so that a move to a newer
+            // redb needs no migration.
+            .create_with_file_format_v3(true)
+            .create(path)
+            .map_err(|e| open_error(path, e))?;
+        let history = DurableHistory::from_database(path.to_path_buf(), db)?;
+        if !existed {
+            sync_parent(path)?;
+        }
+        Ok(history)
+    }
+
+    /// Opens a store over any redb storage backend, for tests that inject
+    /// failures; `path` only names the store in errors.
+    #[doc(hidden)]
+    pub fn open_backend(
+        path: impl Into<PathBuf>,
+        backend: impl redb::StorageBackend,
+    ) -> Result<DurableHistory, HistoryError> {
+        let path = path.into();
+        let db = redb::Builder::new()
+            .create_with_file_format_v3(true)
+            .create_with_backend(backend)
+            .map_err(|e| open_error(&path, e))?;
+        DurableHistory::from_database(path, db)
+    }
+
+    fn from_database(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
+        let txn = db.begin_read().map_err(|e| io_error(&path, e))?;
+        let empty = txn
+            .list_tables()
+            .map_err(|e| io_error(&path, e))?
+            .next()
+            .is_none()
+            && txn
+                .list_multimap_tables()
+                .map_err(|e| io_error(&path, e))?
+                .next()
+                .is_none();
+        if empty {
+            // A new file, or one whose first commit never happened.
+            drop(txn);
+            initialize(&db).map_err(|e| io_error(&path, e))?;
+        } else {
+            check_format(&path, &txn)?;
+            // Every table of the format must be there, with its types.
+            verify(&path, &txn, COUNTERS)?;
+            verify(&path, &txn, ACTIONS)?;
+            verify(&path, &txn, SENDS)?;
+            verify(&path, &txn, RECORDS)?;
+            verify(&path, &txn, BY_TIME)?;
+        }
+        let view = View::open(&db).map_err(|e| io_error(&path, e))?;
+        Ok(DurableHistory {
+            path,
+            db,
+            view: Some(view),
+            failure: Mutex::new(None),
+        })
+    }
+
+    /// The file of the store.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether every query since the store was opened could read it.
+    ///
+    /// # Errors
+    /// [`HistoryError::Io`] naming the first read that failed.
+    pub fn check(&self) -> Result<(), HistoryError> {
+        match &*self.failure.lock().unwrap_or_else(PoisonError::into_inner) {
+            None => Ok(()),
+            Some(detail) => Err(HistoryError::Io {
+                path: self.path.clone(),
+                detail: format!("a read failed earlier: {detail}"),
+            }),
+        }
+    }
+
+    /// Every record of a profile still in the store, in recording order.
+    ///
+    /// # Errors
+    /// [`HistoryError::Io`] if the store cannot be read.
+    pub fn records(&self, profile: &str) -> Result<Vec<Record>, HistoryError> {
+        let read = |view: &View| -> Result<Vec<Record>, Fault> {
+            let mut out = Vec::new();
+            for entry in view.records.range((profile, 0)..=(profile, u64::MAX))? {
+                let (_, value) = entry?;
+                let (action, channel, category, outcome, at, send_at, key) = value.value();
+                out.push(Record {
+                    profile: profile.to_owned(),
+                    action: action.to_owned(),
+                    channel: channel.to_owned(),
+                    category: category_from_code(category)?,
+                    outcome: outcome_from_code(outcome)?,
+                    at: Timestamp::from_micros(at),
+                    send_at: Timestamp::from_micros(send_at),
+                    key: key.to_owned(),
+                });
+            }
+            Ok(out)
+        };
+        match &self.view {
+            Some(view) => read(view),
+            None => View::open(&self.db).and_then(|view| read(&view)),
+        }
+        .map_err(|e| io_error(&self.path, e))
+    }
+
+    /// How many records the store holds, of every profile.
+    ///
+    /// # Errors
+    /// [`HistoryError::Io`] if the store cannot be read.
+    pub fn len(&self) -> Result<u64, HistoryError> {
+        match &self.view {
+            Some(view) => view.records.len().map_err(Fault::from),
+            None => View::open(&self.db).and_then(|view| Ok(view.records.len()?)),
+        }
+        .map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Whether the store holds no record.
+    ///
+    /// # Errors
+    /// [`HistoryError::Io`] if the store cannot be read.
+    pub fn is_empty(&self) -> Result<bool, HistoryError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Retention: deletes every record decided at or before `older_than`
+    /// from the record log and the per-channel send index, in one
+    /// transaction, and returns how many records it deleted.
+    ///
+    /// The per-action counters (`times_sent`, `last_sent`) are kept, so
+    /// cooldowns and `max_sends` answer as before; `sends_after` answers as
+    /// before for every `after` at or later than `older_than`. Choose
+    /// `older_than` before `now` minus the longest rolling-cap window of the
+    /// rules, and no decision changes.
+    ///
+    /// # Errors
+    /// [`HistoryError::Io`] if the store cannot be written; then nothing was
+    /// deleted.
+    pub fn compact(&mut self, older_than: Timestamp) -> Result<usize, HistoryError> {
+        let txn = self.db.begin_write().map_err(|e| io_error(&self.path, e))?;
+        let removed = match compact_in(&txn, older_than.as_micros()) {
+            Ok(removed) => removed,
+            Err(e) => {
+                let _ = txn.abort();
+                return Err(io_error(&self.path, e));
+            }
+        };
+        self.commit(txn)?;
+        Ok(removed)
+    }
+
+    /// Commits, then takes the snapshot later queries read.
+    fn commit(&mut self, txn: WriteTransaction) -> Result<(), HistoryError> {
+        // The snapshot of before is stale either way.
+        self.view = None;
+        let committed = txn.commit().map_err(|e| io_error(&self.path, e));
+        // After a failed commit, the snapshot shows what the store holds.
+        self.view = View::open(&self.db).ok();
+        committed
+    }
+
+    /// Runs a query against the current snapshot; a failed read answers
+    /// `fallback` and is kept for [`check`](DurableHistory::check).
+    fn query<R>(&self, fallback: R, read: impl FnOnce(&View) -> Result<R, Fault>) -> R {
+        let result = match &self.view {
+            Some(view) => read(view),
+            None => View::open(&self.db).and_then(|view| read(&view)),
+        };
+        result.unwrap_or_else(|e| {
+            let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+            if failure.is_none() {
+                *failure = Some(e.to_string());
+            }
+            fallback
+        })
+    }
+}
+
+impl History for DurableHistory {
+    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
+        self.query(None, |view| {
+            Ok(view
+                .actions
+                .get((profile, action))?
+                .map(|entry| Timestamp::from_micros(entry.value().1)))
+        })
+    }
+
+    fn times_sent(&self, profile: &str, action: &str) -> u32 {
+        self.query(0, |view| {
+            Ok(view
+                .actions
+                .get((profile, action))?
+                .map_or(0, |entry| entry.value().0))
+        })
+    }
+
+    fn sends_after(
+        &self,
+        profile: &str,
+        channel: Option<&str>,
+        category: Category,
+        after: Timestamp,
+    ) -> u32 {
+        let Some(first) = after.as_micros().checked_add(1) else {
+            return 0;
+        };
+        let category = category_code(category);
+        self.query(0, |view| match channel {
+            Some(channel) => count_window(&view.sends, profile, channel, category, first),
+            None => {
+                // A skip scan: one seek per channel the profile has sends on,
+                // then the window of that channel.
+                let mut total: u32 = 0;
+                let mut next = seek_channel(
+                    &view.sends,
+                    profile,
+                    Bound::Included((profile, "", 0, i64::MIN, 0)),
+                )?;
+                while let Some(channel) = next {
+                    total = total.saturating_add(count_window(
+                        &view.sends,
+                        profile,
+                        &channel,
+                        category,
+                        first,
+                    )?);
+                    next = seek_channel(
+                        &view.sends,
+                        profile,
+                        Bound::Excluded((profile, &channel, u8::MAX, i64::MAX, u64::MAX)),
+                    )?;
+                }
+                Ok(total)
+            }
+        })
+    }
+
+    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
+        self.check()?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| io_error(&self.path, e))?;
+        if let Err(e) = write_records(&txn, records) {
+            let _ = txn.abort();
+            return Err(io_error(&self.path, e));
+        }
+        self.commit(txn)
+    }
+}
+
+/// How many sends of `profile` on `channel` in `category` were decided at or
+/// after `first`: a range scan over exactly those.
+fn count_window(
+    sends: &SendsTable,
+    profile: &str,
+    channel: &str,
+    category: u8,
+    first: i64,
+) -> Result<u32, Fault> {
+    let window: RangeInclusive<SendKey<'_>> =
+        (profile, channel, category, first, 0)..=(profile, channel, category, i64::MAX, u64::MAX);
+    let mut count: u32 = 0;
+    for entry in sends.range(window)? {
+        entry?;
+        count = count.saturating_add(1);
+    }
+    Ok(count)
+}
+
+/// The channel of the first send of `profile` from `from` on.
+fn seek_channel(
+    sends: &SendsTable,
+    profile: &str,
+    from: Bound<SendKey<'_>>,
+) -> Result<Option<String>, Fault> {
+    let Some(entry) = sends.range((from, Bound::Unbounded))?.next() else {
+        return Ok(None);
+    };
+    let (key, _) = entry?;
+    let (p, channel, ..) = key.value();
+    Ok((p == profile).then(|| channel.to_owned()))
+}
+
+/// Creates every table and writes the format metadata, in one commit.
+fn initialize(db: &Database) -> Result<(), Fault> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        meta.insert("format", FORMAT)?;
+        meta.insert(
+            "version",
+            DurableHistory::FORMAT_VERSION.to_string().as_str(),
+        )?;
+        txn.open_table(COUNTERS)?.insert("next_seq", 0)?;
+        txn.open_table(ACTIONS)?;
+        txn.open_table(SENDS)?;
+        txn.open_table(RECORDS)?;
+        txn.open_table(BY_TIME)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// Refuses a file that is not a nextbest history store of a version this
+/// build reads.
+fn check_format(path: &Path, txn: &redb::ReadTransaction) -> Result<(), HistoryError> {
+    let not_a_store = |detail: &str| HistoryError::NotAStore {
+        path: path.to_path_buf(),
+        detail: detail.to_owned(),
+    };
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(TableError::TableDoesNotExist(_)) => {
+            return Err(not_a_store("a redb database without nextbest metadata"));
+        }
+        Err(TableError::TableTypeMismatch { .. } | TableError::TableIsMultimap(_)) => {
+            return Err(not_a_store("its `meta` table is not nextbest's"));
+        }
+        Err(e) => return Err(io_error(path, e)),
+    };
+    let get = |key: &str| -> Result<Option<String>, HistoryError> {
+        Ok(meta
+            .get(key)
+            .map_err(|e| io_error(path, e))?
+            .map(|v| v.value().to_owned()))
+    };
+    if get("format")?.as_deref() != Some(FORMAT) {
+        return Err(not_a_store("its metadata names another format"));
+    }
+    let Some(version) = get("version")? else {
+        return Err(not_a_store("its metadata has no version"));
+    };
+    let found: u32 = version
+        .parse()
+        .map_err(|_| not_a_store(&format!("its version `{version}` is not a number")))?;
+    if found != DurableHistory::FORMAT_VERSION {
+        return Err(HistoryError::Format {
+            path: path.to_path_buf(),
+            found,
+            expected: DurableHistory::FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a store whose table `definition` is missing or of other types.
+fn verify<K: redb::Key + 'static, V: redb::Value + 'static>(
+    path: &Path,
+    txn: &redb::ReadTransaction,
+    definition: TableDefinition<K, V>,
+) -> Result<(), HistoryError> {
+    match txn.open_table(definition) {
+        Ok(_) => Ok(()),
+        Err(
+            e @ (TableError::TableDoesNotExist(_)
+            | TableError::TableTypeMismatch { .. }
+            | TableError::TableIsMultimap(_)),
+        ) => Err(HistoryError::NotAStore {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }),
+        Err(e) => Err(io_error(path, e)),
+    }
+}
+
+/// Appends `records` inside `txn`.
+fn write_records(txn: &WriteTransaction, records: &[Record]) -> Result<(), Fault> {
+    let mut counters = txn.open_table(COUNTERS)?;
+    let mut actions = txn.open_table(ACTIONS)?;
+    let mut sends = txn.open_table(SENDS)?;
+    let mut log = txn.open_table(RECORDS)?;
+    let mut by_time = txn.open_table(BY_TIME)?;
+    let mut seq = counters.get("next_seq")?.map_or(0, |v| v.value());
+    for record in records {
+        let at = record.at.as_micros();
+        let category = category_code(record.category);
+        if record.outcome == Outcome::Sent {
+            let key = (record.profile.as_str(), record.action.as_str());
+            let (count, last) = actions.get(key)?.map_or((0, at), |entry| entry.value());
+            actions.insert(key, (count.saturating_add(1), last.max(at)))?;
+            sends.insert(
+                (
+                    record.profile.as_str(),
+                    record.channel.as_str(),
+                    category,
+                    at,
+                    seq,
+                ),
+                (),
+            )?;
+        }
+        log.insert(
+            (record.profile.as_str(), seq),
+            (
+                record.action.as_str(),
+                record.channel.as_str(),
+                category,
+                outcome_code(record.outcome),
+                at,
+                record.send_at.as_micros(),
+                record.key.as_str(),
+            ),
+        )?;
+        by_time.insert((at, seq), record.profile.as_str())?;
+        seq = seq
+            .checked_add(1)
+            .ok_or_else(|| StorageError::Corrupted("record sequence exhausted".into()))?;
+    }
+    counters.insert("next_seq", seq)?;
+    Ok(())
+}
+
+/// Deletes the records decided at or before `cut` inside `txn`.
+fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
+    let mut by_time = txn.open_table(BY_TIME)?;
+    let mut log = txn.open_table(RECORDS)?;
+    let mut sends = txn.open_table(SENDS)?;
+    let mut removed = 0usize;
+    loop {
+        let mut chunk: Vec<(i64, u64, String)> = Vec::new();
+        for entry in by_time.range(..=(cut, u64::MAX))?.take(COMPACT_CHUNK) {
+            let (key, profile) = entry?;
+            let (at, seq) = key.value();
+            chunk.push((at, seq, profile.value().to_owned()));
+        }
+        if chunk.is_empty() {
+            return Ok(removed);
+        }
+        for (at, seq, profile) in &chunk {
+            by_time.remove((*at, *seq))?;
+            if let Some(entry) = log.remove((profile.as_str(), *seq))? {
+                let (_, channel, category, outcome, ..) = entry.value();
+                if outcome == outcome_code(Outcome::Sent) {
+                    sends.remove((profile.as_str(), channel, category, *at, *seq))?;
+                }
+            }
+            removed = removed.saturating_add(1);
+        }
+    }
+}
+
+const fn category_code(category: Category) -> u8 {
+    match category {
+        Category::Marketing => 0,
+        Category::Transactional => 1,
+    }
+}
+
+fn category_from_code(code: u8) -> Result<Category, StorageError> {
+    match code {
+        0 => Ok(Category::Marketing),
+        1 => Ok(Category::Transactional),
+        _ => Err(StorageError::Corrupted(format!(
+            "unknown category code {code}"
+        ))),
+    }
+}
+
+const fn outcome_code(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Sent => 0,
+        Outcome::HeldOut => 1,
+        Outcome::Skipped => 2,
+    }
+}
+
+fn outcome_from_code(code: u8) -> Result<Outcome, StorageError> {
+    match code {
+        0 => Ok(Outcome::Sent),
+        1 => Ok(Outcome::HeldOut),
+        2 => Ok(Outcome::Skipped),
+        _ => Err(StorageError::Corrupted(format!(
+            "unknown outcome code {code}"
+        ))),
+    }
+}
+
+/// A failure inside redb, boxed: `redb::Error` is large.
+struct Fault(Box<redb::Error>);
+
+macro_rules! fault_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Fault {
+            fn from(error: $t) -> Fault {
+                Fault(Box::new(error.into()))
+            }
+        }
+    )*};
+}
+
+fault_from!(
+    redb::Error,
+    StorageError,
+    TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    DatabaseError
+);
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+fn io_error(path: &Path, error: impl Into<Fault>) -> HistoryError {
+    HistoryError::Io {
+        path: path.to_path_buf(),
+        detail: error.into().to_string(),
+    }
+}
+
+/// The error of opening the database file.
+fn open_error(path: &Path, error: DatabaseError) -> HistoryError {
+    let path = path.to_path_buf();
+    match error {
+        DatabaseError::DatabaseAlreadyOpen => HistoryError::InUse { path },
+        DatabaseError::Storage(StorageError::Io(e)) if e.kind() == ErrorKind::InvalidData => {
+            HistoryError::NotAStore {
+                path,
+                detail: "not a redb database".into(),
+            }
+        }
+        DatabaseError::UpgradeRequired(version) => HistoryError::NotAStore {
+            path,
+            detail: format!("a redb database of file format {version}, which nextbest never wrote"),
+        },
+        e => io_error(&path, e),
+    }
+}
+
+/// Makes a newly created file's directory entry durable.
+fn sync_parent(path: &Path) -> Result<(), HistoryError> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| HistoryError::Io {
+                path: path.to_path_buf(),
+                detail: format!("cannot sync its directory: {e}"),
+            })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}

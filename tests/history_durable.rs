@@ -1,0 +1,690 @@
+//! Tests of the durable contact history ([`DurableHistory`]) through the
+//! public API.
+//!
+//! - A model-based property test: random sequences of batches of records,
+//!   reopenings of the store and queries run against a [`DurableHistory`] and a
+//!   [`MemoryHistory`] side by side; after every step every `last_sent`,
+//!   `times_sent`, `sends_after` (on each channel and on any channel, with
+//!   windows at and around the recorded instants) and the record log agree.
+//! - Retention: after `compact`, `times_sent` and `last_sent` answer as before
+//!   for every (profile, action), `sends_after` as before for every window at
+//!   or after the cut, and only records after the cut remain; this still holds
+//!   after reopening and further records.
+//! - Format checks: a store of a newer format version, a redb database without
+//!   nextbest metadata, a file that is no redb database and a store already
+//!   open are refused with clear errors, and the file is left as it was.
+//! - Failures: a storage backend that fails from its k-th operation on makes
+//!   `record` fail (and every later write on that handle); reopened, the store
+//!   holds the batch entirely or not at all, and every batch acknowledged.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use nextbest::Timestamp;
+use nextbest::history::{DurableHistory, History, HistoryError, MemoryHistory, Outcome, Record};
+use nextbest::rules::Category;
+use proptest::prelude::*;
+
+const PROFILES: [&str; 4] = ["", "p", "p0", "é"];
+const ACTIONS: [&str; 3] = ["a", "a0", "b"];
+const CHANNELS: [&str; 3] = ["", "email", "sms"];
+const CATEGORIES: [Category; 2] = [Category::Marketing, Category::Transactional];
+
+/// A directory of its own under the system's temporary directory, removed
+/// when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "nextbest-history-test-{}-{nanos}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn record(
+    profile: &str,
+    action: &str,
+    channel: &str,
+    category: Category,
+    outcome: Outcome,
+    at: i64,
+) -> Record {
+    Record {
+        profile: profile.into(),
+        action: action.into(),
+        channel: channel.into(),
+        category,
+        outcome,
+        at: Timestamp::from_micros(at),
+        send_at: Timestamp::from_micros(at + 7),
+        key: format!("{profile}/{action}/{at}"),
+    }
+}
+
+fn arb_record() -> impl Strategy<Value = Record> {
+    (
+        prop::sample::select(&PROFILES[..]),
+        prop::sample::select(&ACTIONS[..]),
+        prop::sample::select(&CHANNELS[..]),
+        prop::sample::select(&CATEGORIES[..]),
+        prop_oneof![
+            4 => Just(Outcome::Sent),
+            1 => Just(Outcome::HeldOut),
+            1 => Just(Outcome::Skipped),
+        ],
+        // A narrow range: equal instants and window edges are common.
+        -20i64..200,
+        0i64..100,
+        "[a-z0-9]{0,6}",
+    )
+        .prop_map(
+            |(profile, action, channel, category, outcome, at, delay, key)| Record {
+                profile: profile.into(),
+                action: action.into(),
+                channel: channel.into(),
+                category,
+                outcome,
+                at: Timestamp::from_micros(at),
+                send_at: Timestamp::from_micros(at + delay),
+                key,
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Record(Vec<Record>),
+    Reopen,
+    LastSent(&'static str, &'static str),
+    TimesSent(&'static str, &'static str),
+    SendsAfter(&'static str, Option<&'static str>, Category, i64),
+}
+
+fn arb_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => prop::collection::vec(arb_record(), 1..=5).prop_map(Op::Record),
+        1 => Just(Op::Reopen),
+        1 => (prop::sample::select(&PROFILES[..]), prop::sample::select(&ACTIONS[..]))
+            .prop_map(|(p, a)| Op::LastSent(p, a)),
+        1 => (prop::sample::select(&PROFILES[..]), prop::sample::select(&ACTIONS[..]))
+            .prop_map(|(p, a)| Op::TimesSent(p, a)),
+        2 => (
+            prop::sample::select(&PROFILES[..]),
+            prop::option::weighted(0.75, prop::sample::select(&CHANNELS[..])),
+            prop::sample::select(&CATEGORIES[..]),
+            prop_oneof![Just(i64::MIN), Just(i64::MAX), -30i64..210],
+        )
+            .prop_map(|(p, c, k, after)| Op::SendsAfter(p, c, k, after)),
+    ]
+}
+
+/// The windows worth asking about: the extremes, one in the middle, and just
+/// before, at and just after the instants of `records`.
+fn windows(records: &[Record]) -> Vec<i64> {
+    let mut out = vec![i64::MIN, i64::MAX, 100];
+    for r in records {
+        let at = r.at.as_micros();
+        out.extend([at - 1, at, at + 1]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Every answer of `durable` equals that of `model`, for the windows of
+/// [`windows`]`(edges)` whose `after` is at least `cut`.
+fn assert_same(
+    durable: &DurableHistory,
+    model: &MemoryHistory,
+    edges: &[Record],
+    cut: i64,
+) -> Result<(), TestCaseError> {
+    for profile in PROFILES {
+        for action in ACTIONS {
+            prop_assert_eq!(
+                durable.last_sent(profile, action),
+                model.last_sent(profile, action),
+                "last_sent({:?}, {:?})",
+                profile,
+                action
+            );
+            prop_assert_eq!(
+                durable.times_sent(profile, action),
+                model.times_sent(profile, action),
+                "times_sent({:?}, {:?})",
+                profile,
+                action
+            );
+        }
+        for after in windows(edges).into_iter().filter(|a| *a >= cut) {
+            let after = Timestamp::from_micros(after);
+            for category in CATEGORIES {
+                for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
+                    prop_assert_eq!(
+                        durable.sends_after(profile, channel, category, after),
+                        model.sends_after(profile, channel, category, after),
+                        "sends_after({:?}, {:?}, {:?}, {:?})",
+                        profile,
+                        channel,
+                        category,
+                        after
+                    );
+                }
+            }
+        }
+    }
+    durable
+        .check()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Ok(())
+}
+
+fn assert_same_log(durable: &DurableHistory, model: &MemoryHistory) -> Result<(), TestCaseError> {
+    for profile in PROFILES {
+        prop_assert_eq!(durable.records(profile).unwrap(), model.records(profile));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn durable_history_answers_as_memory_history(ops in prop::collection::vec(arb_op(), 1..20)) {
+        let dir = TempDir::new();
+        let path = dir.file("history.redb");
+        let mut durable = DurableHistory::open(&path).unwrap();
+        let mut model = MemoryHistory::new();
+        let mut all: Vec<Record> = Vec::new();
+        for op in ops {
+            // The edges of the latest batch are checked after every step, and
+            // those of every record at the end.
+            let mut latest: Vec<Record> = Vec::new();
+            match op {
+                Op::Record(batch) => {
+                    durable.record(&batch).unwrap();
+                    model.record(&batch).unwrap();
+                    all.extend(batch.iter().cloned());
+                    latest = batch;
+                }
+                Op::Reopen => {
+                    drop(durable);
+                    durable = DurableHistory::open(&path).unwrap();
+                }
+                Op::LastSent(p, a) => {
+                    prop_assert_eq!(durable.last_sent(p, a), model.last_sent(p, a));
+                }
+                Op::TimesSent(p, a) => {
+                    prop_assert_eq!(durable.times_sent(p, a), model.times_sent(p, a));
+                }
+                Op::SendsAfter(p, c, k, after) => {
+                    let after = Timestamp::from_micros(after);
+                    prop_assert_eq!(
+                        durable.sends_after(p, c, k, after),
+                        model.sends_after(p, c, k, after)
+                    );
+                }
+            }
+            assert_same(&durable, &model, &latest, i64::MIN)?;
+        }
+        drop(durable);
+        let durable = DurableHistory::open(&path).unwrap();
+        assert_same(&durable, &model, &all, i64::MIN)?;
+        assert_same_log(&durable, &model)?;
+        prop_assert_eq!(durable.len().unwrap(), all.len() as u64);
+    }
+
+    #[test]
+    fn compaction_keeps_every_answer_after_the_cut(
+        before in prop::collection::vec(prop::collection::vec(arb_record(), 1..=5), 1..8),
+        after_cut in prop::collection::vec(prop::collection::vec(arb_record(), 1..=5), 0..4),
+        cut in -30i64..210,
+    ) {
+        let dir = TempDir::new();
+        let path = dir.file("history.redb");
+        let mut durable = DurableHistory::open(&path).unwrap();
+        let mut model = MemoryHistory::new();
+        let mut all: Vec<Record> = Vec::new();
+        for batch in before {
+            durable.record(&batch).unwrap();
+            model.record(&batch).unwrap();
+            all.extend(batch);
+        }
+        let removed = durable.compact(Timestamp::from_micros(cut)).unwrap();
+        prop_assert_eq!(removed, all.iter().filter(|r| r.at.as_micros() <= cut).count());
+        assert_same(&durable, &model, &all, cut)?;
+        // Only the records after the cut are left, in recording order.
+        for profile in PROFILES {
+            let kept: Vec<Record> = model
+                .records(profile)
+                .iter()
+                .filter(|r| r.at.as_micros() > cut)
+                .cloned()
+                .collect();
+            prop_assert_eq!(durable.records(profile).unwrap(), kept);
+        }
+        // Compacting again at the same cut removes nothing.
+        prop_assert_eq!(durable.compact(Timestamp::from_micros(cut)).unwrap(), 0);
+
+        drop(durable);
+        let mut durable = DurableHistory::open(&path).unwrap();
+        for batch in after_cut {
+            durable.record(&batch).unwrap();
+            model.record(&batch).unwrap();
+            assert_same(&durable, &model, &batch, cut)?;
+            all.extend(batch);
+        }
+        assert_same(&durable, &model, &all, cut)?;
+    }
+}
+
+#[test]
+fn records_survive_reopening_and_only_sends_count() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let mut history = DurableHistory::open(&path).unwrap();
+    assert!(history.is_empty().unwrap());
+    let m = Category::Marketing;
+    history
+        .record(&[
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
+            record("c-1", "mail", "email", m, Outcome::Skipped, 30),
+            record("c-1", "mail", "email", m, Outcome::Sent, 5),
+        ])
+        .unwrap();
+    drop(history);
+    let history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.path(), path);
+    assert_eq!(history.len().unwrap(), 4);
+    assert_eq!(history.times_sent("c-1", "mail"), 2);
+    assert_eq!(
+        history.last_sent("c-1", "mail"),
+        Some(Timestamp::from_micros(10))
+    );
+    let email = Some("email");
+    assert_eq!(
+        history.sends_after("c-1", email, m, Timestamp::from_micros(4)),
+        2
+    );
+    assert_eq!(
+        history.sends_after("c-1", email, m, Timestamp::from_micros(5)),
+        1
+    );
+    assert_eq!(
+        history.sends_after("c-1", None, m, Timestamp::from_micros(10)),
+        0
+    );
+    assert_eq!(history.records("c-1").unwrap().len(), 4);
+    assert_eq!(history.records("c-2").unwrap(), vec![]);
+}
+
+#[test]
+fn an_empty_file_becomes_a_store() {
+    let dir = TempDir::new();
+    let path = dir.file("empty.redb");
+    std::fs::write(&path, b"").unwrap();
+    let mut history = DurableHistory::open(&path).unwrap();
+    history
+        .record(&[record(
+            "c",
+            "a",
+            "sms",
+            Category::Transactional,
+            Outcome::Sent,
+            1,
+        )])
+        .unwrap();
+    assert_eq!(history.times_sent("c", "a"), 1);
+}
+
+/// Rewrites one entry of the store's `meta` table through redb itself.
+fn set_meta(path: &Path, key: &str, value: &str) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut meta = txn
+            .open_table(redb::TableDefinition::<&str, &str>::new("meta"))
+            .unwrap();
+        meta.insert(key, value).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+fn get_meta(path: &Path, key: &str) -> Option<String> {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn
+        .open_table(redb::TableDefinition::<&str, &str>::new("meta"))
+        .unwrap();
+    meta.get(key).unwrap().map(|v| v.value().to_owned())
+}
+
+#[test]
+fn a_store_of_a_newer_version_is_refused_and_left_alone() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    drop(DurableHistory::open(&path).unwrap());
+    assert_eq!(
+        get_meta(&path, "format").as_deref(),
+        Some("nextbest-history")
+    );
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("1"));
+    assert_eq!(DurableHistory::FORMAT_VERSION, 1);
+
+    set_meta(&path, "version", "2");
+    let error = DurableHistory::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            HistoryError::Format { path: p, found: 2, expected: 1 } if *p == path
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("version 2"), "{message}");
+    assert!(message.contains("version 1"), "{message}");
+    assert!(message.contains("newer nextbest"), "{message}");
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
+
+    // Another format's metadata, or no version.
+    set_meta(&path, "format", "something-else");
+    let error = DurableHistory::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::NotAStore { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("is not a nextbest history store")
+    );
+}
+
+#[test]
+fn a_redb_database_without_metadata_is_refused_and_left_alone() {
+    let dir = TempDir::new();
+    let path = dir.file("other.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<u64, u64>::new("other"))
+            .unwrap()
+            .insert(1, 2)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let error = DurableHistory::open(&path).unwrap_err();
+    assert!(
+        matches!(&error, HistoryError::NotAStore { path: p, .. } if *p == path),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{} is not a nextbest history store",
+            path.display()
+        )),
+        "{message}"
+    );
+    // The foreign table is still there, and no table of ours was added.
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let names: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|t| redb::TableHandle::name(&t).to_owned())
+        .collect();
+    assert_eq!(names, ["other"]);
+}
+
+#[test]
+fn a_file_that_is_not_a_redb_database_is_refused_and_left_alone() {
+    let dir = TempDir::new();
+    // Pseudo-random bytes (xorshift), a short text and a file that starts
+    // like a redb database but is only a few bytes long.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let random: Vec<u8> = (0..10_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    for (name, bytes) in [
+        ("random.bin", random),
+        ("text.redb", b"profile,action\nc-1,mail\n".to_vec()),
+        ("short.redb", b"redb".to_vec()),
+    ] {
+        let path = dir.file(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let error = DurableHistory::open(&path).unwrap_err();
+        assert!(
+            matches!(&error, HistoryError::NotAStore { path: p, .. } if *p == path),
+            "{name}: {error:?}"
+        );
+        assert!(
+            error.to_string().starts_with(&format!(
+                "{} is not a nextbest history store",
+                path.display()
+            )),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was changed");
+    }
+}
+
+#[test]
+fn a_store_in_use_is_refused() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let mut first = DurableHistory::open(&path).unwrap();
+    let error = DurableHistory::open(&path).unwrap_err();
+    assert!(
+        matches!(&error, HistoryError::InUse { path: p } if *p == path),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "history store {} is in use by another process",
+            path.display()
+        )
+    );
+    // The first handle is unaffected, and the store opens once it is closed.
+    first
+        .record(&[record(
+            "c",
+            "a",
+            "email",
+            Category::Marketing,
+            Outcome::Sent,
+            3,
+        )])
+        .unwrap();
+    drop(first);
+    assert_eq!(DurableHistory::open(&path).unwrap().times_sent("c", "a"), 1);
+}
+
+#[test]
+fn a_path_that_cannot_be_created_is_an_io_error_naming_it() {
+    let dir = TempDir::new();
+    let path = dir.file("missing-dir").join("history.redb");
+    let error = DurableHistory::open(&path).unwrap_err();
+    assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains(&path.display().to_string()),
+        "{error}"
+    );
+}
+
+/// An in-memory "disk" whose every write, sync and resize fails once a
+/// budget of operations is spent, as a full or failing disk would.
+#[derive(Debug, Clone)]
+struct FlakyDisk {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    /// Operations left before failures start; negative: never fail.
+    budget: Arc<AtomicI64>,
+}
+
+impl FlakyDisk {
+    fn new() -> FlakyDisk {
+        FlakyDisk {
+            bytes: Arc::new(Mutex::new(Vec::new())),
+            budget: Arc::new(AtomicI64::new(-1)),
+        }
+    }
+
+    /// The same bytes, never failing: the disk after a restart.
+    fn restarted(&self) -> FlakyDisk {
+        FlakyDisk {
+            bytes: Arc::clone(&self.bytes),
+            budget: Arc::new(AtomicI64::new(-1)),
+        }
+    }
+
+    fn spend(&self) -> io::Result<()> {
+        let left = self.budget.load(Ordering::SeqCst);
+        if left < 0 {
+            return Ok(());
+        }
+        if left == 0 {
+            return Err(io::Error::other("injected disk failure"));
+        }
+        self.budget.store(left - 1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl redb::StorageBackend for FlakyDisk {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.bytes.lock().unwrap().len() as u64)
+    }
+
+    fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let bytes = self.bytes.lock().unwrap();
+        let start = usize::try_from(offset).unwrap();
+        bytes
+            .get(start..start + len)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.spend()?;
+        self.bytes
+            .lock()
+            .unwrap()
+            .resize(usize::try_from(len).unwrap(), 0);
+        Ok(())
+    }
+
+    fn sync_data(&self, _eventual: bool) -> io::Result<()> {
+        self.spend()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.spend()?;
+        let mut bytes = self.bytes.lock().unwrap();
+        let start = usize::try_from(offset).unwrap();
+        bytes[start..start + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
+    let m = Category::Marketing;
+    let first = [
+        record("c-1", "mail", "email", m, Outcome::Sent, 10),
+        record("c-2", "mail", "email", m, Outcome::Sent, 11),
+    ];
+    let second = [
+        record("c-1", "mail", "email", m, Outcome::Sent, 20),
+        record("c-1", "push", "push", m, Outcome::Sent, 21),
+        record("c-3", "mail", "email", m, Outcome::HeldOut, 22),
+    ];
+    let mut saw_failure = false;
+    let mut budget = 0;
+    loop {
+        let disk = FlakyDisk::new();
+        let mut history = DurableHistory::open_backend("flaky.redb", disk.clone()).unwrap();
+        history.record(&first).unwrap();
+        disk.budget.store(budget, Ordering::SeqCst);
+        let result = history.record(&second);
+        if result.is_err() {
+            // redb refuses to write on after a failed write, until reopened.
+            disk.budget.store(-1, Ordering::SeqCst);
+            let again = history.record(&[record("c-9", "mail", "email", m, Outcome::Sent, 1)]);
+            assert!(again.is_err(), "budget {budget}");
+        }
+        drop(history);
+
+        let history = DurableHistory::open_backend("flaky.redb", disk.restarted()).unwrap();
+        let whole = history.times_sent("c-1", "mail") == 2;
+        match &result {
+            Ok(()) => assert!(whole, "acknowledged but not stored (budget {budget})"),
+            Err(error) => {
+                saw_failure = true;
+                assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
+                assert!(error.to_string().contains("flaky.redb"), "{error}");
+            }
+        }
+        // All of the second batch or none of it, and the first one intact.
+        let expected: (u32, u32, usize) = if whole { (2, 1, 1) } else { (1, 0, 0) };
+        assert_eq!(
+            (
+                history.times_sent("c-1", "mail"),
+                history.times_sent("c-1", "push"),
+                history.records("c-3").unwrap().len(),
+            ),
+            expected,
+            "budget {budget}"
+        );
+        assert_eq!(history.times_sent("c-2", "mail"), 1);
+        assert_eq!(
+            history.sends_after("c-1", None, m, Timestamp::from_micros(0)),
+            expected.0 + expected.1
+        );
+        assert_eq!(history.len().unwrap(), 2 + 3 * usize::from(whole) as u64);
+        history.check().unwrap();
+        if result.is_ok() {
+            break;
+        }
+        budget += 1;
+        assert!(budget < 1_000, "record never succeeded");
+    }
+    assert!(saw_failure);
+}
+
+#[test]
+fn a_store_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<DurableHistory>();
+}
