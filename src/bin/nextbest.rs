@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{History, MemoryHistory};
+use nextbest::history::{DurableHistory, History, HistoryError, MemoryHistory, Record};
+use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
 use nextbest::{Compiler, Profile, ProfileLines, RuleSetError, Schema, Timestamp};
 
@@ -66,6 +67,15 @@ enum Command {
         /// twice from the same history.
         #[arg(long)]
         dry_run: bool,
+        /// The durable contact history (created if missing), read for
+        /// cooldowns and caps and, unless --dry-run, updated with what was
+        /// emitted. Without it the run starts from an empty history.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Before deciding, drop history records older than the longest
+        /// window any rule needs (no decision changes).
+        #[arg(long, requires = "history")]
+        compact: bool,
     },
 }
 
@@ -90,7 +100,16 @@ fn main() -> ExitCode {
             now,
             explain,
             dry_run,
-        } => decide(&rules, &profiles, &now, explain, dry_run),
+            history,
+            compact,
+        } => {
+            let run = Run {
+                explain,
+                dry_run,
+                compact,
+            };
+            decide(&rules, &profiles, &now, history.as_deref(), run)
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -170,14 +189,35 @@ fn write_line(out: &mut impl Write, line: impl std::fmt::Display) -> Result<Flow
     }
 }
 
+/// How a stream of profiles ended.
+enum End {
+    /// Every profile was read and the output flushed; some lines may have
+    /// been bad (already reported).
+    Completed { bad_lines: usize, origin: String },
+    /// The reader of our output went away.
+    Stopped,
+}
+
+impl End {
+    /// Success, or the count of bad lines as the run's error.
+    fn outcome(self) -> Outcome {
+        match self {
+            End::Completed { bad_lines, origin } if bad_lines > 0 => {
+                let plural = if bad_lines == 1 { "line" } else { "lines" };
+                Err(report(format!("{bad_lines} bad {plural} in `{origin}`")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Runs `each` over every profile of the input, in constant memory, with
-/// buffered stdout. A bad line is reported as `FILE:LINE: …` and skipped; the
-/// run fails at the end if there was any.
+/// buffered stdout. A bad line is reported as `FILE:LINE: …` and skipped.
 fn stream_profiles(
     schema: &Schema,
     path: Option<&Path>,
     mut each: impl FnMut(Profile, &mut BufWriter<io::StdoutLock<'static>>) -> Result<Flow, Reported>,
-) -> Outcome {
+) -> Result<End, Reported> {
     let (input, origin) = profile_input(path)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut bad_lines = 0usize;
@@ -185,7 +225,7 @@ fn stream_profiles(
         match result {
             Ok(profile) => {
                 if let Flow::Stop = each(profile, &mut out)? {
-                    return Ok(());
+                    return Ok(End::Stopped);
                 }
             }
             Err(error) => {
@@ -195,13 +235,9 @@ fn stream_profiles(
         }
     }
     if let Err(e) = out.flush() {
-        return write_failed(&e);
+        return write_failed(&e).map(|()| End::Stopped);
     }
-    if bad_lines > 0 {
-        let plural = if bad_lines == 1 { "line" } else { "lines" };
-        return Err(report(format!("{bad_lines} bad {plural} in `{origin}`")));
-    }
-    Ok(())
+    Ok(End::Completed { bad_lines, origin })
 }
 
 fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) -> Outcome {
@@ -213,31 +249,158 @@ fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) ->
             eprintln!("{}\n", error.render("--expr"));
             report("the expression does not check")
         })?;
-    stream_profiles(&rules.schema, profiles, |profile, out| {
+    let end = stream_profiles(&rules.schema, profiles, |profile, out| {
         let truth = trigger.evaluate(&profile, now).map_err(report)?;
         write_line(out, format_args!("{}\t{truth}", profile.id()))
-    })
+    })?;
+    end.outcome()
 }
 
-fn decide(rules: &Path, profiles: &Path, now: &str, explain: bool, dry_run: bool) -> Outcome {
+/// The switches of one `decide` run.
+#[derive(Clone, Copy)]
+struct Run {
+    explain: bool,
+    dry_run: bool,
+    compact: bool,
+}
+
+/// How many profiles' records are committed to the durable store at once.
+const BATCH: usize = 512;
+
+/// The durable store, and the decisions of the current batch not committed
+/// yet: reads see both, so a profile listed twice in a batch is not sent the
+/// same thing twice.
+struct Batched {
+    store: DurableHistory,
+    pending: MemoryHistory,
+    records: Vec<Record>,
+    profiles: usize,
+}
+
+impl Batched {
+    /// Commits the batch. The caller has flushed the emissions first, so a
+    /// crash before this point re-emits them on the next run, under the same
+    /// keys, and never loses one.
+    fn commit(&mut self) -> Result<(), HistoryError> {
+        self.store.record(&self.records)?;
+        self.records.clear();
+        self.pending = MemoryHistory::new();
+        self.profiles = 0;
+        Ok(())
+    }
+}
+
+impl History for Batched {
+    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
+        let stored = self.store.last_sent(profile, action);
+        stored.max(self.pending.last_sent(profile, action))
+    }
+
+    fn times_sent(&self, profile: &str, action: &str) -> u32 {
+        let stored = self.store.times_sent(profile, action);
+        stored.saturating_add(self.pending.times_sent(profile, action))
+    }
+
+    fn sends_after(
+        &self,
+        profile: &str,
+        channel: Option<&str>,
+        category: Category,
+        after: Timestamp,
+    ) -> u32 {
+        let stored = self.store.sends_after(profile, channel, category, after);
+        stored.saturating_add(self.pending.sends_after(profile, channel, category, after))
+    }
+
+    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
+        self.pending.record(records)?;
+        self.records.extend_from_slice(records);
+        self.profiles += 1;
+        Ok(())
+    }
+}
+
+fn open_history(
+    path: Option<&Path>,
+    engine: &Engine,
+    now: Timestamp,
+    run: Run,
+) -> Result<Box<dyn Store>, Reported> {
+    let Some(path) = path else {
+        return Ok(Box::new(MemoryHistory::new()));
+    };
+    let mut store = DurableHistory::open(path).map_err(report)?;
+    if run.compact {
+        let window = engine.rules().longest_window();
+        let cut = Timestamp::from_micros(now.as_micros().saturating_sub(window.as_micros()));
+        let removed = store.compact(cut).map_err(report)?;
+        eprintln!("compacted {removed} records decided at or before {cut}");
+    }
+    Ok(Box::new(Batched {
+        store,
+        pending: MemoryHistory::new(),
+        records: Vec::new(),
+        profiles: 0,
+    }))
+}
+
+/// A history the run writes to: in memory, or durable in batches.
+trait Store: History {
+    /// Whether a batch is due.
+    fn batch_full(&self) -> bool {
+        false
+    }
+    /// Makes what was recorded durable.
+    fn commit(&mut self) -> Result<(), HistoryError> {
+        Ok(())
+    }
+    /// A read that failed since the last check.
+    fn check(&self) -> Result<(), HistoryError> {
+        Ok(())
+    }
+}
+
+impl Store for MemoryHistory {}
+
+impl Store for Batched {
+    fn batch_full(&self) -> bool {
+        self.profiles >= BATCH
+    }
+    fn commit(&mut self) -> Result<(), HistoryError> {
+        Batched::commit(self)
+    }
+    fn check(&self) -> Result<(), HistoryError> {
+        self.store.check()
+    }
+}
+
+fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run: Run) -> Outcome {
     let engine = Engine::new(load_rules(rules)?);
     let now = instant(Some(now))?;
     let path = (profiles != Path::new("-")).then_some(profiles);
-    let mut history = MemoryHistory::new();
+    let mut history = open_history(history, &engine, now, run)?;
     let progress = io::stderr().is_terminal();
     let mut decided = 0u64;
+    let options = Options {
+        explain: run.explain,
+    };
     let outcome = stream_profiles(&engine.rules().schema, path, |profile, out| {
         let decision = engine
-            .decide(&profile, &history, now, Options { explain })
+            .decide(&profile, &*history, now, options)
             .map_err(report)?;
+        // A failed read would have decided from a partial history.
+        history.check().map_err(report)?;
         let emissions = decision.emissions.iter().map(|e| e.to_json());
         for line in emissions.chain(decision.suppressions.iter().map(|s| s.to_json())) {
             if let Flow::Stop = write_line(out, line)? {
                 return Ok(Flow::Stop);
             }
         }
-        if !dry_run {
+        if !run.dry_run {
             history.record(&decision.records()).map_err(report)?;
+            if history.batch_full() {
+                commit(&mut *history, out)?;
+            }
         }
         decided += 1;
         if progress && decided % 100_000 == 0 {
@@ -248,7 +411,21 @@ fn decide(rules: &Path, profiles: &Path, now: &str, explain: bool, dry_run: bool
     if progress && decided >= 100_000 {
         eprintln!();
     }
-    outcome
+    let end = outcome?;
+    // Only what reached the output is committed: after a closed pipe the
+    // last batch is decided again next time, under the same keys.
+    if let (End::Completed { .. }, false) = (&end, run.dry_run) {
+        history.commit().map_err(report)?;
+    }
+    end.outcome()
+}
+
+/// Flushes the emissions, then commits their records: at-least-once.
+fn commit(history: &mut dyn Store, out: &mut impl Write) -> Outcome {
+    if let Err(e) = out.flush() {
+        return write_failed(&e);
+    }
+    history.commit().map_err(report)
 }
 
 /// A closed pipe (`nextbest eval … | head`) is a normal end, not an error.

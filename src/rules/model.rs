@@ -40,6 +40,15 @@ impl RuleSet {
     pub fn journey(&self, id: &str) -> Option<&Journey> {
         self.journeys.iter().find(|j| j.id == id)
     }
+
+    /// The longest look-back any rule needs into the contact history: its
+    /// longest cooldown or cap window. Records older than this can be
+    /// compacted away without changing a decision (counters are kept).
+    pub fn longest_window(&self) -> Duration {
+        let cooldowns = self.actions.iter().filter_map(|a| a.cooldown);
+        let caps = self.caps.iter().map(|c| c.per);
+        cooldowns.chain(caps).max().unwrap_or_default()
+    }
 }
 
 /// A trait the rule set refers to, resolved to its slot.
