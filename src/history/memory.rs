@@ -3,17 +3,39 @@
 //! a rolling cap one binary search per channel.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{History, HistoryError, Outcome, Record};
 use crate::rules::Category;
 use crate::value::Timestamp;
 
+/// FNV-1a: the keys are short ids the rules and the caller chose, not
+/// attacker-controlled, and a decision makes dozens of lookups, so a cheap
+/// hash beats SipHash's flooding resistance here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        self.0 = bytes
+            .iter()
+            .fold(start, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 #[derive(Debug, Default, Clone)]
 struct ProfileLog {
     /// Per action: (times sent, last send decided at).
-    actions: HashMap<String, (u32, Timestamp)>,
+    actions: FastMap<String, (u32, Timestamp)>,
     /// Per (channel, category): decision times of sends, ascending.
-    sends: HashMap<(String, Category), Vec<Timestamp>>,
+    sends: FastMap<(String, Category), Vec<Timestamp>>,
     /// Everything, in recording order.
     records: Vec<Record>,
 }
@@ -36,7 +58,7 @@ struct ProfileLog {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct MemoryHistory {
-    profiles: HashMap<String, ProfileLog>,
+    profiles: FastMap<String, ProfileLog>,
 }
 
 impl MemoryHistory {
