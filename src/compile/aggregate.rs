@@ -51,7 +51,7 @@ impl WindowFn {
 /// one property against a string constant.
 enum Filter {
     None,
-    PropertyEquals { slot: usize, value: Box<str> },
+    PropertyEquals { slot: usize, key: StrKey },
     Condition(Cond),
 }
 
@@ -59,9 +59,9 @@ impl Filter {
     fn matches(&self, env: &Env<'_>, columns: &EventColumns, index: usize) -> bool {
         match self {
             Filter::None => true,
-            Filter::PropertyEquals { slot, value } => matches!(
+            Filter::PropertyEquals { slot, key } => matches!(
                 columns.properties.get(*slot).and_then(|c| c.get(index)),
-                Some(Value::String(s)) if **s == **value
+                Some(Value::String(s)) if key.equals(s)
             ),
             Filter::Condition(condition) => condition.eval(&env.at_event(index)).is_true(),
         }
@@ -87,11 +87,11 @@ impl Scan {
         let (columns, start, end) = self.range(env)?;
         let count = match &self.filter {
             Filter::None => end - start,
-            Filter::PropertyEquals { slot, value } => {
+            Filter::PropertyEquals { slot, key } => {
                 let column = columns.properties.get(*slot)?.get(start..end)?;
                 column
                     .iter()
-                    .filter(|v| matches!(v, Value::String(s) if **s == **value))
+                    .filter(|v| matches!(v, Value::String(s) if key.equals(s)))
                     .count()
             }
             Filter::Condition(_) => (start..end)
@@ -138,7 +138,10 @@ impl Compiler {
         let filter = match &aggregate.filter {
             None => Filter::None,
             Some(condition) => match property_equals(condition) {
-                Some((slot, value)) => Filter::PropertyEquals { slot, value },
+                Some((slot, value)) => Filter::PropertyEquals {
+                    slot,
+                    key: StrKey::new(&value),
+                },
                 None => Filter::Condition(self.boolean(condition).finish()),
             },
         };

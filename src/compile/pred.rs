@@ -538,8 +538,8 @@ impl Pred {
     /// leaf a closure specialised for its shape.
     pub(super) fn finish(self) -> Cond {
         match self {
-            Pred::And(items) => Cond::And(items.into_iter().map(Pred::finish).collect()),
-            Pred::Or(items) => Cond::Or(items.into_iter().map(Pred::finish).collect()),
+            Pred::And(items) => Cond::and(items.into_iter().map(Pred::finish).collect()),
+            Pred::Or(items) => Cond::or(items.into_iter().map(Pred::finish).collect()),
             Pred::Not(inner) => Cond::Not(Box::new(inner.finish())),
             Pred::Fn(f) => Cond::Test(f),
             leaf => Cond::Test(leaf.into_test()),
@@ -693,20 +693,25 @@ fn elapsed(env: &Env<'_>, then: Option<i64>, lo: i128, hi: i128, mask: CmpMask) 
 /// small function made for its shape (see [`Pred::into_test`]).
 pub(crate) enum Cond {
     Test(BoolFn),
+    /// An `AND` whose operands are all leaves.
+    AllTests(Box<[BoolFn]>),
+    /// An `OR` whose operands are all leaves.
+    AnyTests(Box<[BoolFn]>),
     And(Box<[Cond]>),
     Or(Box<[Cond]>),
     Not(Box<Cond>),
 }
 
-/// Three-valued `AND`/`OR` loops over operands evaluated by `$operand`,
-/// written out (a closure parameter would not be inlined into the loop).
+/// Three-valued `AND`/`OR` loops over operands of type `$item` evaluated by
+/// `$operand`, written out (a closure parameter would not be inlined into the
+/// loop).
 macro_rules! connective {
-    ($name:ident, $operand:ident, $stop:ident, $identity:ident) => {
+    ($name:ident, $item:ty, $operand:expr, $stop:ident, $identity:ident) => {
         #[inline(always)]
-        fn $name(items: &[Cond], env: &Env<'_>) -> Truth {
+        fn $name(items: &[$item], env: &Env<'_>) -> Truth {
             let mut result = Truth::$identity;
             for item in items {
-                match item.$operand(env) {
+                match $operand(item, env) {
                     Truth::$stop => return Truth::$stop,
                     Truth::Unknown => result = Truth::Unknown,
                     Truth::$identity => {}
@@ -717,12 +722,44 @@ macro_rules! connective {
     };
 }
 
-connective!(all, nested, False, True);
-connective!(any, nested, True, False);
-connective!(all_leaves, leaf, False, True);
-connective!(any_leaves, leaf, True, False);
+connective!(all, Cond, Cond::nested, False, True);
+connective!(any, Cond, Cond::nested, True, False);
+connective!(all_leaves, Cond, Cond::leaf, False, True);
+connective!(any_leaves, Cond, Cond::leaf, True, False);
+connective!(all_tests, BoolFn, |f: &BoolFn, env| f(env), False, True);
+connective!(any_tests, BoolFn, |f: &BoolFn, env| f(env), True, False);
 
 impl Cond {
+    /// An `AND` of `items`.
+    fn and(items: Vec<Cond>) -> Cond {
+        match Cond::tests(items) {
+            Ok(tests) => Cond::AllTests(tests),
+            Err(items) => Cond::And(items.into()),
+        }
+    }
+
+    /// An `OR` of `items`.
+    fn or(items: Vec<Cond>) -> Cond {
+        match Cond::tests(items) {
+            Ok(tests) => Cond::AnyTests(tests),
+            Err(items) => Cond::Or(items.into()),
+        }
+    }
+
+    /// The closures of `items` if they are all leaves.
+    fn tests(items: Vec<Cond>) -> Result<Box<[BoolFn]>, Vec<Cond>> {
+        if !items.iter().all(|i| matches!(i, Cond::Test(_))) {
+            return Err(items);
+        }
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Cond::Test(f) => Some(f),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// An operand of a nested `AND`/`OR`: a leaf is called, deeper nesting
     /// recurses.
     #[inline(always)]
@@ -734,11 +771,13 @@ impl Cond {
     }
 
     /// An operand of the top `AND`/`OR`: a leaf is called, and a nested
-    /// `AND`/`OR` of leaves is looped over in place.
+    /// `AND`/`OR` is looped over in place.
     #[inline(always)]
     fn nested(&self, env: &Env<'_>) -> Truth {
         match self {
             Cond::Test(f) => f(env),
+            Cond::AllTests(tests) => all_tests(tests, env),
+            Cond::AnyTests(tests) => any_tests(tests, env),
             Cond::And(items) => all_leaves(items, env),
             Cond::Or(items) => any_leaves(items, env),
             Cond::Not(inner) => inner.eval(env).not(),
@@ -748,6 +787,8 @@ impl Cond {
     pub(super) fn eval(&self, env: &Env<'_>) -> Truth {
         match self {
             Cond::Test(f) => f(env),
+            Cond::AllTests(tests) => all_tests(tests, env),
+            Cond::AnyTests(tests) => any_tests(tests, env),
             Cond::And(items) => all(items, env),
             Cond::Or(items) => any(items, env),
             Cond::Not(inner) => inner.eval(env).not(),
