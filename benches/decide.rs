@@ -2,8 +2,10 @@
 //! 20 past sends each, measured in the same run as the trigger evaluations
 //! alone (the cost a decision cannot go below).
 //!
-//! ids: `decide/full` (Engine::decide over a batch), `decide/triggers` (every
-//! action's trigger, suppress_if and score over the same batch).
+//! ids: `decide/full` (Engine::decide over a batch, in-memory history),
+//! `decide/full_durable` (the same against a redb DurableHistory holding the
+//! same records), `decide/triggers` (every action's trigger, suppress_if and
+//! score over the same batch). The on-disk size per recorded send is printed.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +19,7 @@ use std::time::Duration as StdDuration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{History, MemoryHistory, Outcome, Record};
+use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record};
 use nextbest::rules::{Category, Format, Ranking, RuleSet};
 use nextbest::{Profile, Timestamp};
 
@@ -186,14 +188,13 @@ fn profiles(engine: &Engine, rng: &mut Rng, now: Timestamp) -> Vec<Profile> {
         .collect()
 }
 
-/// About 20 past sends per profile over the last 30 days.
-fn history(engine: &Engine, rng: &mut Rng, now: Timestamp) -> MemoryHistory {
+/// About 20 past sends per profile over the last 30 days, recorded into
+/// `history` in batches of 1 000 profiles.
+fn fill(history: &mut dyn History, engine: &Engine, rng: &mut Rng, now: Timestamp) {
     let day = 86_400_000_000u64;
-    let mut history = MemoryHistory::new();
     let actions = &engine.rules().actions;
-    let mut records = Vec::with_capacity(SENDS_PER_PROFILE);
+    let mut records = Vec::with_capacity(SENDS_PER_PROFILE * 1_000);
     for i in 0..PROFILES {
-        records.clear();
         for _ in 0..SENDS_PER_PROFILE {
             let action = &actions[rng.below(actions.len() as u64) as usize];
             let at = Timestamp::from_micros(now.as_micros() - rng.below(30 * day) as i64);
@@ -208,9 +209,12 @@ fn history(engine: &Engine, rng: &mut Rng, now: Timestamp) -> MemoryHistory {
                 key: String::new(),
             });
         }
-        history.record(&records).unwrap();
+        if records.len() >= SENDS_PER_PROFILE * 1_000 {
+            history.record(&records).unwrap();
+            records.clear();
+        }
     }
-    history
+    history.record(&records).unwrap();
 }
 
 /// What the triggers alone cost: every trigger, suppress_if and score.
@@ -245,7 +249,21 @@ fn bench(c: &mut Criterion) {
     let now = Timestamp::parse(NOW).unwrap();
     let mut rng = Rng(7);
     let profiles = profiles(&engine, &mut rng, now);
-    let history = history(&engine, &mut rng, now);
+    let mut history = MemoryHistory::new();
+    fill(&mut history, &engine, &mut Rng(11), now);
+    let dir = std::env::temp_dir().join(format!("nextbest-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("history.redb");
+    let _ = std::fs::remove_file(&path);
+    let mut durable = DurableHistory::open(&path).unwrap();
+    fill(&mut durable, &engine, &mut Rng(11), now);
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let sends = (PROFILES * SENDS_PER_PROFILE) as u64;
+    eprintln!(
+        "durable history: {sends} sends in {:.1} MiB, {} bytes per recorded send",
+        bytes as f64 / 1_048_576.0,
+        bytes / sends
+    );
 
     let options = Options::default();
     let emitted: usize = profiles
@@ -297,6 +315,8 @@ fn bench(c: &mut Criterion) {
         });
     });
     group.finish();
+    drop(durable);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);
