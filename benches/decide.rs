@@ -300,6 +300,22 @@ fn bench(c: &mut Criterion) {
             total
         });
     });
+    group.bench_function("full_durable", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for profile in &profiles {
+                let decision = engine
+                    .decide(black_box(profile), &durable, now, options)
+                    .unwrap();
+                total += decision.emissions.len();
+            }
+            assert_eq!(
+                total, emitted,
+                "the durable history decides as the in-memory one"
+            );
+            total
+        });
+    });
     let fired: usize = profiles
         .iter()
         .map(|p| evaluate_triggers(&engine, p, now))
