@@ -406,26 +406,16 @@ pub(crate) enum Pred {
     Fn(BoolFn),
 }
 
-/// [`Pred::AttrVsScaled`]: `x mask scaled`, with `scaled` given as `(op, c,
-/// c_first, y)`.
+/// [`Pred::AttrVsScaled`]: `x mask scale(y)`, where `scale` is the
+/// arithmetic with the constant, NULL when it gives no finite number.
 #[inline(always)]
 fn scaled(
     env: &Env<'_>,
-    x: NumAttr,
-    exact: bool,
-    mask: CmpMask,
-    (op, c, c_first, y): (FloatOp, f64, bool, NumAttr),
+    (x, exact, mask, y): (NumAttr, bool, CmpMask, NumAttr),
+    scale: impl Fn(f64) -> Option<f64>,
 ) -> Truth {
     let (xs, ys) = (x.slot(env), y.slot(env));
-    let Some(y) = ys.number(y.int) else {
-        return Truth::Unknown;
-    };
-    let scaled = if c_first {
-        float_op(op, c, y)
-    } else {
-        float_op(op, y, c)
-    };
-    let Some(scaled) = scaled else {
+    let Some(scaled) = ys.number(y.int).and_then(scale) else {
         return Truth::Unknown;
     };
     let ordering = if exact {
@@ -440,6 +430,33 @@ fn scaled(
         }
     };
     mask.truth(ordering)
+}
+
+/// The closure of a [`Pred::AttrVsScaled`], with its arithmetic chosen here
+/// rather than on every evaluation (`float_op`'s `match` is a jump table).
+/// Each arm computes what [`float_op`] would: `+` and `*` commute exactly.
+fn scaled_test(
+    operands: (NumAttr, bool, CmpMask, NumAttr),
+    op: FloatOp,
+    c: f64,
+    c_first: bool,
+) -> BoolFn {
+    use super::scalar::finite;
+    match (op, c_first) {
+        (FloatOp::Add, _) => bool_fn(move |env| scaled(env, operands, |y| finite(c + y))),
+        (FloatOp::Mul, _) => bool_fn(move |env| scaled(env, operands, |y| finite(c * y))),
+        (FloatOp::Sub, true) => bool_fn(move |env| scaled(env, operands, |y| finite(c - y))),
+        (FloatOp::Sub, false) => bool_fn(move |env| scaled(env, operands, |y| finite(y - c))),
+        (FloatOp::Div, true) => bool_fn(move |env| {
+            scaled(
+                env,
+                operands,
+                |y| if y == 0.0 { None } else { finite(c / y) },
+            )
+        }),
+        (FloatOp::Div, false) if c == 0.0 => bool_fn(|_| Truth::Unknown),
+        (FloatOp::Div, false) => bool_fn(move |env| scaled(env, operands, |y| finite(y / c))),
+    }
 }
 
 /// SQL's `IN` over constants: TRUE if one is equal, else UNKNOWN if one of
@@ -582,7 +599,7 @@ impl Pred {
                 c,
                 c_first,
                 y,
-            } => bool_fn(move |env| scaled(env, x, exact, mask, (op, c, c_first, y))),
+            } => scaled_test((x, exact, mask, y), op, c, c_first),
             Pred::Int { a, mask, b } => bool_fn(move |env| match (a.get(env), b.get(env)) {
                 (Some(x), Some(y)) => Truth::from(mask.holds(x.cmp(&y))),
                 _ => Truth::Unknown,
