@@ -612,15 +612,7 @@ impl Pred {
                 (Some(i), Some(x)) => mask.truth(cmp_int_float(i, x)),
                 _ => Truth::Unknown,
             }),
-            Pred::Elapsed {
-                then: IntOperand::Attr(slot),
-                lo,
-                hi,
-                mask,
-            } => bool_fn(move |env| elapsed(env, env.profile.slot(slot).int(), lo, hi, mask)),
-            Pred::Elapsed { then, lo, hi, mask } => {
-                bool_fn(move |env| elapsed(env, then.get(env), lo, hi, mask))
-            }
+            Pred::Elapsed { then, lo, hi, mask } => elapsed_test(then, lo, hi, mask),
             Pred::StrAttrEq {
                 slot,
                 small,
@@ -688,13 +680,20 @@ impl Pred {
     }
 }
 
-/// `days_since(then) op c` as [`Pred::Elapsed`] states it.
+/// `days_since(then) op c` as [`Pred::Elapsed`] states it: the elapsed time
+/// against the bounds `[lo, hi)`, in `i64` when both fit (the usual case) or
+/// else in `i128`.
 #[inline(always)]
-fn elapsed(env: &Env<'_>, then: Option<i64>, lo: i128, hi: i128, mask: CmpMask) -> Truth {
+fn elapsed<T: Ord + From<i64>>(
+    env: &Env<'_>,
+    then: Option<i64>,
+    (lo, hi): (T, T),
+    mask: CmpMask,
+) -> Truth {
     let Some(elapsed) = then.and_then(|t| env.now.checked_sub(t)) else {
         return Truth::Unknown;
     };
-    let elapsed = i128::from(elapsed);
+    let elapsed = T::from(elapsed);
     let ordering = if elapsed < lo {
         Ordering::Less
     } else if elapsed >= hi {
@@ -703,6 +702,20 @@ fn elapsed(env: &Env<'_>, then: Option<i64>, lo: i128, hi: i128, mask: CmpMask) 
         Ordering::Equal
     };
     Truth::from(mask.holds(ordering))
+}
+
+/// The closure of a [`Pred::Elapsed`].
+fn elapsed_test(then: IntOperand, lo: i128, hi: i128, mask: CmpMask) -> BoolFn {
+    match (then, i64::try_from(lo), i64::try_from(hi)) {
+        (IntOperand::Attr(slot), Ok(lo), Ok(hi)) => {
+            bool_fn(move |env| elapsed(env, env.profile.slot(slot).int(), (lo, hi), mask))
+        }
+        (IntOperand::Attr(slot), _, _) => {
+            bool_fn(move |env| elapsed(env, env.profile.slot(slot).int(), (lo, hi), mask))
+        }
+        (then, Ok(lo), Ok(hi)) => bool_fn(move |env| elapsed(env, then.get(env), (lo, hi), mask)),
+        (then, _, _) => bool_fn(move |env| elapsed(env, then.get(env), (lo, hi), mask)),
+    }
 }
 
 /// A compiled boolean expression, as evaluation runs it: `AND`/`OR`/`NOT`
