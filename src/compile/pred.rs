@@ -625,10 +625,7 @@ impl Pred {
                 } else if value.is_null() {
                     Truth::Unknown
                 } else {
-                    match env.profile.attribute_slot(slot) {
-                        Value::String(s) => Truth::from(key.equals(s) != negate),
-                        _ => Truth::Unknown,
-                    }
+                    long_text(env, slot, |s| key.equals(s) != negate)
                 }
             }),
             Pred::StrAttrIn {
@@ -643,11 +640,10 @@ impl Pred {
                 } else if value.is_null() {
                     Truth::Unknown
                 } else {
-                    match env.profile.attribute_slot(slot) {
-                        Value::String(s) => {
-                            in_constants(keys.iter().any(|k| k.equals(s)), has_null)
-                        }
-                        _ => Truth::Unknown,
+                    let found = long_text(env, slot, |s| keys.iter().any(|k| k.equals(s)));
+                    match found {
+                        Truth::False if has_null => Truth::Unknown,
+                        found => found,
                     }
                 }
             }),
@@ -702,6 +698,17 @@ fn elapsed<T: Ord + From<i64>>(
         Ordering::Equal
     };
     Truth::from(mask.holds(ordering))
+}
+
+/// A test of a string attribute too long to sit in its slot, read from its
+/// [`Value`]. Out of line, so that the leaves' common paths stay small.
+#[cold]
+#[inline(never)]
+fn long_text(env: &Env<'_>, slot: usize, test: impl FnOnce(&str) -> bool) -> Truth {
+    match env.profile.attribute_slot(slot) {
+        Value::String(s) => Truth::from(test(s)),
+        _ => Truth::Unknown,
+    }
 }
 
 /// The closure of a [`Pred::Elapsed`].
