@@ -19,7 +19,7 @@ use std::time::Duration as StdDuration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record};
+use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record, Update};
 use nextbest::rules::{Category, Format, Ranking, RuleSet};
 use nextbest::{Profile, Timestamp};
 
@@ -207,14 +207,15 @@ fn fill(history: &mut dyn History, engine: &Engine, rng: &mut Rng, now: Timestam
                 at,
                 send_at: at,
                 key: String::new(),
+                journey: None,
             });
         }
         if records.len() >= SENDS_PER_PROFILE * 1_000 {
-            history.record(&records).unwrap();
+            history.record(&Update::from(records.clone())).unwrap();
             records.clear();
         }
     }
-    history.record(&records).unwrap();
+    history.record(&Update::from(records.clone())).unwrap();
 }
 
 /// What the triggers alone cost: every trigger, suppress_if and score.

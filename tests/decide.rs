@@ -16,7 +16,7 @@
 
 use nextbest::decide::{Decision, Engine, Options, Reason, Suppression};
 use nextbest::hash::{bucket, growthbook_v2};
-use nextbest::history::{History, MemoryHistory, Outcome, Record};
+use nextbest::history::{History, MemoryHistory, Outcome, Record, Update};
 use nextbest::rules::{Category, Format, RuleSet};
 use nextbest::{Duration, Profile, Timestamp, Value};
 use serde_json::json;
@@ -55,13 +55,16 @@ fn engine(toml: &str) -> Engine {
     Engine::new(RuleSet::parse(toml, Format::Toml, "test.toml").unwrap_or_else(|e| panic!("{e}")))
 }
 
+/// The classic rule set without its journeys (`tests/journeys.rs` runs them):
+/// here its actions stand alone.
 fn classic() -> Engine {
     let source = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/rules/classic.toml"
     ))
     .unwrap();
-    engine(&source)
+    let standalone = source.split("[[journey]]").next().unwrap();
+    engine(standalone)
 }
 
 fn profile(engine: &Engine, json: &serde_json::Value) -> Profile {
@@ -133,12 +136,13 @@ fn sent(profile: &str, action: &str, channel: &str, category: Category, at: Time
         at,
         send_at: at,
         key: format!("{profile}/{action}/{}", at.as_micros()),
+        journey: None,
     }
 }
 
 fn history(records: &[Record]) -> MemoryHistory {
     let mut history = MemoryHistory::new();
-    history.record(records).unwrap();
+    history.record(&Update::from(records.to_vec())).unwrap();
     history
 }
 
@@ -604,7 +608,7 @@ fn global_holdout_records_but_never_sends() {
         suppression(&decision, "churn_email").to_json()["suppressed"],
         json!("holdout")
     );
-    let records = decision.records();
+    let records = decision.update().records;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].outcome, Outcome::HeldOut);
     assert_eq!(records[0].action, "churn_email");
@@ -613,7 +617,7 @@ fn global_holdout_records_but_never_sends() {
 
     // Recorded, a hold-out is not a send: no cooldown, no max_sends count.
     let mut h = MemoryHistory::new();
-    h.record(&records).unwrap();
+    h.record(&Update::from(records.clone())).unwrap();
     assert_eq!(h.times_sent(&inside, "churn_email"), 0);
     assert_eq!(h.last_sent(&inside, "churn_email"), None);
     assert_eq!(h.records(&inside)[0].outcome, Outcome::HeldOut);
@@ -633,7 +637,7 @@ fn global_holdout_records_but_never_sends() {
     );
     assert_eq!(emitted(&decision), ["churn_email"]);
     assert!(decision.held_out.is_empty());
-    assert_eq!(decision.records()[0].outcome, Outcome::Sent);
+    assert_eq!(decision.update().records[0].outcome, Outcome::Sent);
 }
 
 #[test]
@@ -683,7 +687,7 @@ priority = 5
     assert!(d.emissions.is_empty());
     assert_eq!(held_out(&d), ["promo"]);
     assert_eq!(reason(&d, "promo"), Reason::Holdout);
-    assert_eq!(d.records()[0].outcome, Outcome::HeldOut);
+    assert_eq!(d.update().records[0].outcome, Outcome::HeldOut);
     let d = explain(
         &engine,
         &traits(&engine, &outside, &t),
@@ -703,7 +707,7 @@ priority = 5
     );
     assert_eq!(held_out(&d), ["promo"]);
     assert_eq!(emitted(&d), ["plain"]);
-    let records = d.records();
+    let records = d.update().records;
     assert_eq!(records.len(), 2);
     let outcome = |action: &str| {
         records
@@ -1331,7 +1335,7 @@ fn a_deferred_emission_is_recorded_with_its_send_at() {
     let p = churn_profile(&engine, &id);
     let decided = at("2026-11-24T20:30:00Z");
     let d = explain(&engine, &p, &MemoryHistory::new(), decided);
-    let records = d.records();
+    let records = d.update().records;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].at, decided);
     assert_eq!(records[0].send_at, at("2026-11-25T07:00:00Z"));
@@ -1871,13 +1875,13 @@ fn idempotency_keys_repeat_for_a_replayed_decision_and_change_for_the_next_send(
     let other = explain(&engine, &churn_profile(&engine, &reachable(1)), &h, now());
     assert_ne!(other.emissions[0].key, key);
 
-    h.record(&first.records()).unwrap();
+    h.record(&first.update()).unwrap();
     // Replaying the recorded decision's records does not change them.
-    assert_eq!(first.records(), replay.records());
+    assert_eq!(first.update().records, replay.update().records);
     let next = explain(&engine, &p, &h, plus(now(), "14d"));
     assert_eq!(emitted(&next), ["churn_email"]);
     assert_ne!(next.emissions[0].key, key);
-    h.record(&next.records()).unwrap();
+    h.record(&next.update()).unwrap();
     let third = explain(&engine, &p, &h, plus(now(), "28d"));
     assert_eq!(emitted(&third), ["churn_email"]);
     assert_ne!(third.emissions[0].key, key);
@@ -1891,7 +1895,7 @@ fn recorded_decisions_make_the_cooldown_apply_next_time() {
     let p = churn_profile(&engine, &id);
     let mut h = MemoryHistory::new();
     let d = explain(&engine, &p, &h, now());
-    let records = d.records();
+    let records = d.update().records;
     assert_eq!(
         records,
         vec![Record {
@@ -1903,11 +1907,12 @@ fn recorded_decisions_make_the_cooldown_apply_next_time() {
             at: now(),
             send_at: now(),
             key: d.emissions[0].key.clone(),
+            journey: None,
         }]
     );
     // Deciding does not record.
     assert_eq!(h.times_sent(&id, "churn_email"), 0);
-    h.record(&records).unwrap();
+    h.record(&Update::from(records.clone())).unwrap();
     assert_eq!(h.times_sent(&id, "churn_email"), 1);
     assert_eq!(h.records(&id), records.as_slice());
 
@@ -1926,7 +1931,7 @@ fn recorded_decisions_make_the_cooldown_apply_next_time() {
     for days in ["14d", "28d"] {
         let d = explain(&engine, &p, &h, plus(now(), days));
         assert_eq!(emitted(&d), ["churn_email"]);
-        h.record(&d.records()).unwrap();
+        h.record(&d.update()).unwrap();
     }
     let d = explain(&engine, &p, &h, plus(now(), "60d"));
     assert_eq!(reason(&d, "churn_email"), Reason::MaxSends);
@@ -1961,7 +1966,7 @@ fn recorded_sends_fill_the_frequency_cap() {
     ] {
         let d = explain(&engine, p, &h, when);
         assert_eq!(emitted(&d), [action]);
-        h.record(&d.records()).unwrap();
+        h.record(&d.update()).unwrap();
     }
     let d = explain(&engine, &churn_profile(&engine, &id), &h, plus(now(), "1h"));
     assert!(d.emissions.is_empty());

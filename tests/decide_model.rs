@@ -684,13 +684,13 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
                 for e in &decision.emissions {
                     assert!(!sent_keys.contains(&e.key), "key reused at step {step}");
                 }
-                let records = decision.records();
+                let records = decision.update().records;
                 let sent = records.iter().filter(|r| r.outcome == Outcome::Sent);
                 assert_eq!(sent.count(), decision.emissions.len());
                 let held = records.iter().filter(|r| r.outcome == Outcome::HeldOut);
                 assert_eq!(held.count(), decision.held_out.len());
                 if *record {
-                    history.record(&records).unwrap();
+                    history.record(&decision.update()).unwrap();
                     model.record(&expected);
                     sent_keys.extend(decision.emissions.iter().map(|e| e.key.clone()));
                 }

@@ -29,7 +29,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nextbest::Timestamp;
-use nextbest::history::{DurableHistory, History, HistoryError, MemoryHistory, Outcome, Record};
+use nextbest::history::{
+    DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
+    MemoryHistory, Outcome, Record, Update,
+};
 use nextbest::rules::Category;
 use proptest::prelude::*;
 
@@ -85,6 +88,7 @@ fn record(
         at: Timestamp::from_micros(at),
         send_at: Timestamp::from_micros(at + 7),
         key: format!("{profile}/{action}/{at}"),
+        journey: None,
     }
 }
 
@@ -103,9 +107,10 @@ fn arb_record() -> impl Strategy<Value = Record> {
         -20i64..200,
         0i64..100,
         "[a-z0-9]{0,6}",
+        proptest::option::of((prop::sample::select(&["rescue", "onboard"][..]), 1u32..5)),
     )
         .prop_map(
-            |(profile, action, channel, category, outcome, at, delay, key)| Record {
+            |(profile, action, channel, category, outcome, at, delay, key, journey)| Record {
                 profile: profile.into(),
                 action: action.into(),
                 channel: channel.into(),
@@ -114,13 +119,51 @@ fn arb_record() -> impl Strategy<Value = Record> {
                 at: Timestamp::from_micros(at),
                 send_at: Timestamp::from_micros(at + delay),
                 key,
+                journey: journey.map(|(id, step)| (id.to_owned(), step)),
             },
         )
 }
 
+const JOURNEYS: [&str; 2] = ["rescue", "onboard"];
+
+fn arb_journey_update() -> impl Strategy<Value = JourneyUpdate> {
+    (
+        prop::sample::select(&PROFILES[..]),
+        prop::sample::select(&JOURNEYS[..]),
+        -20i64..200,
+        0u32..5,
+        0u8..3,
+        -20i64..200,
+    )
+        .prop_map(|(profile, journey, entered_at, done, status, left_at)| {
+            let left_at = Timestamp::from_micros(left_at);
+            JourneyUpdate {
+                profile: profile.into(),
+                journey: journey.into(),
+                state: JourneyState {
+                    entered_at: Timestamp::from_micros(entered_at),
+                    done,
+                    status: match status {
+                        0 => JourneyStatus::Active,
+                        1 => JourneyStatus::Exited(left_at),
+                        _ => JourneyStatus::Completed(left_at),
+                    },
+                },
+            }
+        })
+}
+
+fn arb_update() -> impl Strategy<Value = Update> {
+    (
+        prop::collection::vec(arb_record(), 0..=5),
+        prop::collection::vec(arb_journey_update(), 0..=3),
+    )
+        .prop_map(|(records, journeys)| Update { records, journeys })
+}
+
 #[derive(Debug, Clone)]
 enum Op {
-    Record(Vec<Record>),
+    Record(Update),
     Reopen,
     LastSent(&'static str, &'static str),
     TimesSent(&'static str, &'static str),
@@ -129,7 +172,7 @@ enum Op {
 
 fn arb_op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => prop::collection::vec(arb_record(), 1..=5).prop_map(Op::Record),
+        6 => arb_update().prop_map(Op::Record),
         1 => Just(Op::Reopen),
         1 => (prop::sample::select(&PROFILES[..]), prop::sample::select(&ACTIONS[..]))
             .prop_map(|(p, a)| Op::LastSent(p, a)),
@@ -167,6 +210,15 @@ fn assert_same(
     cut: i64,
 ) -> Result<(), TestCaseError> {
     for profile in PROFILES {
+        for journey in JOURNEYS {
+            prop_assert_eq!(
+                durable.journey(profile, journey),
+                model.journey(profile, journey),
+                "journey({:?}, {:?})",
+                profile,
+                journey
+            );
+        }
         for action in ACTIONS {
             prop_assert_eq!(
                 durable.last_sent(profile, action),
@@ -228,11 +280,11 @@ proptest! {
             // those of every record at the end.
             let mut latest: Vec<Record> = Vec::new();
             match op {
-                Op::Record(batch) => {
-                    durable.record(&batch).unwrap();
-                    model.record(&batch).unwrap();
-                    all.extend(batch.iter().cloned());
-                    latest = batch;
+                Op::Record(update) => {
+                    durable.record(&update).unwrap();
+                    model.record(&update).unwrap();
+                    all.extend(update.records.iter().cloned());
+                    latest = update.records;
                 }
                 Op::Reopen => {
                     drop(durable);
@@ -273,8 +325,8 @@ proptest! {
         let mut model = MemoryHistory::new();
         let mut all: Vec<Record> = Vec::new();
         for batch in before {
-            durable.record(&batch).unwrap();
-            model.record(&batch).unwrap();
+            durable.record(&Update::from(batch.clone())).unwrap();
+            model.record(&Update::from(batch.clone())).unwrap();
             all.extend(batch);
         }
         let removed = durable.compact(Timestamp::from_micros(cut)).unwrap();
@@ -296,8 +348,8 @@ proptest! {
         drop(durable);
         let mut durable = DurableHistory::open(&path).unwrap();
         for batch in after_cut {
-            durable.record(&batch).unwrap();
-            model.record(&batch).unwrap();
+            durable.record(&Update::from(batch.clone())).unwrap();
+            model.record(&Update::from(batch.clone())).unwrap();
             assert_same(&durable, &model, &batch, cut)?;
             all.extend(batch);
         }
@@ -313,12 +365,12 @@ fn records_survive_reopening_and_only_sends_count() {
     assert!(history.is_empty().unwrap());
     let m = Category::Marketing;
     history
-        .record(&[
+        .record(&Update::from(vec![
             record("c-1", "mail", "email", m, Outcome::Sent, 10),
             record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
             record("c-1", "mail", "email", m, Outcome::Skipped, 30),
             record("c-1", "mail", "email", m, Outcome::Sent, 5),
-        ])
+        ]))
         .unwrap();
     drop(history);
     let history = DurableHistory::open(&path).unwrap();
@@ -353,14 +405,14 @@ fn an_empty_file_becomes_a_store() {
     std::fs::write(&path, b"").unwrap();
     let mut history = DurableHistory::open(&path).unwrap();
     history
-        .record(&[record(
+        .record(&Update::from(vec![record(
             "c",
             "a",
             "sms",
             Category::Transactional,
             Outcome::Sent,
             1,
-        )])
+        )]))
         .unwrap();
     assert_eq!(history.times_sent("c", "a"), 1);
 }
@@ -396,24 +448,24 @@ fn a_store_of_a_newer_version_is_refused_and_left_alone() {
         get_meta(&path, "format").as_deref(),
         Some("nextbest-history")
     );
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("1"));
-    assert_eq!(DurableHistory::FORMAT_VERSION, 1);
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
+    assert_eq!(DurableHistory::FORMAT_VERSION, 2);
 
-    set_meta(&path, "version", "2");
+    set_meta(&path, "version", "3");
     let error = DurableHistory::open(&path).unwrap_err();
     assert!(
         matches!(
             &error,
-            HistoryError::Format { path: p, found: 2, expected: 1 } if *p == path
+            HistoryError::Format { path: p, found: 3, expected: 2 } if *p == path
         ),
         "{error:?}"
     );
     let message = error.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("version 3"), "{message}");
     assert!(message.contains("version 2"), "{message}");
-    assert!(message.contains("version 1"), "{message}");
     assert!(message.contains("newer nextbest"), "{message}");
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
 
     // Another format's metadata, or no version.
     set_meta(&path, "format", "something-else");
@@ -424,6 +476,55 @@ fn a_store_of_a_newer_version_is_refused_and_left_alone() {
             .to_string()
             .contains("is not a nextbest history store")
     );
+}
+
+#[test]
+fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let mut history = DurableHistory::open(&path).unwrap();
+    let m = Category::Marketing;
+    history
+        .record(&Update::from(vec![
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
+        ]))
+        .unwrap();
+    drop(history);
+    // What version 1 wrote: no journey tables.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        let steps = redb::TableDefinition::<(&str, u64), (&str, u32)>::new("record_steps");
+        let journeys = redb::TableDefinition::<(&str, &str), (i64, u32, u8, i64)>::new("journeys");
+        assert!(txn.delete_table(steps).unwrap());
+        assert!(txn.delete_table(journeys).unwrap());
+        txn.open_table(redb::TableDefinition::<&str, &str>::new("meta"))
+            .unwrap()
+            .insert("version", "1")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    let mut history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.times_sent("c-1", "mail"), 1);
+    assert_eq!(history.records("c-1").unwrap().len(), 2);
+    assert_eq!(history.journey("c-1", "rescue"), None);
+    let state = JourneyState::entered(Timestamp::from_micros(30));
+    history
+        .record(&Update {
+            records: Vec::new(),
+            journeys: vec![JourneyUpdate {
+                profile: "c-1".into(),
+                journey: "rescue".into(),
+                state,
+            }],
+        })
+        .unwrap();
+    drop(history);
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
+    let history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.journey("c-1", "rescue"), Some(state));
 }
 
 #[test]
@@ -519,14 +620,14 @@ fn a_store_in_use_is_refused() {
     );
     // The first handle is unaffected, and the store opens once it is closed.
     first
-        .record(&[record(
+        .record(&Update::from(vec![record(
             "c",
             "a",
             "email",
             Category::Marketing,
             Outcome::Sent,
             3,
-        )])
+        )]))
         .unwrap();
     drop(first);
     assert_eq!(DurableHistory::open(&path).unwrap().times_sent("c", "a"), 1);
@@ -635,13 +736,20 @@ fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
     loop {
         let disk = FlakyDisk::new();
         let mut history = DurableHistory::open_backend("flaky.redb", disk.clone()).unwrap();
-        history.record(&first).unwrap();
+        history.record(&Update::from(first.to_vec())).unwrap();
         disk.budget.store(budget, Ordering::SeqCst);
-        let result = history.record(&second);
+        let result = history.record(&Update::from(second.to_vec()));
         if result.is_err() {
             // redb refuses to write on after a failed write, until reopened.
             disk.budget.store(-1, Ordering::SeqCst);
-            let again = history.record(&[record("c-9", "mail", "email", m, Outcome::Sent, 1)]);
+            let again = history.record(&Update::from(vec![record(
+                "c-9",
+                "mail",
+                "email",
+                m,
+                Outcome::Sent,
+                1,
+            )]));
             assert!(again.is_err(), "budget {budget}");
         }
         drop(history);

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{DurableHistory, History, HistoryError, MemoryHistory, Record};
+use nextbest::history::{
+    DurableHistory, History, HistoryError, JourneyState, MemoryHistory, Update,
+};
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
 use nextbest::{Compiler, Profile, ProfileLines, RuleSetError, Schema, Timestamp};
@@ -273,7 +275,7 @@ const BATCH: usize = 512;
 struct Batched {
     store: DurableHistory,
     pending: MemoryHistory,
-    records: Vec<Record>,
+    update: Update,
     profiles: usize,
 }
 
@@ -282,8 +284,8 @@ impl Batched {
     /// crash before this point re-emits them on the next run, under the same
     /// keys, and never loses one.
     fn commit(&mut self) -> Result<(), HistoryError> {
-        self.store.record(&self.records)?;
-        self.records.clear();
+        self.store.record(&self.update)?;
+        self.update = Update::default();
         self.pending = MemoryHistory::new();
         self.profiles = 0;
         Ok(())
@@ -312,9 +314,14 @@ impl History for Batched {
         stored.saturating_add(self.pending.sends_after(profile, channel, category, after))
     }
 
-    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
-        self.pending.record(records)?;
-        self.records.extend_from_slice(records);
+    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
+        let pending = self.pending.journey(profile, journey);
+        pending.or_else(|| self.store.journey(profile, journey))
+    }
+
+    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
+        self.pending.record(update)?;
+        self.update.extend(update.clone());
         self.profiles += 1;
         Ok(())
     }
@@ -339,7 +346,7 @@ fn open_history(
     Ok(Box::new(Batched {
         store,
         pending: MemoryHistory::new(),
-        records: Vec::new(),
+        update: Update::default(),
         profiles: 0,
     }))
 }
@@ -390,14 +397,13 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
             .map_err(report)?;
         // A failed read would have decided from a partial history.
         history.check().map_err(report)?;
-        let emissions = decision.emissions.iter().map(|e| e.to_json());
-        for line in emissions.chain(decision.suppressions.iter().map(|s| s.to_json())) {
+        for line in decision.to_json_lines(run.explain) {
             if let Flow::Stop = write_line(out, line)? {
                 return Ok(Flow::Stop);
             }
         }
         if !run.dry_run {
-            history.record(&decision.records()).map_err(report)?;
+            history.record(&decision.update()).map_err(report)?;
             if history.batch_full() {
                 commit(&mut *history, out)?;
             }

@@ -7,13 +7,17 @@
 //! hash buckets); guards run in the order of SPEC §5 and the first that blocks
 //! names the reason; nothing is recorded here (see [`Decision::records`]).
 
+mod journey;
+mod output;
 mod quiet;
 
 use std::fmt::Write as _;
 
 use chrono_tz::Tz;
 
-use crate::history::{History, Outcome, Record};
+use self::journey::Stage;
+use self::output::journey_json;
+use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
 use crate::profile::Profile;
 use crate::rules::{Action, Category, QuietHoursPolicy, Ranking, RuleSet};
 use crate::trigger::EvalError;
@@ -95,9 +99,12 @@ pub struct Suppression {
     pub profile: String,
     /// The action's id.
     pub action: String,
+    /// The journey and step (1-based) it is, if any.
+    pub journey: Option<(String, u32)>,
     /// Why.
     pub reason: Reason,
-    /// The figures behind it (cooldown until, cap count and max…).
+    /// The figures behind it (cooldown until, cap count and max…); for a
+    /// journey step, `then` says whether it is retried or skipped.
     pub detail: Vec<(&'static str, Value)>,
 }
 
@@ -110,14 +117,21 @@ pub struct Decision {
     pub emissions: Vec<Emission>,
     /// Candidates held out: recorded for analysis, never sent.
     pub held_out: Vec<Emission>,
+    /// Journey steps given up: blocked by consent or `max_sends`, or
+    /// overdue because the next step fell due first. Recorded, never sent.
+    pub skipped: Vec<Emission>,
+    /// The profile's new state in each journey whose state changed
+    /// (entered, advanced, exited or completed).
+    pub journeys: Vec<JourneyUpdate>,
     /// Every candidate that did not win, when explaining.
     pub suppressions: Vec<Suppression>,
 }
 
 impl Decision {
-    /// The history records this decision makes: one per emission and one per
-    /// holdout. Pass them to [`History::record`] once the emissions are safe.
-    pub fn records(&self) -> Vec<Record> {
+    /// What this decision writes into the history: a record per emission,
+    /// holdout and skipped step, and the new journey states. Pass it to
+    /// [`History::record`] once the emissions are safe.
+    pub fn update(&self) -> Update {
         let record = |e: &Emission, outcome| Record {
             profile: e.profile.clone(),
             action: e.action.clone(),
@@ -127,11 +141,93 @@ impl Decision {
             at: self.at,
             send_at: e.send_at,
             key: e.key.clone(),
+            journey: e.journey.clone(),
         };
         let sent = self.emissions.iter().map(|e| record(e, Outcome::Sent));
-        sent.chain(self.held_out.iter().map(|e| record(e, Outcome::HeldOut)))
-            .collect()
+        let held_out = self.held_out.iter().map(|e| record(e, Outcome::HeldOut));
+        let skipped = self.skipped.iter().map(|e| record(e, Outcome::Skipped));
+        Update {
+            records: sent.chain(held_out).chain(skipped).collect(),
+            journeys: self.journeys.clone(),
+        }
     }
+
+    /// The JSON lines `nextbest decide` prints: the emissions and, when
+    /// explaining, the suppressions, the skipped steps and the journey
+    /// changes.
+    pub fn to_json_lines(&self, explain: bool) -> Vec<serde_json::Value> {
+        let mut lines: Vec<serde_json::Value> =
+            self.emissions.iter().map(Emission::to_json).collect();
+        if explain {
+            lines.extend(self.suppressions.iter().map(Suppression::to_json));
+            let overdue = self
+                .skipped
+                .iter()
+                .filter(|e| !self.suppressions.iter().any(|s| s.is_for(e)));
+            lines.extend(overdue.map(Emission::to_skipped_json));
+            lines.extend(self.journeys.iter().map(journey_json));
+        }
+        lines
+    }
+
+    /// Replaces (or sets) the profile's state in a journey.
+    fn set_journey(&mut self, profile: &str, journey: &str, state: JourneyState) {
+        match self.journeys.iter_mut().find(|u| u.journey == journey) {
+            Some(update) => update.state = state,
+            None => self.journeys.push(JourneyUpdate {
+                profile: profile.to_owned(),
+                journey: journey.to_owned(),
+                state,
+            }),
+        }
+    }
+
+    /// Reports a candidate that did not win, when explaining.
+    fn suppress(
+        &mut self,
+        profile: &Profile,
+        candidate: &Candidate<'_>,
+        reason: Reason,
+        mut detail: Vec<(&'static str, Value)>,
+        options: Options,
+    ) {
+        if !options.explain {
+            return;
+        }
+        if let Some(stage) = &candidate.stage {
+            let then = match reason {
+                Reason::Holdout => "held_out",
+                reason if skips_at_once(reason) => "skipped",
+                _ => "retry",
+            };
+            detail.push(("then", then.into()));
+            detail.push(("entered_at", stage.state.entered_at.into()));
+        }
+        self.suppressions.push(Suppression {
+            profile: profile.id().to_owned(),
+            action: candidate.action.id.clone(),
+            journey: candidate
+                .stage
+                .as_ref()
+                .map(|s| (s.journey.id.clone(), s.number())),
+            reason,
+            detail,
+        });
+    }
+}
+
+/// Whether a journey step blocked for `reason` is given up at once: it could
+/// not go out before the next step anyway. Timing blocks (cooldown, caps,
+/// quiet hours, ranking, validity not begun, `suppress_if`) are retried.
+const fn skips_at_once(reason: Reason) -> bool {
+    matches!(
+        reason,
+        Reason::Unsubscribed
+            | Reason::NoConsent
+            | Reason::ConsentExpired
+            | Reason::MaxSends
+            | Reason::Expired
+    )
 }
 
 /// Options of one decision.
@@ -166,7 +262,7 @@ pub struct Options {
 ///
 /// // Recorded, the cooldown holds the next decision back.
 /// use nextbest::history::History;
-/// history.record(&decision.records())?;
+/// history.record(&decision.update())?;
 /// let again = engine.decide(&profile, &history, now, Options { explain: true })?;
 /// assert!(again.emissions.is_empty());
 /// assert_eq!(again.suppressions[0].reason.name(), "cooldown");
@@ -181,7 +277,8 @@ pub struct Engine {
 struct Candidate<'r> {
     action: &'r Action,
     rank: f64,
-    journey: Option<(String, u32, i64)>,
+    /// The journey stage it is, if any.
+    stage: Option<Stage<'r>>,
 }
 
 /// The end of a guard: pass, or the reason and its figures.
@@ -219,6 +316,72 @@ impl Engine {
             ..Decision::default()
         };
         let mut candidates = Vec::new();
+        self.journey_candidates(profile, history, now, &mut decision, &mut candidates)?;
+        self.standalone_candidates(profile, now, options, &mut decision, &mut candidates)?;
+        // Best first; ties by id, so the order never depends on the file's; a
+        // journey stage before the same action on its own, so that progress
+        // is made when both are due.
+        candidates.sort_by(|a, b| {
+            b.rank
+                .total_cmp(&a.rank)
+                .then_with(|| a.action.id.cmp(&b.action.id))
+                .then_with(|| a.stage.is_none().cmp(&b.stage.is_none()))
+        });
+        for candidate in candidates {
+            self.settle(profile, history, now, options, candidate, &mut decision);
+        }
+        Ok(decision)
+    }
+
+    /// SPEC §5 step 1: exits, overdue stages, enrolments; due stages become
+    /// candidates.
+    fn journey_candidates<'r>(
+        &'r self,
+        profile: &Profile,
+        history: &dyn History,
+        now: Timestamp,
+        decision: &mut Decision,
+        candidates: &mut Vec<Candidate<'r>>,
+    ) -> Result<(), EvalError> {
+        for journey in &self.rules.journeys {
+            let state = history.journey(profile.id(), &journey.id);
+            let progress = journey::progress(journey, state, profile, now)?;
+            if let Some(state) = progress.update {
+                decision.set_journey(profile.id(), &journey.id, state);
+            }
+            for (step, number) in progress.overdue {
+                if let Some(action) = self.rules.action(&step.action) {
+                    let entered_at = state.map_or(now, |s| s.entered_at);
+                    let stage = (journey.id.as_str(), number, entered_at);
+                    let key = idempotency_key(profile.id(), action, history, Some(stage));
+                    let journey = Some((journey.id.clone(), number));
+                    decision
+                        .skipped
+                        .push(emission(profile, action, now, journey, key));
+                }
+            }
+            if let Some(stage) = progress.due {
+                if let Some(action) = self.rules.action(&stage.step.action) {
+                    candidates.push(Candidate {
+                        action,
+                        rank: rank(action, profile, now)?,
+                        stage: Some(stage),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// SPEC §5 step 2: actions whose trigger is TRUE and `suppress_if` not.
+    fn standalone_candidates<'r>(
+        &'r self,
+        profile: &Profile,
+        now: Timestamp,
+        options: Options,
+        decision: &mut Decision,
+        candidates: &mut Vec<Candidate<'r>>,
+    ) -> Result<(), EvalError> {
         for action in &self.rules.actions {
             let Some(trigger) = &action.trigger else {
                 continue;
@@ -226,96 +389,96 @@ impl Engine {
             if !trigger.matches(profile, now)? {
                 continue;
             }
-            if let Some(suppress) = &action.suppress_if {
-                if suppress.matches(profile, now)? {
-                    if options.explain {
-                        decision.suppressions.push(suppression(
-                            profile,
-                            action,
-                            Reason::SuppressIf,
-                            Vec::new(),
-                        ));
-                    }
-                    continue;
-                }
-            }
             candidates.push(Candidate {
                 action,
                 rank: rank(action, profile, now)?,
-                journey: None,
+                stage: None,
             });
         }
-        // Best first; ties by id, so the order never depends on the file's.
-        candidates.sort_by(|a, b| {
-            b.rank
-                .total_cmp(&a.rank)
-                .then_with(|| a.action.id.cmp(&b.action.id))
-        });
-        for candidate in candidates {
-            let action = candidate.action;
-            match self.guards(profile, history, now, action, &decision) {
-                Err((Reason::Holdout, detail)) => {
-                    let key =
-                        idempotency_key(profile.id(), action, history, candidate.journey.as_ref());
-                    decision
-                        .held_out
-                        .push(emission(profile, action, now, candidate.journey, key));
-                    if options.explain {
-                        decision.suppressions.push(suppression(
-                            profile,
-                            action,
-                            Reason::Holdout,
-                            detail,
-                        ));
-                    }
-                }
-                Err((reason, detail)) => {
-                    if options.explain {
-                        decision
-                            .suppressions
-                            .push(suppression(profile, action, reason, detail));
-                    }
-                }
-                Ok(()) if decision.emissions.len() >= self.rules.decision.max_actions => {
-                    if options.explain {
-                        let winners: Vec<Value> = decision
-                            .emissions
-                            .iter()
-                            .map(|e| Value::from(e.action.as_str()))
-                            .collect();
-                        decision.suppressions.push(suppression(
-                            profile,
-                            action,
-                            Reason::Arbitration,
-                            vec![("chosen", Value::from(winners))],
-                        ));
-                    }
-                }
-                Ok(()) => {
-                    let send_at = self.send_at(profile, now, action).unwrap_or(now);
-                    if let Some(until) = action.valid_until.filter(|until| send_at > *until) {
-                        // Deferred past the end of its validity: it would go out expired.
-                        if options.explain {
-                            let detail =
-                                vec![("valid_until", until.into()), ("send_at", send_at.into())];
-                            let expired = suppression(profile, action, Reason::Expired, detail);
-                            decision.suppressions.push(expired);
-                        }
-                        continue;
-                    }
-                    let key =
-                        idempotency_key(profile.id(), action, history, candidate.journey.as_ref());
-                    decision.emissions.push(emission(
-                        profile,
-                        action,
-                        send_at,
-                        candidate.journey,
-                        key,
-                    ));
+        // `suppress_if` applies to journey stages too (they retry).
+        let mut suppressed = Vec::new();
+        for (index, candidate) in candidates.iter().enumerate() {
+            if let Some(suppress) = &candidate.action.suppress_if {
+                if suppress.matches(profile, now)? {
+                    suppressed.push(index);
                 }
             }
         }
-        Ok(decision)
+        for index in suppressed.into_iter().rev() {
+            let candidate = candidates.remove(index);
+            decision.suppress(profile, &candidate, Reason::SuppressIf, Vec::new(), options);
+        }
+        Ok(())
+    }
+
+    /// Runs one candidate through the guards and the ranking, best first.
+    fn settle(
+        &self,
+        profile: &Profile,
+        history: &dyn History,
+        now: Timestamp,
+        options: Options,
+        candidate: Candidate<'_>,
+        decision: &mut Decision,
+    ) {
+        let action = candidate.action;
+        let stage = candidate.stage.as_ref();
+        let key = || idempotency_key(profile.id(), action, history, stage.map(Stage::key));
+        let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
+        let verdict = self
+            .guards(profile, history, now, action, decision)
+            .and_then(|()| {
+                self.arbitration(decision, action)?;
+                let send_at = self.send_at(profile, now, action).unwrap_or(now);
+                match action.valid_until {
+                    // Deferred past the end of its validity: it would go out expired.
+                    Some(until) if send_at > until => Err((
+                        Reason::Expired,
+                        vec![("valid_until", until.into()), ("send_at", send_at.into())],
+                    )),
+                    _ => Ok(send_at),
+                }
+            });
+        match verdict {
+            Ok(send_at) => {
+                let sent = emission(profile, action, send_at, journey(), key());
+                decision.emissions.push(sent);
+                if let Some(stage) = stage {
+                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
+                }
+            }
+            Err((Reason::Holdout, detail)) => {
+                let held_out = emission(profile, action, now, journey(), key());
+                decision.held_out.push(held_out);
+                if let Some(stage) = stage {
+                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
+                }
+                decision.suppress(profile, &candidate, Reason::Holdout, detail, options);
+            }
+            Err((reason, detail)) => {
+                if let (Some(stage), true) = (stage, skips_at_once(reason)) {
+                    let skipped = emission(profile, action, now, journey(), key());
+                    decision.skipped.push(skipped);
+                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
+                }
+                decision.suppress(profile, &candidate, reason, detail, options);
+            }
+        }
+    }
+
+    /// Whether the decision has room for one more emission, and does not
+    /// hold this action already (from a journey and on its own, say).
+    fn arbitration(&self, decision: &Decision, action: &Action) -> Verdict {
+        let full = decision.emissions.len() >= self.rules.decision.max_actions;
+        if full || decision.emissions.iter().any(|e| e.action == action.id) {
+            let winners: Vec<Value> = decision
+                .emissions
+                .iter()
+                .map(|e| Value::from(e.action.as_str()))
+                .collect();
+            return Err((Reason::Arbitration, vec![("chosen", Value::from(winners))]));
+        }
+        Ok(())
     }
 
     /// Every guard of SPEC §5, in order; the first that blocks wins.
@@ -548,25 +711,11 @@ fn rank(action: &Action, profile: &Profile, now: Timestamp) -> Result<f64, EvalE
     })
 }
 
-fn suppression(
-    profile: &Profile,
-    action: &Action,
-    reason: Reason,
-    detail: Vec<(&'static str, Value)>,
-) -> Suppression {
-    Suppression {
-        profile: profile.id().to_owned(),
-        action: action.id.clone(),
-        reason,
-        detail,
-    }
-}
-
 fn emission(
     profile: &Profile,
     action: &Action,
     send_at: Timestamp,
-    journey: Option<(String, u32, i64)>,
+    journey: Option<(String, u32)>,
     key: String,
 ) -> Emission {
     Emission {
@@ -575,75 +724,33 @@ fn emission(
         channel: action.channel.clone(),
         category: action.category,
         send_at,
-        journey: journey.map(|(id, step, _)| (id, step)),
+        journey,
         key,
     }
 }
 
 /// A key that depends only on (profile, action, which send of that action
-/// this is, journey enrolment and step): 16 hex digits of FNV-1a 64.
+/// this is) for an action on its own, and on (profile, action, journey
+/// enrolment, step) for a journey step: 16 hex digits of FNV-1a 64.
 fn idempotency_key(
     profile: &str,
     action: &Action,
     history: &dyn History,
-    journey: Option<&(String, u32, i64)>,
+    stage: Option<(&str, u32, Timestamp)>,
 ) -> String {
-    let send_number = history.times_sent(profile, &action.id) + 1;
-    let mut text = format!("{profile}\u{0}{}\u{0}{send_number}", action.id);
-    if let Some((id, step, enrolled_at)) = journey {
-        let _ = write!(text, "\u{0}{id}\u{0}{enrolled_at}\u{0}{step}");
+    let mut text = format!("{profile}\u{0}{}", action.id);
+    match stage {
+        Some((journey, step, entered_at)) => {
+            let entered_at = entered_at.as_micros();
+            let _ = write!(text, "\u{0}{journey}\u{0}{entered_at}\u{0}{step}");
+        }
+        None => {
+            let send_number = history.times_sent(profile, &action.id).saturating_add(1);
+            let _ = write!(text, "\u{0}{send_number}");
+        }
     }
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     format!("{hash:016x}")
-}
-
-/// A value as JSON: timestamps and durations as strings, as in profiles.
-fn json_value(value: &Value) -> serde_json::Value {
-    use serde_json::Value as Json;
-    match value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::from(&**s),
-        Value::Timestamp(t) => Json::from(t.to_string()),
-        Value::Duration(d) => Json::from(d.to_string()),
-        Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
-    }
-}
-
-impl Emission {
-    /// The JSON line `nextbest decide` prints (SPEC §6).
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut line = serde_json::Map::new();
-        line.insert("profile".into(), self.profile.as_str().into());
-        line.insert("action".into(), self.action.as_str().into());
-        line.insert("channel".into(), self.channel.as_str().into());
-        line.insert("send_at".into(), self.send_at.to_string().into());
-        if let Some((journey, step)) = &self.journey {
-            line.insert("journey".into(), journey.as_str().into());
-            line.insert("step".into(), (*step).into());
-        }
-        line.insert("key".into(), self.key.as_str().into());
-        serde_json::Value::Object(line)
-    }
-}
-
-impl Suppression {
-    /// The JSON line `nextbest decide --explain` prints (SPEC §6).
-    pub fn to_json(&self) -> serde_json::Value {
-        let detail: serde_json::Map<String, serde_json::Value> = self
-            .detail
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), json_value(v)))
-            .collect();
-        serde_json::json!({
-            "profile": self.profile,
-            "action": self.action,
-            "suppressed": self.reason.name(),
-            "detail": detail,
-        })
-    }
 }

@@ -1,22 +1,28 @@
 //! A durable [`History`] in one file: an embedded, transactional
 //! [redb](https://docs.rs/redb) database.
 //!
-//! # File format, version 1
+//! # File format, version 2
 //!
 //! | table             | key                                            | value                                                   |
 //! |-------------------|------------------------------------------------|---------------------------------------------------------|
-//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "1"`  |
+//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "2"`  |
 //! | `counters`        | `&str`                                         | `u64`: `next_seq`, the sequence number of the next record |
 //! | `actions`         | `(profile, action)`                            | `(times_sent u32, last_sent i64 µs)`, sends only        |
 //! | `sends`           | `(profile, channel, category u8, at i64 µs, seq u64)` | `()`, sends only                                 |
 //! | `records`         | `(profile, seq u64)`                           | `(action, channel, category u8, outcome u8, at, send_at, key)` |
 //! | `records_by_time` | `(at i64 µs, seq u64)`                         | `profile`, for retention                                |
+//! | `record_steps`    | `(profile, seq u64)`                           | `(journey, step u32)`, records of journey steps only    |
+//! | `journeys`        | `(profile, journey)`                           | `(entered_at i64 µs, done u32, status u8, left_at i64 µs)` |
 //!
 //! A cooldown or `max_sends` check is one B-tree lookup in `actions`; a rolling
 //! cap is one range scan of `sends` over exactly the sends inside the window of
 //! one (profile, channel, category), as in [`MemoryHistory`](super::MemoryHistory).
 //! Categories are stored as 0 = marketing, 1 = transactional; outcomes as
-//! 0 = sent, 1 = held out, 2 = skipped.
+//! 0 = sent, 1 = held out, 2 = skipped; journey statuses as 0 = active,
+//! 1 = exited, 2 = completed (`left_at` is 0 while active).
+//!
+//! Version 1 had neither `record_steps` nor `journeys`; opening a version 1
+//! store adds both (empty) and sets the version to 2, in one commit.
 //!
 //! The `meta` table keeps its name and types in every future version, so that
 //! any version can tell which version wrote a file.
@@ -32,7 +38,7 @@ use redb::{
     TableDefinition, TableError, WriteTransaction,
 };
 
-use super::{History, HistoryError, Outcome, Record};
+use super::{History, HistoryError, JourneyState, JourneyStatus, Outcome, Record, Update};
 use crate::rules::Category;
 use crate::value::Timestamp;
 
@@ -51,6 +57,11 @@ const SENDS: TableDefinition<(&str, &str, u8, i64, u64), ()> = TableDefinition::
 const RECORDS: TableDefinition<(&str, u64), RecordValue<'_>> = TableDefinition::new("records");
 /// Every record by (decided at µs, seq) → profile.
 const BY_TIME: TableDefinition<(i64, u64), &str> = TableDefinition::new("records_by_time");
+/// The journey and step of the records of journey steps, by (profile, seq).
+const RECORD_STEPS: TableDefinition<(&str, u64), (&str, u32)> =
+    TableDefinition::new("record_steps");
+/// Per (profile, journey): (entered at µs, stages done, status, left at µs).
+const JOURNEYS: TableDefinition<(&str, &str), JourneyValue> = TableDefinition::new("journeys");
 
 type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
 type ActionsTable = ReadOnlyTable<(&'static str, &'static str), (u32, i64)>;
@@ -58,6 +69,10 @@ type SendsTable = ReadOnlyTable<(&'static str, &'static str, u8, i64, u64), ()>;
 /// (action, channel, category, outcome, at, send_at, key).
 type RecordValue<'a> = (&'a str, &'a str, u8, u8, i64, i64, &'a str);
 type RecordsTable = ReadOnlyTable<(&'static str, u64), RecordValue<'static>>;
+type StepsTable = ReadOnlyTable<(&'static str, u64), (&'static str, u32)>;
+/// (entered_at, done, status, left_at).
+type JourneyValue = (i64, u32, u8, i64);
+type JourneysTable = ReadOnlyTable<(&'static str, &'static str), JourneyValue>;
 
 /// How many records compaction reads before deleting them.
 const COMPACT_CHUNK: usize = 4096;
@@ -88,10 +103,11 @@ const COMPACT_CHUNK: usize = 4096;
 /// let path = dir.join("history.redb");
 /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
 /// let mut history = DurableHistory::open(&path)?;
-/// history.record(&[Record {
+/// history.record(&vec![Record {
 ///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
 ///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
-/// }])?;
+///     journey: None,
+/// }].into())?;
 /// drop(history);
 /// let history = DurableHistory::open(&path)?;
 /// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
@@ -123,6 +139,8 @@ struct View {
     actions: ActionsTable,
     sends: SendsTable,
     records: RecordsTable,
+    steps: StepsTable,
+    journeys: JourneysTable,
 }
 
 impl View {
@@ -132,13 +150,15 @@ impl View {
             actions: txn.open_table(ACTIONS)?,
             sends: txn.open_table(SENDS)?,
             records: txn.open_table(RECORDS)?,
+            steps: txn.open_table(RECORD_STEPS)?,
+            journeys: txn.open_table(JOURNEYS)?,
         })
     }
 }
 
 impl DurableHistory {
     /// The format version this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 1;
+    pub const FORMAT_VERSION: u32 = 2;
 
     /// Opens the store at `path`, creating it if the file is missing, empty,
     /// or a redb database without any table.
@@ -196,13 +216,20 @@ impl DurableHistory {
             drop(txn);
             initialize(&db).map_err(|e| io_error(&path, e))?;
         } else {
-            check_format(&path, &txn)?;
+            let version = check_format(&path, &txn)?;
             // Every table of the format must be there, with its types.
             verify(&path, &txn, COUNTERS)?;
             verify(&path, &txn, ACTIONS)?;
             verify(&path, &txn, SENDS)?;
             verify(&path, &txn, RECORDS)?;
             verify(&path, &txn, BY_TIME)?;
+            if version == 1 {
+                drop(txn);
+                upgrade_from_v1(&db).map_err(|e| io_error(&path, e))?;
+            } else {
+                verify(&path, &txn, RECORD_STEPS)?;
+                verify(&path, &txn, JOURNEYS)?;
+            }
         }
         let view = View::open(&db).map_err(|e| io_error(&path, e))?;
         Ok(DurableHistory {
@@ -240,8 +267,12 @@ impl DurableHistory {
         let read = |view: &View| -> Result<Vec<Record>, Fault> {
             let mut out = Vec::new();
             for entry in view.records.range((profile, 0)..=(profile, u64::MAX))? {
-                let (_, value) = entry?;
+                let (seq, value) = entry?;
                 let (action, channel, category, outcome, at, send_at, key) = value.value();
+                let journey = view.steps.get((profile, seq.value().1))?.map(|step| {
+                    let (journey, step) = step.value();
+                    (journey.to_owned(), step)
+                });
                 out.push(Record {
                     profile: profile.to_owned(),
                     action: action.to_owned(),
@@ -251,6 +282,7 @@ impl DurableHistory {
                     at: Timestamp::from_micros(at),
                     send_at: Timestamp::from_micros(send_at),
                     key: key.to_owned(),
+                    journey,
                 });
             }
             Ok(out)
@@ -395,13 +427,24 @@ impl History for DurableHistory {
         })
     }
 
-    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
+    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
+        self.query(None, |view| {
+            view.journeys
+                .get((profile, journey))?
+                .map(|entry| journey_state(entry.value()))
+                .transpose()
+        })
+    }
+
+    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         self.check()?;
-        if records.is_empty() {
+        if update.is_empty() {
             return Ok(());
         }
         let txn = self.db.begin_write().map_err(|e| io_error(&self.path, e))?;
-        if let Err(e) = write_records(&txn, records) {
+        let written =
+            write_records(&txn, &update.records).and_then(|()| write_journeys(&txn, update));
+        if let Err(e) = written {
             let _ = txn.abort();
             return Err(io_error(&self.path, e));
         }
@@ -457,14 +500,31 @@ fn initialize(db: &Database) -> Result<(), Fault> {
         txn.open_table(SENDS)?;
         txn.open_table(RECORDS)?;
         txn.open_table(BY_TIME)?;
+        txn.open_table(RECORD_STEPS)?;
+        txn.open_table(JOURNEYS)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// Adds the tables of version 2 to a version 1 store, in one commit.
+fn upgrade_from_v1(db: &Database) -> Result<(), Fault> {
+    let txn = db.begin_write()?;
+    {
+        txn.open_table(RECORD_STEPS)?;
+        txn.open_table(JOURNEYS)?;
+        txn.open_table(META)?.insert(
+            "version",
+            DurableHistory::FORMAT_VERSION.to_string().as_str(),
+        )?;
     }
     txn.commit()?;
     Ok(())
 }
 
 /// Refuses a file that is not a nextbest history store of a version this
-/// build reads.
-fn check_format(path: &Path, txn: &redb::ReadTransaction) -> Result<(), HistoryError> {
+/// build reads; returns the version.
+fn check_format(path: &Path, txn: &redb::ReadTransaction) -> Result<u32, HistoryError> {
     let not_a_store = |detail: &str| HistoryError::NotAStore {
         path: path.to_path_buf(),
         detail: detail.to_owned(),
@@ -494,14 +554,14 @@ fn check_format(path: &Path, txn: &redb::ReadTransaction) -> Result<(), HistoryE
     let found: u32 = version
         .parse()
         .map_err(|_| not_a_store(&format!("its version `{version}` is not a number")))?;
-    if found != DurableHistory::FORMAT_VERSION {
+    if !(1..=DurableHistory::FORMAT_VERSION).contains(&found) {
         return Err(HistoryError::Format {
             path: path.to_path_buf(),
             found,
             expected: DurableHistory::FORMAT_VERSION,
         });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Refuses a store whose table `definition` is missing or of other types.
@@ -531,6 +591,7 @@ fn write_records(txn: &WriteTransaction, records: &[Record]) -> Result<(), Fault
     let mut sends = txn.open_table(SENDS)?;
     let mut log = txn.open_table(RECORDS)?;
     let mut by_time = txn.open_table(BY_TIME)?;
+    let mut steps = txn.open_table(RECORD_STEPS)?;
     let mut seq = counters.get("next_seq")?.map_or(0, |v| v.value());
     for record in records {
         let at = record.at.as_micros();
@@ -563,6 +624,9 @@ fn write_records(txn: &WriteTransaction, records: &[Record]) -> Result<(), Fault
             ),
         )?;
         by_time.insert((at, seq), record.profile.as_str())?;
+        if let Some((journey, step)) = &record.journey {
+            steps.insert((record.profile.as_str(), seq), (journey.as_str(), *step))?;
+        }
         seq = seq
             .checked_add(1)
             .ok_or_else(|| StorageError::Corrupted("record sequence exhausted".into()))?;
@@ -571,11 +635,50 @@ fn write_records(txn: &WriteTransaction, records: &[Record]) -> Result<(), Fault
     Ok(())
 }
 
-/// Deletes the records decided at or before `cut` inside `txn`.
+/// Stores the update's journey states inside `txn`.
+fn write_journeys(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> {
+    let mut journeys = txn.open_table(JOURNEYS)?;
+    for change in &update.journeys {
+        let state = change.state;
+        let (status, left_at) = match state.status {
+            JourneyStatus::Active => (0, 0),
+            JourneyStatus::Exited(at) => (1, at.as_micros()),
+            JourneyStatus::Completed(at) => (2, at.as_micros()),
+        };
+        journeys.insert(
+            (change.profile.as_str(), change.journey.as_str()),
+            (state.entered_at.as_micros(), state.done, status, left_at),
+        )?;
+    }
+    Ok(())
+}
+
+fn journey_state((entered_at, done, status, left_at): JourneyValue) -> Result<JourneyState, Fault> {
+    let left_at = Timestamp::from_micros(left_at);
+    let status = match status {
+        0 => JourneyStatus::Active,
+        1 => JourneyStatus::Exited(left_at),
+        2 => JourneyStatus::Completed(left_at),
+        _ => {
+            return Err(
+                StorageError::Corrupted(format!("unknown journey status code {status}")).into(),
+            );
+        }
+    };
+    Ok(JourneyState {
+        entered_at: Timestamp::from_micros(entered_at),
+        done,
+        status,
+    })
+}
+
+/// Deletes the records decided at or before `cut` inside `txn`. Journey
+/// states are kept: they are current, not history.
 fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
     let mut by_time = txn.open_table(BY_TIME)?;
     let mut log = txn.open_table(RECORDS)?;
     let mut sends = txn.open_table(SENDS)?;
+    let mut steps = txn.open_table(RECORD_STEPS)?;
     let mut removed = 0usize;
     loop {
         let mut chunk: Vec<(i64, u64, String)> = Vec::new();
@@ -589,6 +692,7 @@ fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
         }
         for (at, seq, profile) in &chunk {
             by_time.remove((*at, *seq))?;
+            steps.remove((profile.as_str(), *seq))?;
             if let Some(entry) = log.remove((profile.as_str(), *seq))? {
                 let (_, channel, category, outcome, ..) = entry.value();
                 if outcome == outcome_code(Outcome::Sent) {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::{History, HistoryError, Outcome, Record};
+use super::{History, HistoryError, JourneyState, Outcome, Record, Update};
 use crate::rules::Category;
 use crate::value::Timestamp;
 
@@ -42,6 +42,8 @@ struct ProfileLog {
     sends: FastMap<(String, Category), Vec<Timestamp>>,
     /// Everything, in recording order.
     records: Vec<Record>,
+    /// Per journey: where the profile stands.
+    journeys: FastMap<String, JourneyState>,
 }
 
 /// A contact history held in memory.
@@ -52,10 +54,11 @@ struct ProfileLog {
 /// use nextbest::Timestamp;
 /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
 /// let mut history = MemoryHistory::new();
-/// history.record(&[Record {
+/// history.record(&vec![Record {
 ///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
 ///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
-/// }])?;
+///     journey: None,
+/// }].into())?;
 /// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
 /// assert_eq!(history.last_sent("c-1", "churn_email"), Some(at));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -117,8 +120,12 @@ impl History for MemoryHistory {
             .fold(0, u32::saturating_add)
     }
 
-    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError> {
-        for record in records {
+    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
+        self.profiles.get(profile)?.journeys.get(journey).copied()
+    }
+
+    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
+        for record in &update.records {
             let log = self.profiles.entry(record.profile.clone()).or_default();
             if record.outcome == Outcome::Sent {
                 let entry = log
@@ -135,6 +142,10 @@ impl History for MemoryHistory {
                 times.insert(at, record.at);
             }
             log.records.push(record.clone());
+        }
+        for change in &update.journeys {
+            let log = self.profiles.entry(change.profile.clone()).or_default();
+            log.journeys.insert(change.journey.clone(), change.state);
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Contact history: what was sent, held out or skipped for each profile, and
-//! when. The decision engine reads it for cooldowns, `max_sends` and rolling
-//! frequency caps; recording a decision in it is an explicit call.
+//! when, and where each profile stands in each journey. The decision engine
+//! reads it for cooldowns, `max_sends`, rolling frequency caps and journey
+//! steps; recording a decision in it is an explicit call.
 
 mod durable;
 mod memory;
@@ -54,6 +55,106 @@ pub struct Record {
     pub send_at: Timestamp,
     /// The idempotency key of the emission.
     pub key: String,
+    /// The journey and step (1-based; the fallback is the step after the
+    /// last) it belongs to, if any.
+    pub journey: Option<(String, u32)>,
+}
+
+/// Where a profile stands in one journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JourneyState {
+    /// When the current (or, once left, the last) enrolment began.
+    pub entered_at: Timestamp,
+    /// How many of the journey's stages (its steps, then its fallback) are
+    /// done: sent, held out or skipped.
+    pub done: u32,
+    /// Enrolled, or left and when.
+    pub status: JourneyStatus,
+}
+
+impl JourneyState {
+    /// A new enrolment at `at`.
+    pub const fn entered(at: Timestamp) -> JourneyState {
+        JourneyState {
+            entered_at: at,
+            done: 0,
+            status: JourneyStatus::Active,
+        }
+    }
+
+    /// When the profile left, if it did.
+    pub const fn left_at(&self) -> Option<Timestamp> {
+        match self.status {
+            JourneyStatus::Active => None,
+            JourneyStatus::Exited(at) | JourneyStatus::Completed(at) => Some(at),
+        }
+    }
+}
+
+/// Whether a profile is still in a journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JourneyStatus {
+    /// Enrolled: its steps are still to come.
+    Active,
+    /// Left at this instant because its `exit` condition held.
+    Exited(Timestamp),
+    /// Left at this instant after its last stage.
+    Completed(Timestamp),
+}
+
+impl JourneyStatus {
+    /// The name used in stored states and JSON output.
+    pub const fn name(self) -> &'static str {
+        match self {
+            JourneyStatus::Active => "active",
+            JourneyStatus::Exited(_) => "exited",
+            JourneyStatus::Completed(_) => "completed",
+        }
+    }
+}
+
+/// A profile's new state in a journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JourneyUpdate {
+    /// The profile.
+    pub profile: String,
+    /// The journey.
+    pub journey: String,
+    /// Where the profile now stands in it.
+    pub state: JourneyState,
+}
+
+/// What one or more decisions write into a history: written together, in one
+/// transaction for a durable store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Records to append.
+    pub records: Vec<Record>,
+    /// Journey states to replace, in order (a later one for the same
+    /// profile and journey wins).
+    pub journeys: Vec<JourneyUpdate>,
+}
+
+impl Update {
+    /// Whether it writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.journeys.is_empty()
+    }
+
+    /// Appends another update after this one.
+    pub fn extend(&mut self, other: Update) {
+        self.records.extend(other.records);
+        self.journeys.extend(other.journeys);
+    }
+}
+
+impl From<Vec<Record>> for Update {
+    fn from(records: Vec<Record>) -> Update {
+        Update {
+            records,
+            journeys: Vec::new(),
+        }
+    }
 }
 
 /// A failure of a history store.
@@ -123,9 +224,12 @@ pub trait History {
         after: Timestamp,
     ) -> u32;
 
-    /// Appends records.
+    /// Where `profile` stands in `journey`: `None` if it never entered it.
+    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState>;
+
+    /// Appends the update's records and stores its journey states.
     ///
     /// # Errors
-    /// A store that cannot write; then nothing of `records` is acknowledged.
-    fn record(&mut self, records: &[Record]) -> Result<(), HistoryError>;
+    /// A store that cannot write; then nothing of `update` is acknowledged.
+    fn record(&mut self, update: &Update) -> Result<(), HistoryError>;
 }

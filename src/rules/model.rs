@@ -248,3 +248,19 @@ pub struct Journey {
     /// Sent when the profile never exits, `after` entry.
     pub fallback: Option<Step>,
 }
+
+impl Journey {
+    /// The stage at `index` (0-based): the steps in order, then the fallback.
+    pub fn stage(&self, index: u32) -> Option<&Step> {
+        let index = usize::try_from(index).ok()?;
+        self.steps
+            .get(index)
+            .or_else(|| self.fallback.as_ref().filter(|_| index == self.steps.len()))
+    }
+
+    /// How many stages it has: its steps, and its fallback if any.
+    pub fn stage_count(&self) -> u32 {
+        let count = self.steps.len() + usize::from(self.fallback.is_some());
+        u32::try_from(count).unwrap_or(u32::MAX)
+    }
+}

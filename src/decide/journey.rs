@@ -1,0 +1,181 @@
+//! Journeys (SPEC §5, step 1): for one journey and one profile at one
+//! instant, whether the profile exits, which stages went overdue, which stage
+//! is due, and whether it enters.
+//!
+//! A journey's stages are its steps in order, then its fallback. A profile's
+//! [`JourneyState`] counts the stages done (sent, held out or skipped); the
+//! next one is due once `entered_at + after ≤ now`. A stage that is still not
+//! done when the stage after it falls due is overdue: skipped, so that a
+//! customer never gets day 1's message on day 7 next to day 7's.
+
+use crate::history::{JourneyState, JourneyStatus};
+use crate::profile::Profile;
+use crate::rules::{Journey, Reentry, Step};
+use crate::trigger::EvalError;
+use crate::value::Timestamp;
+
+/// A stage that is due: a candidate's place in its journey.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stage<'r> {
+    pub journey: &'r Journey,
+    pub step: &'r Step,
+    /// 0-based; the fallback is the stage after the last step.
+    pub index: u32,
+    /// The profile's state in the journey, this stage not done.
+    pub state: JourneyState,
+}
+
+impl Stage<'_> {
+    /// The step number as printed and recorded: 1-based.
+    pub fn number(&self) -> u32 {
+        self.index.saturating_add(1)
+    }
+
+    /// What its idempotency key depends on: (journey, step, enrolment).
+    pub fn key(&self) -> (&str, u32, Timestamp) {
+        (&self.journey.id, self.number(), self.state.entered_at)
+    }
+
+    /// The state once this stage is done at `now`.
+    pub fn done(&self, now: Timestamp) -> JourneyState {
+        advance(self.journey, self.state, now)
+    }
+}
+
+/// What one journey does for a profile at one instant.
+#[derive(Debug, Default)]
+pub(super) struct Progress<'r> {
+    /// The profile's new state, if it changed.
+    pub update: Option<JourneyState>,
+    /// Stages that went overdue, in order: (step, 1-based number).
+    pub overdue: Vec<(&'r Step, u32)>,
+    /// The stage that is due now, if any.
+    pub due: Option<Stage<'r>>,
+}
+
+/// Where `journey` goes for `profile` at `now`, from its `state` there.
+///
+/// # Errors
+/// [`EvalError`] from the entry or exit condition.
+pub(super) fn progress<'r>(
+    journey: &'r Journey,
+    state: Option<JourneyState>,
+    profile: &Profile,
+    now: Timestamp,
+) -> Result<Progress<'r>, EvalError> {
+    let mut progress = Progress::default();
+    match state {
+        Some(state) if state.status == JourneyStatus::Active => {
+            if exits(journey, state, profile, now)? {
+                progress.update = Some(JourneyState {
+                    status: JourneyStatus::Exited(now),
+                    ..state
+                });
+                return Ok(progress);
+            }
+            let mut state = state;
+            while let Some(step) = overdue(journey, state, now) {
+                progress.overdue.push((step, state.done.saturating_add(1)));
+                state = advance(journey, state, now);
+            }
+            if !progress.overdue.is_empty() {
+                progress.update = Some(state);
+            }
+            if state.done >= journey.stage_count() {
+                // The rules lost stages since the profile entered.
+                progress.update = Some(completed(state, now));
+            }
+            progress.due = due(journey, state, now);
+        }
+        state => {
+            if may_enter(journey, state, now) && journey.entry.matches(profile, now)? {
+                let entered = JourneyState::entered(now);
+                progress.update = Some(if journey.stage_count() == 0 {
+                    completed(entered, now)
+                } else {
+                    entered
+                });
+                progress.due = due(journey, entered, now);
+            }
+        }
+    }
+    Ok(progress)
+}
+
+/// Whether the journey's exit condition holds for an enrolled profile.
+fn exits(
+    journey: &Journey,
+    state: JourneyState,
+    profile: &Profile,
+    now: Timestamp,
+) -> Result<bool, EvalError> {
+    let Some(exit) = &journey.exit else {
+        return Ok(false);
+    };
+    Ok(exit
+        .evaluate_in_journey(profile, now, state.entered_at)?
+        .is_true())
+}
+
+/// Whether the re-entry rule lets a profile in (again) at `now`.
+fn may_enter(journey: &Journey, state: Option<JourneyState>, now: Timestamp) -> bool {
+    let Some(state) = state else {
+        return true;
+    };
+    match (journey.reentry, state.left_at()) {
+        (Reentry::After(wait), Some(left)) => left.checked_add(wait).is_some_and(|at| at <= now),
+        _ => false,
+    }
+}
+
+/// When the stage at `index` falls due.
+fn due_at(journey: &Journey, state: JourneyState, index: u32) -> Option<Timestamp> {
+    let step = journey.stage(index)?;
+    Some(
+        state
+            .entered_at
+            .checked_add(step.after)
+            .unwrap_or(Timestamp::from_micros(i64::MAX)),
+    )
+}
+
+/// The next stage, if it is due at `now`.
+fn due(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<Stage<'_>> {
+    let at = due_at(journey, state, state.done)?;
+    (at <= now).then_some(Stage {
+        journey,
+        step: journey.stage(state.done)?,
+        index: state.done,
+        state,
+    })
+}
+
+/// The next stage, if the stage after it is due already.
+fn overdue(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<&Step> {
+    let after = due_at(journey, state, state.done.saturating_add(1))?;
+    if after <= now {
+        journey.stage(state.done)
+    } else {
+        None
+    }
+}
+
+/// One more stage done; the journey completes with its last.
+fn advance(journey: &Journey, state: JourneyState, now: Timestamp) -> JourneyState {
+    let state = JourneyState {
+        done: state.done.saturating_add(1),
+        ..state
+    };
+    if state.done >= journey.stage_count() {
+        completed(state, now)
+    } else {
+        state
+    }
+}
+
+fn completed(state: JourneyState, now: Timestamp) -> JourneyState {
+    JourneyState {
+        status: JourneyStatus::Completed(now),
+        ..state
+    }
+}

@@ -1,0 +1,113 @@
+//! The JSON lines of SPEC §6: emissions, suppressions, and (when explaining)
+//! skipped journey steps and journey changes.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Emission, Suppression};
+use crate::history::{JourneyStatus, JourneyUpdate};
+use crate::value::Value;
+
+impl Emission {
+    /// The JSON line `nextbest decide` prints (SPEC §6).
+    ///
+    /// ```
+    /// use nextbest::decide::Emission;
+    /// use nextbest::rules::Category;
+    /// use nextbest::Timestamp;
+    /// let emission = Emission {
+    ///     profile: "c-1042".into(), action: "churn_email".into(), channel: "email".into(),
+    ///     category: Category::Marketing, send_at: Timestamp::parse("2026-11-24T09:00:00Z")?,
+    ///     journey: Some(("churn_rescue".into(), 1)), key: "5f0c".into(),
+    /// };
+    /// assert_eq!(
+    ///     emission.to_json().to_string(),
+    ///     r#"{"profile":"c-1042","action":"churn_email","channel":"email","send_at":"2026-11-24T09:00:00Z","journey":"churn_rescue","step":1,"key":"5f0c"}"#,
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json(&self) -> Json {
+        let mut line = Map::new();
+        line.insert("profile".into(), self.profile.as_str().into());
+        line.insert("action".into(), self.action.as_str().into());
+        line.insert("channel".into(), self.channel.as_str().into());
+        line.insert("send_at".into(), self.send_at.to_string().into());
+        self.insert_step(&mut line);
+        line.insert("key".into(), self.key.as_str().into());
+        Json::Object(line)
+    }
+
+    /// The line of a journey step given up because the next step fell due
+    /// before it could be sent.
+    pub(super) fn to_skipped_json(&self) -> Json {
+        let mut line = Map::new();
+        line.insert("profile".into(), self.profile.as_str().into());
+        line.insert("action".into(), self.action.as_str().into());
+        self.insert_step(&mut line);
+        line.insert("skipped".into(), "overdue".into());
+        Json::Object(line)
+    }
+
+    fn insert_step(&self, line: &mut Map<String, Json>) {
+        if let Some((journey, step)) = &self.journey {
+            line.insert("journey".into(), journey.as_str().into());
+            line.insert("step".into(), (*step).into());
+        }
+    }
+}
+
+impl Suppression {
+    /// The JSON line `nextbest decide --explain` prints (SPEC §6).
+    pub fn to_json(&self) -> Json {
+        let detail: Map<String, Json> = self
+            .detail
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json_value(v)))
+            .collect();
+        let mut line = Map::new();
+        line.insert("profile".into(), self.profile.as_str().into());
+        line.insert("action".into(), self.action.as_str().into());
+        if let Some((journey, step)) = &self.journey {
+            line.insert("journey".into(), journey.as_str().into());
+            line.insert("step".into(), (*step).into());
+        }
+        line.insert("suppressed".into(), self.reason.name().into());
+        line.insert("detail".into(), Json::Object(detail));
+        Json::Object(line)
+    }
+
+    /// Whether this suppression explains why `emission` (a skipped step)
+    /// was skipped.
+    pub(super) fn is_for(&self, emission: &Emission) -> bool {
+        self.action == emission.action && self.journey == emission.journey
+    }
+}
+
+/// The line of a journey state change.
+pub(super) fn journey_json(update: &JourneyUpdate) -> Json {
+    let state = update.state;
+    let mut line = Map::new();
+    line.insert("profile".into(), update.profile.as_str().into());
+    line.insert("journey".into(), update.journey.as_str().into());
+    let status = match state.status {
+        JourneyStatus::Active if state.done == 0 => "entered",
+        status => status.name(),
+    };
+    line.insert("journey_status".into(), status.into());
+    line.insert("entered_at".into(), state.entered_at.to_string().into());
+    line.insert("steps_done".into(), state.done.into());
+    Json::Object(line)
+}
+
+/// A value as JSON: timestamps and durations as strings, as in profiles.
+fn json_value(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+        Value::String(s) => Json::from(&**s),
+        Value::Timestamp(t) => Json::from(t.to_string()),
+        Value::Duration(d) => Json::from(d.to_string()),
+        Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
+    }
+}
