@@ -69,7 +69,9 @@ pub mod diagnostic;
 pub mod hash;
 pub mod history;
 pub mod rules;
+pub mod simulate;
 pub mod syntax;
+pub mod testing;
 
 mod check;
 mod compile;

@@ -484,37 +484,132 @@ impl Profile {
         json: &Json,
         lenient: bool,
     ) -> Result<(Profile, Vec<ProfileError>), ProfileError> {
-        let Json::Object(object) = json else {
+        let (builder, warnings) = load_json(schema, json, lenient)?;
+        Ok((builder.build()?, warnings))
+    }
+}
+
+/// A profile's JSON form loaded into a builder, with the warnings of lenient mode.
+fn load_json(
+    schema: &Schema,
+    json: &Json,
+    lenient: bool,
+) -> Result<(ProfileBuilder, Vec<ProfileError>), ProfileError> {
+    let Json::Object(object) = json else {
+        return Err(ProfileError::Json {
+            message: format!("a profile must be a JSON object, found {}", describe(json)),
+        });
+    };
+    let id = match object.get("id") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(other) => {
             return Err(ProfileError::Json {
-                message: format!("a profile must be a JSON object, found {}", describe(json)),
+                message: format!("field `id` must be a string, found {}", describe(other)),
+            });
+        }
+        None => {
+            return Err(ProfileError::Json {
+                message: "missing field `id`".to_owned(),
+            });
+        }
+    };
+    let mut loader = JsonLoader {
+        schema,
+        builder: Profile::builder(schema, id),
+        lenient,
+        warnings: Vec::new(),
+    };
+    loader.traits(object.get("traits"))?;
+    loader.events(object.get("events"))?;
+    Ok((loader.builder, loader.warnings))
+}
+
+impl ProfileBuilder {
+    /// A builder holding the JSON form of a profile (SPEC §3), loaded
+    /// strictly as [`Profile::from_json`] does, to add to before building
+    /// (the simulator adds the events still to come).
+    ///
+    /// ```
+    /// use nextbest::{ProfileBuilder, Schema, Type, Value};
+    /// let schema = Schema::builder().attribute("plan", Type::String).build()?;
+    /// let json = serde_json::json!({"id": "c-1", "traits": {"plan": "basic"}});
+    /// let p = ProfileBuilder::from_json_value(&schema, &json)?.attribute("plan", "pro").build()?;
+    /// assert_eq!(p.attribute("plan"), Some(&Value::from("pro")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Profile::from_json`].
+    pub fn from_json_value(schema: &Schema, json: &Json) -> Result<ProfileBuilder, ProfileError> {
+        load_json(schema, json, false).map(|(builder, _)| builder)
+    }
+
+    /// Adds one event of the JSON form of SPEC §3 (`{"event", "timestamp",
+    /// "properties"}`), strictly; `field` names it in errors. An event type
+    /// the schema does not declare is ignored, as in profile files.
+    ///
+    /// ```
+    /// use nextbest::{EventSchema, Profile, Schema, Type};
+    /// let schema = Schema::builder().event("login", EventSchema::new()).build()?;
+    /// let login = serde_json::json!({"event": "login", "timestamp": "2026-11-28T10:00:00Z"});
+    /// let p = Profile::builder(&schema, "c-1").json_event("line 3", &login)?.build()?;
+    /// assert_eq!(p.event_count("login"), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A malformed event or a property of the wrong type, naming the profile
+    /// and `field`.
+    pub fn json_event(self, field: &str, event: &Json) -> Result<ProfileBuilder, ProfileError> {
+        self.load_json(|loader| loader.event(EventField::Named(field), event))
+    }
+
+    /// The profile's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The traits of a JSON object, typed by the schema but not set: the
+    /// simulator applies them later. Unknown traits are left out.
+    pub(crate) fn typed_traits(&self, traits: &Json) -> Result<Vec<(String, Value)>, ProfileError> {
+        let Json::Object(object) = traits else {
+            return Err(ProfileError::WrongType {
+                profile: self.id.clone(),
+                field: "traits".to_owned(),
+                expected: "an object".to_owned(),
+                found: describe(traits),
             });
         };
-        let id = match object.get("id") {
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Number(n)) => n.to_string(),
-            Some(other) => {
-                return Err(ProfileError::Json {
-                    message: format!("field `id` must be a string, found {}", describe(other)),
-                });
-            }
-            None => {
-                return Err(ProfileError::Json {
-                    message: "missing field `id`".to_owned(),
-                });
-            }
-        };
+        let mut typed = Vec::with_capacity(object.len());
+        for (name, json) in object {
+            let Some((_, ty)) = self.schema.attribute(name) else {
+                continue;
+            };
+            let value = value_from_json(ty, json).ok_or_else(|| ProfileError::WrongType {
+                profile: self.id.clone(),
+                field: format!("traits.{name}"),
+                expected: ty.to_string(),
+                found: describe(json),
+            })?;
+            typed.push((name.clone(), value));
+        }
+        Ok(typed)
+    }
+
+    fn load_json(
+        self,
+        load: impl FnOnce(&mut JsonLoader<'_>) -> Result<(), ProfileError>,
+    ) -> Result<ProfileBuilder, ProfileError> {
+        let schema = self.schema.clone();
         let mut loader = JsonLoader {
-            schema,
-            builder: Profile::builder(schema, id.clone()),
-            lenient,
+            schema: &schema,
+            builder: self,
+            lenient: false,
             warnings: Vec::new(),
         };
-        loader.traits(object.get("traits"))?;
-        loader.events(object.get("events"))?;
-        let JsonLoader {
-            builder, warnings, ..
-        } = loader;
-        Ok((builder.build()?, warnings))
+        load(&mut loader)?;
+        Ok(loader.builder)
     }
 }
 
@@ -588,79 +683,100 @@ impl JsonLoader<'_> {
             Some(other) => return Err(self.structural("events", "an array", other)),
         };
         for (n, event) in events.iter().enumerate() {
-            let Json::Object(event) = event else {
-                return Err(self.structural(&format!("events[{n}]"), "an object", event));
-            };
-            let name = match event.get("event") {
-                Some(Json::String(name)) => name,
-                Some(other) => {
-                    return Err(self.structural(&format!("events[{n}].event"), "a string", other));
-                }
-                None => {
-                    return Err(self.structural(
-                        &format!("events[{n}].event"),
-                        "an event name",
-                        &Json::Null,
-                    ));
-                }
-            };
-            let Some((index, event_schema)) = self.schema.event(name) else {
-                continue;
-            };
-            let at = match event.get("timestamp") {
-                Some(json @ Json::String(text)) => match Timestamp::parse(text) {
-                    Ok(at) => at,
-                    Err(_) => {
-                        return Err(self.structural(
-                            &format!("events[{n}].timestamp"),
-                            "an RFC 3339 timestamp",
-                            json,
-                        ));
-                    }
-                },
-                Some(other) => {
-                    return Err(self.structural(
-                        &format!("events[{n}].timestamp"),
-                        "an RFC 3339 timestamp",
-                        other,
-                    ));
-                }
-                None => {
-                    return Err(self.structural(
-                        &format!("events[{n}].timestamp"),
-                        "a timestamp",
-                        &Json::Null,
-                    ));
-                }
-            };
-            let mut row = vec![Value::Null; event_schema.len()];
-            match event.get("properties") {
-                None | Some(Json::Null) => {}
-                Some(Json::Object(properties)) => {
-                    for (property, json) in properties {
-                        let Some((slot, ty)) = event_schema.get(property) else {
-                            continue;
-                        };
-                        let value =
-                            self.value(|| format!("events[{n}].properties.{property}"), ty, json)?;
-                        if let Some(cell) = row.get_mut(slot) {
-                            *cell = value;
-                        }
-                    }
-                }
-                Some(other) => {
-                    return Err(self.structural(
-                        &format!("events[{n}].properties"),
-                        "an object",
-                        other,
-                    ));
-                }
-            }
-            if let Some(rows) = self.builder.events.get_mut(index) {
-                rows.push((at.as_micros(), row));
-            }
+            self.event(EventField::Index(n), event)?;
         }
         Ok(())
+    }
+
+    /// One event object; `field` names it in errors (`events[3]`).
+    fn event(&mut self, field: EventField<'_>, event: &Json) -> Result<(), ProfileError> {
+        let Json::Object(event) = event else {
+            return Err(self.structural(&field.to_string(), "an object", event));
+        };
+        let name = match event.get("event") {
+            Some(Json::String(name)) => name,
+            Some(other) => {
+                return Err(self.structural(&format!("{field}.event"), "a string", other));
+            }
+            None => {
+                return Err(self.structural(
+                    &format!("{field}.event"),
+                    "an event name",
+                    &Json::Null,
+                ));
+            }
+        };
+        let Some((index, event_schema)) = self.schema.event(name) else {
+            return Ok(());
+        };
+        let at = match event.get("timestamp") {
+            Some(json @ Json::String(text)) => match Timestamp::parse(text) {
+                Ok(at) => at,
+                Err(_) => {
+                    return Err(self.structural(
+                        &format!("{field}.timestamp"),
+                        "an RFC 3339 timestamp",
+                        json,
+                    ));
+                }
+            },
+            Some(other) => {
+                return Err(self.structural(
+                    &format!("{field}.timestamp"),
+                    "an RFC 3339 timestamp",
+                    other,
+                ));
+            }
+            None => {
+                return Err(self.structural(
+                    &format!("{field}.timestamp"),
+                    "a timestamp",
+                    &Json::Null,
+                ));
+            }
+        };
+        let mut row = vec![Value::Null; event_schema.len()];
+        match event.get("properties") {
+            None | Some(Json::Null) => {}
+            Some(Json::Object(properties)) => {
+                for (property, json) in properties {
+                    let Some((slot, ty)) = event_schema.get(property) else {
+                        continue;
+                    };
+                    let value =
+                        self.value(|| format!("{field}.properties.{property}"), ty, json)?;
+                    if let Some(cell) = row.get_mut(slot) {
+                        *cell = value;
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(self.structural(&format!("{field}.properties"), "an object", other));
+            }
+        }
+        if let Some(rows) = self.builder.events.get_mut(index) {
+            rows.push((at.as_micros(), row));
+        }
+        Ok(())
+    }
+}
+
+/// Where an event object sits, for error messages; formatted only when one
+/// is reported.
+#[derive(Clone, Copy)]
+enum EventField<'a> {
+    /// `events[n]` of a profile.
+    Index(usize),
+    /// A named field (a line of a simulation timeline).
+    Named(&'a str),
+}
+
+impl fmt::Display for EventField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventField::Index(n) => write!(f, "events[{n}]"),
+            EventField::Named(name) => f.write_str(name),
+        }
     }
 }
 

@@ -54,6 +54,23 @@ impl Timestamp {
     }
 }
 
+/// `instant + duration`, saturating at the ends of representable time
+/// (about ±292 000 years): `checked_add` tells the overflow apart.
+///
+/// ```
+/// use nextbest::{Duration, Timestamp};
+/// let start = Timestamp::parse("2026-11-24T09:00:00Z")?;
+/// assert_eq!((start + Duration::parse("3d")?).to_string(), "2026-11-27T09:00:00Z");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    fn add(self, by: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(by.0))
+    }
+}
+
 /// A timestamp text that is neither RFC 3339 nor a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -300,3 +300,108 @@ fn decide_records_as_it_goes_unless_dry_run() {
     assert_eq!(dry.len(), 2);
     assert_eq!(dry[0], dry[1], "a replayed decision repeats its key");
 }
+
+const SIMULATE: [&str; 10] = [
+    "simulate",
+    "examples/rules/classic.toml",
+    "--profile",
+    "examples/data/c-1042.json",
+    "--events",
+    "examples/data/c-1042-timeline.jsonl",
+    "--from",
+    "2026-11-24T20:00:00Z",
+    "--to",
+    "2026-12-15T00:00:00Z",
+];
+
+#[test]
+fn simulate_prints_the_decide_lines_of_every_step_with_their_instant() {
+    let out = nextbest(&SIMULATE, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sent: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["at"].as_str().unwrap(), l["action"].as_str().unwrap()))
+        .collect();
+    // Entered at 21:00 in Berlin: the email waits for 08:00; push consent is
+    // withdrawn before day 3 (skipped); the in-app message goes out on day 7;
+    // a login on day 9 ends the journey; the standalone churn email comes
+    // back once its 14-day cooldown is over.
+    assert_eq!(
+        sent,
+        [
+            ("2026-11-24T20:00:00Z", "churn_email"),
+            ("2026-12-01T20:00:00Z", "churn_inapp_modal"),
+            ("2026-12-08T20:00:00Z", "churn_email"),
+        ]
+    );
+    assert_eq!(lines[0]["send_at"], "2026-11-25T07:00:00Z");
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "at", "profile", "action", "channel", "send_at", "journey", "step", "key"
+        ]
+    );
+    golden("simulate-c-1042.stdout", &text(&out.stdout));
+
+    let mut explain = SIMULATE.to_vec();
+    explain.push("--explain");
+    let out = nextbest(&explain, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let explained = text(&out.stdout);
+    assert!(
+        explained.contains(r#""suppressed":"no_consent""#),
+        "{explained}"
+    );
+    assert!(
+        explained.contains(r#""journey_status":"exited""#),
+        "{explained}"
+    );
+    // Deterministic: the same run, the same bytes.
+    assert_eq!(text(&nextbest(&explain, None).stdout), explained);
+}
+
+#[test]
+fn simulate_names_the_file_and_line_of_a_bad_timeline_entry() {
+    let dir = std::env::temp_dir().join(format!("nextbest-cli-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let timeline = dir.join("timeline.jsonl");
+    std::fs::write(
+        &timeline,
+        "{\"event\": \"login\", \"timestamp\": \"2026-11-25T10:00:00Z\"}\n\n\
+         {\"timestamp\": \"2026-11-26T10:00:00Z\", \"traits\": {\"push_opt_in\": \"no\"}}\n",
+    )
+    .unwrap();
+    let mut args = SIMULATE.to_vec();
+    let timeline_arg = timeline.display().to_string();
+    args[5] = &timeline_arg;
+    let out = nextbest(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!(
+            "error: {timeline_arg}:3: profile `c-1042`, field `traits.push_opt_in`: expected bool, found string \"no\""
+        )
+    );
+    assert!(out.stdout.is_empty());
+
+    let mut args = SIMULATE.to_vec();
+    args.extend(["--step", "0h"]);
+    let out = nextbest(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the step must be positive"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

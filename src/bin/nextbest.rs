@@ -17,7 +17,10 @@ use nextbest::history::{
 };
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
-use nextbest::{Compiler, Profile, ProfileLines, RuleSetError, Schema, Timestamp};
+use nextbest::simulate::Simulation;
+use nextbest::{
+    Compiler, Duration, Profile, ProfileBuilder, ProfileLines, RuleSetError, Schema, Timestamp,
+};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +82,32 @@ enum Command {
         #[arg(long, requires = "history")]
         compact: bool,
     },
+    /// Simulate one profile over time: decide at every step, record what is
+    /// sent, apply the timeline's events and trait changes as their time
+    /// comes; one JSON line per emission (as `decide`), each with its "at".
+    Simulate {
+        /// The rule file.
+        rules: PathBuf,
+        /// The profile, one JSON object (the format of `--profiles` lines).
+        #[arg(long)]
+        profile: PathBuf,
+        /// What happens later: JSON lines, each an event of the profile
+        /// format or `{"timestamp": …, "traits": {…}}`.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// The first instant decided (RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// The last instant that may be decided (RFC 3339, inclusive).
+        #[arg(long)]
+        to: String,
+        /// Time between two decisions.
+        #[arg(long, default_value = "1h")]
+        step: String,
+        /// Also print every suppression, skipped step and journey change.
+        #[arg(long)]
+        explain: bool,
+    },
 }
 
 /// A failure already reported on stderr.
@@ -112,6 +141,23 @@ fn main() -> ExitCode {
             };
             decide(&rules, &profiles, &now, history.as_deref(), run)
         }
+        Command::Simulate {
+            rules,
+            profile,
+            events,
+            from,
+            to,
+            step,
+            explain,
+        } => simulate(&SimulateArgs {
+            rules,
+            profile,
+            events,
+            from,
+            to,
+            step,
+            explain,
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -424,6 +470,61 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
         history.commit().map_err(report)?;
     }
     end.outcome()
+}
+
+/// The arguments of `nextbest simulate`.
+struct SimulateArgs {
+    rules: PathBuf,
+    profile: PathBuf,
+    events: Option<PathBuf>,
+    from: String,
+    to: String,
+    step: String,
+    explain: bool,
+}
+
+fn simulate(args: &SimulateArgs) -> Outcome {
+    let engine = Engine::new(load_rules(&args.rules)?);
+    let timestamp =
+        |flag: &str, text: &str| Timestamp::parse(text).map_err(|e| report(format!("{flag}: {e}")));
+    let from = timestamp("--from", &args.from)?;
+    let to = timestamp("--to", &args.to)?;
+    let step = Duration::parse(&args.step).map_err(|e| report(format!("--step: {e}")))?;
+    let profile = load_profile(&engine.rules().schema, &args.profile)?;
+    let mut simulation = Simulation::new(&engine, profile).explain(args.explain);
+    if let Some(path) = &args.events {
+        let file = File::open(path)
+            .map_err(|e| report(format!("cannot read `{}`: {e}", path.display())))?;
+        simulation = simulation
+            .timeline_json(BufReader::new(file))
+            .map_err(|e| report(format!("{}:{}: {}", path.display(), e.line, e.detail)))?;
+    }
+    let timeline = simulation
+        .run(from, to, step)
+        .map_err(|e| report(format!("`{}`: {e}", args.profile.display())))?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for line in timeline.to_json_lines(args.explain) {
+        if let Flow::Stop = write_line(&mut out, line)? {
+            return Ok(());
+        }
+    }
+    out.flush().or_else(|e| write_failed(&e))
+}
+
+/// One profile from a JSON file, strictly.
+fn load_profile(schema: &Schema, path: &Path) -> Result<ProfileBuilder, Reported> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| report(format!("cannot read `{}`: {e}", path.display())))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        report(format!(
+            "{}:{}:{}: invalid JSON: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    ProfileBuilder::from_json_value(schema, &json)
+        .map_err(|e| report(format!("{}: {e}", path.display())))
 }
 
 /// Flushes the emissions, then commits their records: at-least-once.

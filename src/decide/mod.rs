@@ -165,7 +165,7 @@ impl Decision {
                 .iter()
                 .filter(|e| !self.suppressions.iter().any(|s| s.is_for(e)));
             lines.extend(overdue.map(Emission::to_skipped_json));
-            lines.extend(self.journeys.iter().map(journey_json));
+            lines.extend(self.journeys.iter().map(|u| journey_json(u, self.at)));
         }
         lines
     }

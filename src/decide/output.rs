@@ -5,7 +5,7 @@ use serde_json::{Map, Value as Json};
 
 use super::{Emission, Suppression};
 use crate::history::{JourneyStatus, JourneyUpdate};
-use crate::value::Value;
+use crate::value::{Timestamp, Value};
 
 impl Emission {
     /// The JSON line `nextbest decide` prints (SPEC §6).
@@ -82,14 +82,16 @@ impl Suppression {
     }
 }
 
-/// The line of a journey state change.
-pub(super) fn journey_json(update: &JourneyUpdate) -> Json {
+/// The line of a journey state change decided at `at`: `entered`,
+/// `advanced`, `exited` or `completed`.
+pub(super) fn journey_json(update: &JourneyUpdate, at: Timestamp) -> Json {
     let state = update.state;
     let mut line = Map::new();
     line.insert("profile".into(), update.profile.as_str().into());
     line.insert("journey".into(), update.journey.as_str().into());
     let status = match state.status {
-        JourneyStatus::Active if state.done == 0 => "entered",
+        JourneyStatus::Active if state.entered_at == at => "entered",
+        JourneyStatus::Active => "advanced",
         status => status.name(),
     };
     line.insert("journey_status".into(), status.into());
