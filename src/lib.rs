@@ -39,9 +39,17 @@
 //! one profile, its contact [`History`] and an instant into a [`Decision`]:
 //! the next-best actions, each with an idempotency key, and on request every
 //! candidate that did not win with its reason. Deciding never writes: the
-//! caller records [`Decision::records`] in the history once the emissions
+//! caller records [`Decision::update`] in the history once the emissions
 //! are safe, so a crash between the two is a resend under the same key, never
 //! a lost record.
+//!
+//! ## Journeys and simulation
+//! Journeys (entry, exit, steps counted from entry, fallback, re-entry) run
+//! inside [`Engine::decide`]; where each profile stands in each journey is
+//! kept in the [`History`] with the contact records, and written by the same
+//! [`History::record`] call. [`simulate::Simulation`] replays one profile's
+//! future step by step, deterministically; [`testing::Scenario`] wraps it in
+//! assertions for rule authors' unit tests.
 //!
 //! ## Semantics
 //! Missing data is NULL and logic is SQL's three-valued logic: a trigger fires

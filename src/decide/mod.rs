@@ -1,11 +1,15 @@
 //! Stage 5, decide: (profile, history, now) → the next-best actions.
 //!
-//! Input: a loaded [`RuleSet`], one profile, its contact history and the
-//! instant. Output: a [`Decision`]: the emissions, and (with `explain`) every
-//! candidate that did not win with its reason and the figures behind it.
+//! Input: a loaded [`RuleSet`], one profile, its contact history (with its
+//! journey states) and the instant. Output: a [`Decision`]: the emissions,
+//! the held-out candidates and skipped journey steps to record, the new
+//! journey states, and (with `explain`) every candidate that did not win with
+//! its reason and the figures behind it.
 //! Invariants: pure and deterministic (no clock, no randomness: holdouts are
-//! hash buckets); guards run in the order of SPEC §5 and the first that blocks
-//! names the reason; nothing is recorded here (see [`Decision::records`]).
+//! hash buckets); journeys first (exits, then due stages, then entries, see
+//! `journey`), then standalone actions; guards run in the order of SPEC §5
+//! and the first that blocks names the reason; an action is emitted at most
+//! once per decision; nothing is recorded here (see [`Decision::update`]).
 
 mod journey;
 mod output;
