@@ -15,7 +15,28 @@ fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
 /// `h2 mod 10000`.
 pub fn growthbook_v2(key: &str, salt: &str) -> u32 {
     let h1 = fnv1a32(salt.bytes().chain(key.bytes()));
-    fnv1a32(h1.to_string().into_bytes()) % 10_000
+    fnv1a32(decimal(h1)) % 10_000
+}
+
+/// The decimal digits of `n`, most significant first, without allocating.
+fn decimal(n: u32) -> impl Iterator<Item = u8> {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        if let Some(digit) = digits.get_mut(len) {
+            // `rest % 10` is below 10: the cast keeps every bit.
+            #[allow(clippy::cast_possible_truncation)]
+            let d = (rest % 10) as u8;
+            *digit = b'0' + d;
+        }
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits.into_iter().take(len).rev()
 }
 
 /// The bucket `0..=99` of `key` under `salt`: `bucket(key, salt)` in

@@ -677,6 +677,17 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
                     "step {step} at {now}, traits {:?}, sends {:?}, ops {ops:?}",
                     model.traits, model.sends
                 );
+                // Explaining changes what is reported, never what is decided
+                // or recorded (unexplained, losers skip the later guards).
+                let unexplained = Options { explain: false };
+                let quiet = engine.decide(&profile, &history, now, unexplained).unwrap();
+                assert!(quiet.suppressions.is_empty());
+                assert_eq!(
+                    quiet.update(),
+                    decision.update(),
+                    "step {step}, ops {ops:?}"
+                );
+                assert_eq!(quiet.emissions, decision.emissions);
                 // Pure: the same inputs, the same decision, keys included.
                 let replay = engine.decide(&profile, &history, now, options).unwrap();
                 assert_eq!(replay, decision);

@@ -349,6 +349,15 @@ impl History for Batched {
         stored.saturating_add(self.pending.times_sent(profile, action))
     }
 
+    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
+        let (stored, stored_last) = self.store.sends_of(profile, action);
+        let (pending, pending_last) = self.pending.sends_of(profile, action);
+        (
+            stored.saturating_add(pending),
+            stored_last.max(pending_last),
+        )
+    }
+
     fn sends_after(
         &self,
         profile: &str,

@@ -11,19 +11,19 @@
 //! and the first that blocks names the reason; an action is emitted at most
 //! once per decision; nothing is recorded here (see [`Decision::update`]).
 
+mod guards;
 mod journey;
 mod output;
 mod quiet;
 
 use std::fmt::Write as _;
 
-use chrono_tz::Tz;
-
+use self::guards::{Sent, Situation, Verdict};
 use self::journey::Stage;
 use self::output::journey_json;
 use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
 use crate::profile::Profile;
-use crate::rules::{Action, Category, QuietHoursPolicy, Ranking, RuleSet};
+use crate::rules::{Action, Category, Ranking, RuleSet};
 use crate::trigger::EvalError;
 use crate::value::{Timestamp, Value};
 
@@ -275,23 +275,33 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Engine {
     rules: RuleSet,
+    /// Per action (file order), its place in id order: ties in the ranking
+    /// compare integers, not strings.
+    id_order: Vec<u32>,
 }
 
 /// A candidate on its way through the guards.
 struct Candidate<'r> {
     action: &'r Action,
     rank: f64,
+    /// The action's place in id order, for ties.
+    tie: u32,
     /// The journey stage it is, if any.
     stage: Option<Stage<'r>>,
 }
 
-/// The end of a guard: pass, or the reason and its figures.
-type Verdict = Result<(), (Reason, Vec<(&'static str, Value)>)>;
-
 impl Engine {
     /// An engine over `rules`.
     pub fn new(rules: RuleSet) -> Self {
-        Engine { rules }
+        let mut by_id: Vec<usize> = (0..rules.actions.len()).collect();
+        by_id.sort_by_key(|i| rules.actions.get(*i).map(|a| a.id.as_str()));
+        let mut id_order = vec![0; by_id.len()];
+        for (place, index) in by_id.into_iter().enumerate() {
+            if let Some(slot) = id_order.get_mut(index) {
+                *slot = u32::try_from(place).unwrap_or(u32::MAX);
+            }
+        }
+        Engine { rules, id_order }
     }
 
     /// The rule set.
@@ -319,7 +329,7 @@ impl Engine {
             at: now,
             ..Decision::default()
         };
-        let mut candidates = Vec::new();
+        let mut candidates = Vec::with_capacity(self.rules.actions.len());
         self.journey_candidates(profile, history, now, &mut decision, &mut candidates)?;
         self.standalone_candidates(profile, now, options, &mut decision, &mut candidates)?;
         // Best first; ties by id, so the order never depends on the file's; a
@@ -328,11 +338,12 @@ impl Engine {
         candidates.sort_by(|a, b| {
             b.rank
                 .total_cmp(&a.rank)
-                .then_with(|| a.action.id.cmp(&b.action.id))
+                .then_with(|| a.tie.cmp(&b.tie))
                 .then_with(|| a.stage.is_none().cmp(&b.stage.is_none()))
         });
+        let situation = Situation::new(&self.rules, profile, history, now, options.explain);
         for candidate in candidates {
-            self.settle(profile, history, now, options, candidate, &mut decision);
+            self.settle(&situation, options, candidate, &mut decision);
         }
         Ok(decision)
     }
@@ -357,7 +368,7 @@ impl Engine {
                 if let Some(action) = self.rules.action(&step.action) {
                     let entered_at = state.map_or(now, |s| s.entered_at);
                     let stage = (journey.id.as_str(), number, entered_at);
-                    let key = idempotency_key(profile.id(), action, history, Some(stage));
+                    let key = idempotency_key(profile.id(), action, Sent::default(), Some(stage));
                     let journey = Some((journey.id.clone(), number));
                     decision
                         .skipped
@@ -365,16 +376,32 @@ impl Engine {
                 }
             }
             if let Some(stage) = progress.due {
-                if let Some(action) = self.rules.action(&stage.step.action) {
-                    candidates.push(Candidate {
-                        action,
-                        rank: rank(action, profile, now)?,
-                        stage: Some(stage),
-                    });
+                let mut actions = self.rules.actions.iter().enumerate();
+                let found = actions.find(|(_, a)| a.id == stage.step.action);
+                if let Some((index, action)) = found {
+                    let mut candidate = self.candidate(index, action, profile, now)?;
+                    candidate.stage = Some(stage);
+                    candidates.push(candidate);
                 }
             }
         }
         Ok(())
+    }
+
+    /// The action at `index` of the rules as a standalone candidate.
+    fn candidate<'r>(
+        &self,
+        index: usize,
+        action: &'r Action,
+        profile: &Profile,
+        now: Timestamp,
+    ) -> Result<Candidate<'r>, EvalError> {
+        Ok(Candidate {
+            action,
+            rank: rank(action, profile, now)?,
+            tie: self.id_order.get(index).copied().unwrap_or(u32::MAX),
+            stage: None,
+        })
     }
 
     /// SPEC §5 step 2: actions whose trigger is TRUE and `suppress_if` not.
@@ -386,18 +413,13 @@ impl Engine {
         decision: &mut Decision,
         candidates: &mut Vec<Candidate<'r>>,
     ) -> Result<(), EvalError> {
-        for action in &self.rules.actions {
+        for (index, action) in self.rules.actions.iter().enumerate() {
             let Some(trigger) = &action.trigger else {
                 continue;
             };
-            if !trigger.matches(profile, now)? {
-                continue;
+            if trigger.matches(profile, now)? {
+                candidates.push(self.candidate(index, action, profile, now)?);
             }
-            candidates.push(Candidate {
-                action,
-                rank: rank(action, profile, now)?,
-                stage: None,
-            });
         }
         // `suppress_if` applies to journey stages too (they retry).
         let mut suppressed = Vec::new();
@@ -418,31 +440,42 @@ impl Engine {
     /// Runs one candidate through the guards and the ranking, best first.
     fn settle(
         &self,
-        profile: &Profile,
-        history: &dyn History,
-        now: Timestamp,
+        situation: &Situation<'_>,
         options: Options,
         candidate: Candidate<'_>,
         decision: &mut Decision,
     ) {
+        let (profile, now) = (situation.profile(), situation.now());
         let action = candidate.action;
         let stage = candidate.stage.as_ref();
-        let key = || idempotency_key(profile.id(), action, history, stage.map(Stage::key));
-        let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
-        let verdict = self
-            .guards(profile, history, now, action, decision)
-            .and_then(|()| {
-                self.arbitration(decision, action)?;
-                let send_at = self.send_at(profile, now, action).unwrap_or(now);
+        let full = decision.emissions.len() >= self.rules.decision.max_actions;
+        let mut sent = Sent::default();
+        let verdict = if full && stage.is_none() && !options.explain {
+            // It cannot win, and unexplained, which guard stops it leaves no
+            // trace; only a holdout does (a held-out record).
+            situation
+                .holdout_only(action)
+                .and_then(|()| Err((Reason::Arbitration, Vec::new())))
+        } else {
+            sent = situation.sent(action);
+            situation.check(action, sent, decision).and_then(|()| {
+                self.arbitration(situation, decision, action)?;
+                let send_at = situation.send_at(action);
                 match action.valid_until {
                     // Deferred past the end of its validity: it would go out expired.
-                    Some(until) if send_at > until => Err((
-                        Reason::Expired,
-                        vec![("valid_until", until.into()), ("send_at", send_at.into())],
-                    )),
+                    Some(until) if send_at > until => Err(situation.block(Reason::Expired, || {
+                        vec![("valid_until", until.into()), ("send_at", send_at.into())]
+                    })),
                     _ => Ok(send_at),
                 }
-            });
+            })
+        };
+        if let (Err((Reason::Holdout, _)), None) = (&verdict, stage) {
+            // Short-circuited or not, the key needs the send count.
+            sent = situation.sent(action);
+        }
+        let key = || idempotency_key(profile.id(), action, sent, stage.map(Stage::key));
+        let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
         match verdict {
             Ok(send_at) => {
                 let sent = emission(profile, action, send_at, journey(), key());
@@ -472,238 +505,25 @@ impl Engine {
 
     /// Whether the decision has room for one more emission, and does not
     /// hold this action already (from a journey and on its own, say).
-    fn arbitration(&self, decision: &Decision, action: &Action) -> Verdict {
+    fn arbitration(
+        &self,
+        situation: &Situation<'_>,
+        decision: &Decision,
+        action: &Action,
+    ) -> Verdict {
         let full = decision.emissions.len() >= self.rules.decision.max_actions;
         if full || decision.emissions.iter().any(|e| e.action == action.id) {
-            let winners: Vec<Value> = decision
-                .emissions
-                .iter()
-                .map(|e| Value::from(e.action.as_str()))
-                .collect();
-            return Err((Reason::Arbitration, vec![("chosen", Value::from(winners))]));
+            return Err(situation.block(Reason::Arbitration, || {
+                let winners: Vec<Value> = decision
+                    .emissions
+                    .iter()
+                    .map(|e| Value::from(e.action.as_str()))
+                    .collect();
+                vec![("chosen", Value::from(winners))]
+            }));
         }
         Ok(())
     }
-
-    /// Every guard of SPEC §5, in order; the first that blocks wins.
-    fn guards(
-        &self,
-        profile: &Profile,
-        history: &dyn History,
-        now: Timestamp,
-        action: &Action,
-        decision: &Decision,
-    ) -> Verdict {
-        let marketing = action.category == Category::Marketing;
-        validity(action, now)?;
-        if marketing {
-            self.holdout(profile, action)?;
-        }
-        self.consent(profile, action, now)?;
-        cooldown(profile, history, action, now)?;
-        max_sends(profile, history, action)?;
-        if marketing {
-            self.caps(profile, history, action, now, decision)?;
-            if action.quiet_hours == QuietHoursPolicy::Drop {
-                if let Some(until) = self.quiet_until(profile, now) {
-                    return Err((Reason::QuietHours, vec![("until", until.into())]));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn holdout(&self, profile: &Profile, action: &Action) -> Verdict {
-        if let Some(holdout) = &self.rules.holdout {
-            let bucket = crate::hash::bucket(profile.id(), &holdout.salt);
-            if bucket < i64::from(holdout.percent) {
-                return Err((
-                    Reason::Holdout,
-                    vec![
-                        ("group", "global".into()),
-                        ("bucket", bucket.into()),
-                        ("percent", i64::from(holdout.percent).into()),
-                    ],
-                ));
-            }
-        }
-        if let Some(percent) = action.holdout_percent {
-            let bucket = crate::hash::bucket(profile.id(), &action.id);
-            if bucket < i64::from(percent) {
-                return Err((
-                    Reason::Holdout,
-                    vec![
-                        ("group", action.id.as_str().into()),
-                        ("bucket", bucket.into()),
-                        ("percent", i64::from(percent).into()),
-                    ],
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn consent(&self, profile: &Profile, action: &Action, now: Timestamp) -> Verdict {
-        let consent = &self.rules.consent;
-        let marketing = action.category == Category::Marketing;
-        if let (true, Some(unsubscribed)) = (marketing, &consent.unsubscribed) {
-            if *profile.attribute_slot(unsubscribed.slot) == Value::Bool(true) {
-                return Err((
-                    Reason::Unsubscribed,
-                    vec![("trait", unsubscribed.name.as_str().into())],
-                ));
-            }
-        }
-        let Some(rule) = consent.channel(&action.channel) else {
-            return Ok(());
-        };
-        let channel = ("channel", Value::from(action.channel.as_str()));
-        match profile.attribute_slot(rule.opt_in.slot) {
-            Value::Bool(true) => {}
-            // An explicit opt-out binds every action; a missing opt-in only marketing.
-            Value::Bool(false) => return Err((Reason::NoConsent, vec![channel])),
-            _ if marketing => return Err((Reason::NoConsent, vec![channel])),
-            _ => return Ok(()),
-        }
-        if let (true, Some(expires)) = (marketing, &rule.expires) {
-            if let Value::Timestamp(until) = profile.attribute_slot(expires.slot) {
-                if *until <= now {
-                    return Err((
-                        Reason::ConsentExpired,
-                        vec![channel, ("expired_at", (*until).into())],
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn caps(
-        &self,
-        profile: &Profile,
-        history: &dyn History,
-        action: &Action,
-        now: Timestamp,
-        decision: &Decision,
-    ) -> Verdict {
-        for cap in &self.rules.caps {
-            let counts_channel = |channel: &str| {
-                cap.channels.is_empty() || cap.channels.iter().any(|c| c == channel)
-            };
-            let counts_category = |category: Category| cap.category.is_none_or(|c| c == category);
-            if !counts_channel(&action.channel) || !counts_category(action.category) {
-                continue;
-            }
-            let after = Timestamp::from_micros(now.as_micros().saturating_sub(cap.per.as_micros()));
-            let categories: &[Category] = match cap.category {
-                Some(c) => &[c][..],
-                None => &[Category::Marketing, Category::Transactional][..],
-            };
-            let channels: Vec<Option<&str>> = if cap.channels.is_empty() {
-                vec![None]
-            } else {
-                cap.channels.iter().map(|c| Some(c.as_str())).collect()
-            };
-            let mut count: u32 = 0;
-            for channel in &channels {
-                for category in categories {
-                    let sends = history.sends_after(profile.id(), *channel, *category, after);
-                    count = count.saturating_add(sends);
-                }
-            }
-            let chosen = decision
-                .emissions
-                .iter()
-                .filter(|e| counts_channel(&e.channel) && counts_category(e.category))
-                .count();
-            count = count.saturating_add(u32::try_from(chosen).unwrap_or(u32::MAX));
-            if count >= cap.max {
-                return Err((
-                    Reason::FrequencyCap,
-                    vec![
-                        ("cap", cap.name.as_str().into()),
-                        ("count", i64::from(count).into()),
-                        ("max", i64::from(cap.max).into()),
-                    ],
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The end of the quiet period at `now` in the profile's zone, if quiet.
-    fn quiet_until(&self, profile: &Profile, now: Timestamp) -> Option<Timestamp> {
-        let quiet = self.rules.quiet_hours.as_ref()?;
-        let zone = quiet
-            .timezone
-            .as_ref()
-            .and_then(|t| match profile.attribute_slot(t.slot) {
-                Value::String(name) => name.parse::<Tz>().ok(),
-                _ => None,
-            })
-            .unwrap_or(quiet.default_timezone);
-        quiet::quiet_until(now, zone, quiet.start, quiet.end)
-    }
-
-    /// When an emitted action goes out: deferred past quiet hours if it says so.
-    fn send_at(&self, profile: &Profile, now: Timestamp, action: &Action) -> Option<Timestamp> {
-        if action.category == Category::Transactional
-            || action.quiet_hours != QuietHoursPolicy::Defer
-        {
-            return None;
-        }
-        self.quiet_until(profile, now)
-    }
-}
-
-fn validity(action: &Action, now: Timestamp) -> Verdict {
-    if let Some(from) = action.valid_from {
-        if now < from {
-            return Err((Reason::NotYetValid, vec![("valid_from", from.into())]));
-        }
-    }
-    if let Some(until) = action.valid_until {
-        if now > until {
-            return Err((Reason::Expired, vec![("valid_until", until.into())]));
-        }
-    }
-    Ok(())
-}
-
-fn cooldown(profile: &Profile, history: &dyn History, action: &Action, now: Timestamp) -> Verdict {
-    let (Some(cooldown), Some(last)) =
-        (action.cooldown, history.last_sent(profile.id(), &action.id))
-    else {
-        return Ok(());
-    };
-    // A cooldown that ends exactly now has ended.
-    let until = last
-        .checked_add(cooldown)
-        .unwrap_or(Timestamp::from_micros(i64::MAX));
-    if now < until {
-        return Err((
-            Reason::Cooldown,
-            vec![("until", until.into()), ("last_sent", last.into())],
-        ));
-    }
-    Ok(())
-}
-
-fn max_sends(profile: &Profile, history: &dyn History, action: &Action) -> Verdict {
-    let Some(max) = action.max_sends else {
-        return Ok(());
-    };
-    let sent = history.times_sent(profile.id(), &action.id);
-    if sent >= max {
-        return Err((
-            Reason::MaxSends,
-            vec![
-                ("count", i64::from(sent).into()),
-                ("max", i64::from(max).into()),
-            ],
-        ));
-    }
-    Ok(())
 }
 
 fn rank(action: &Action, profile: &Profile, now: Timestamp) -> Result<f64, EvalError> {
@@ -735,26 +555,41 @@ fn emission(
 
 /// A key that depends only on (profile, action, which send of that action
 /// this is) for an action on its own, and on (profile, action, journey
-/// enrolment, step) for a journey step: 16 hex digits of FNV-1a 64.
+/// enrolment, step) for a journey step: 16 hex digits of FNV-1a 64 over
+/// those fields, NUL-separated, numbers in decimal.
 fn idempotency_key(
     profile: &str,
     action: &Action,
-    history: &dyn History,
+    sent: Sent,
     stage: Option<(&str, u32, Timestamp)>,
 ) -> String {
-    let mut text = format!("{profile}\u{0}{}", action.id);
-    match stage {
-        Some((journey, step, entered_at)) => {
-            let entered_at = entered_at.as_micros();
-            let _ = write!(text, "\u{0}{journey}\u{0}{entered_at}\u{0}{step}");
-        }
-        None => {
-            let send_number = history.times_sent(profile, &action.id).saturating_add(1);
-            let _ = write!(text, "\u{0}{send_number}");
-        }
+    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    // Formatted straight into the hash: nothing is allocated but the key.
+    let _ = match stage {
+        Some((journey, step, entered_at)) => write!(
+            hash,
+            "{profile}\u{0}{}\u{0}{journey}\u{0}{}\u{0}{step}",
+            action.id,
+            entered_at.as_micros()
+        ),
+        None => write!(
+            hash,
+            "{profile}\u{0}{}\u{0}{}",
+            action.id,
+            sent.count.saturating_add(1)
+        ),
+    };
+    format!("{:016x}", hash.0)
+}
+
+/// FNV-1a 64 as a `fmt::Write` sink.
+struct Fnv1a(u64);
+
+impl std::fmt::Write for Fnv1a {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0 = text.bytes().fold(self.0, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Ok(())
     }
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
 }

@@ -386,6 +386,18 @@ impl History for DurableHistory {
         })
     }
 
+    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
+        self.query((0, None), |view| {
+            Ok(view
+                .actions
+                .get((profile, action))?
+                .map_or((0, None), |entry| {
+                    let (count, last) = entry.value();
+                    (count, Some(Timestamp::from_micros(last)))
+                }))
+        })
+    }
+
     fn sends_after(
         &self,
         profile: &str,

@@ -98,6 +98,13 @@ impl History for MemoryHistory {
             .map_or(0, |(count, _)| *count)
     }
 
+    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
+        self.profiles
+            .get(profile)
+            .and_then(|p| p.actions.get(action))
+            .map_or((0, None), |(count, last)| (*count, Some(*last)))
+    }
+
     fn sends_after(
         &self,
         profile: &str,

@@ -213,6 +213,16 @@ pub trait History {
     /// How many times `action` was sent to `profile`, ever.
     fn times_sent(&self, profile: &str, action: &str) -> u32;
 
+    /// Both [`times_sent`](History::times_sent) and
+    /// [`last_sent`](History::last_sent), which the engine asks together:
+    /// implementations answer with one lookup where they can.
+    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
+        (
+            self.times_sent(profile, action),
+            self.last_sent(profile, action),
+        )
+    }
+
     /// How many sends to `profile` in `category` were decided after `after`
     /// (exclusive): on `channel`, or on any channel when it is `None` (a cap
     /// without channels counts sends of actions the rules no longer have).

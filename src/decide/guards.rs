@@ -1,0 +1,306 @@
+//! The guards of SPEC §5 step 3, in order: validity, holdout, consent,
+//! cooldown, `max_sends`, frequency caps, quiet hours.
+//!
+//! A [`Situation`] is one profile at one instant: what several candidates of
+//! one decision ask alike (the global holdout bucket, the profile's time
+//! zone, each cap's count in the history) is worked out once, on first use.
+
+use std::cell::OnceCell;
+
+use chrono_tz::Tz;
+
+use super::{Decision, Reason, quiet};
+use crate::history::History;
+use crate::profile::Profile;
+use crate::rules::{Action, Category, FrequencyCap, QuietHoursPolicy, RuleSet};
+use crate::value::{Timestamp, Value};
+
+/// The end of a guard: pass, or the reason and its figures.
+pub(super) type Verdict = Result<(), (Reason, Vec<(&'static str, Value)>)>;
+
+/// What the history holds about one action for the profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sent {
+    /// Times sent, ever.
+    pub count: u32,
+    /// The last send, decided at.
+    pub last: Option<Timestamp>,
+}
+
+/// One profile at one instant, with what the decision's candidates share.
+pub(super) struct Situation<'a> {
+    rules: &'a RuleSet,
+    /// Whether the figures behind a block are wanted.
+    explain: bool,
+    profile: &'a Profile,
+    history: &'a dyn History,
+    now: Timestamp,
+    global_bucket: OnceCell<i64>,
+    zone: OnceCell<Tz>,
+    /// Per cap: the sends in its window already in the history.
+    cap_counts: Vec<OnceCell<u32>>,
+}
+
+impl<'a> Situation<'a> {
+    pub fn new(
+        rules: &'a RuleSet,
+        profile: &'a Profile,
+        history: &'a dyn History,
+        now: Timestamp,
+        explain: bool,
+    ) -> Self {
+        Situation {
+            rules,
+            explain,
+            profile,
+            history,
+            now,
+            global_bucket: OnceCell::new(),
+            zone: OnceCell::new(),
+            cap_counts: rules.caps.iter().map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    pub fn profile(&self) -> &'a Profile {
+        self.profile
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// A block for `reason`, with its figures when explaining (building
+    /// them allocates, and most blocks are never reported).
+    pub fn block(
+        &self,
+        reason: Reason,
+        detail: impl FnOnce() -> Vec<(&'static str, Value)>,
+    ) -> (Reason, Vec<(&'static str, Value)>) {
+        (reason, if self.explain { detail() } else { Vec::new() })
+    }
+
+    /// What the history holds about `action`: one lookup.
+    pub fn sent(&self, action: &Action) -> Sent {
+        let (count, last) = self.history.sends_of(self.profile.id(), &action.id);
+        Sent { count, last }
+    }
+
+    /// Every guard, in order; the first that blocks wins.
+    pub fn check(&self, action: &Action, sent: Sent, decision: &Decision) -> Verdict {
+        let marketing = action.category == Category::Marketing;
+        self.validity(action)?;
+        if marketing {
+            self.holdout(action)?;
+        }
+        self.consent(action)?;
+        self.cooldown(action, sent)?;
+        self.max_sends(action, sent)?;
+        if marketing {
+            self.caps(action, decision)?;
+            if action.quiet_hours == QuietHoursPolicy::Drop {
+                if let Some(until) = self.quiet_until() {
+                    return Err(self.block(Reason::QuietHours, || vec![("until", until.into())]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The guards up to the holdout, for a candidate that cannot win.
+    pub fn holdout_only(&self, action: &Action) -> Verdict {
+        self.validity(action)?;
+        if action.category == Category::Marketing {
+            self.holdout(action)?;
+        }
+        Ok(())
+    }
+
+    /// When an emitted action goes out: deferred past quiet hours if it says so.
+    pub fn send_at(&self, action: &Action) -> Timestamp {
+        let defers =
+            action.category == Category::Marketing && action.quiet_hours == QuietHoursPolicy::Defer;
+        defers
+            .then(|| self.quiet_until())
+            .flatten()
+            .unwrap_or(self.now)
+    }
+
+    fn validity(&self, action: &Action) -> Verdict {
+        if let Some(from) = action.valid_from.filter(|from| self.now < *from) {
+            return Err(self.block(Reason::NotYetValid, || vec![("valid_from", from.into())]));
+        }
+        if let Some(until) = action.valid_until.filter(|until| self.now > *until) {
+            return Err(self.block(Reason::Expired, || vec![("valid_until", until.into())]));
+        }
+        Ok(())
+    }
+
+    fn holdout(&self, action: &Action) -> Verdict {
+        if let Some(holdout) = &self.rules.holdout {
+            let bucket = *self
+                .global_bucket
+                .get_or_init(|| crate::hash::bucket(self.profile.id(), &holdout.salt));
+            if bucket < i64::from(holdout.percent) {
+                return Err(self.block(Reason::Holdout, || {
+                    held_out("global".into(), bucket, holdout.percent)
+                }));
+            }
+        }
+        if let Some(percent) = action.holdout_percent {
+            let bucket = crate::hash::bucket(self.profile.id(), &action.id);
+            if bucket < i64::from(percent) {
+                return Err(self.block(Reason::Holdout, || {
+                    held_out(action.id.as_str().into(), bucket, percent)
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn consent(&self, action: &Action) -> Verdict {
+        let consent = &self.rules.consent;
+        let marketing = action.category == Category::Marketing;
+        let profile = self.profile;
+        if let (true, Some(unsubscribed)) = (marketing, &consent.unsubscribed) {
+            if *profile.attribute_slot(unsubscribed.slot) == Value::Bool(true) {
+                return Err(self.block(Reason::Unsubscribed, || {
+                    vec![("trait", unsubscribed.name.as_str().into())]
+                }));
+            }
+        }
+        let Some(rule) = consent.channel(&action.channel) else {
+            return Ok(());
+        };
+        let channel = || ("channel", Value::from(action.channel.as_str()));
+        match profile.attribute_slot(rule.opt_in.slot) {
+            Value::Bool(true) => {}
+            // An explicit opt-out binds every action; a missing opt-in only marketing.
+            Value::Bool(false) => return Err(self.block(Reason::NoConsent, || vec![channel()])),
+            _ if marketing => return Err(self.block(Reason::NoConsent, || vec![channel()])),
+            _ => return Ok(()),
+        }
+        if let (true, Some(expires)) = (marketing, &rule.expires) {
+            if let Value::Timestamp(until) = profile.attribute_slot(expires.slot) {
+                if *until <= self.now {
+                    return Err(self.block(Reason::ConsentExpired, || {
+                        vec![channel(), ("expired_at", (*until).into())]
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn max_sends(&self, action: &Action, sent: Sent) -> Verdict {
+        let Some(max) = action.max_sends else {
+            return Ok(());
+        };
+        if sent.count >= max {
+            return Err(self.block(Reason::MaxSends, || {
+                vec![
+                    ("count", i64::from(sent.count).into()),
+                    ("max", i64::from(max).into()),
+                ]
+            }));
+        }
+        Ok(())
+    }
+
+    fn cooldown(&self, action: &Action, sent: Sent) -> Verdict {
+        let (Some(cooldown), Some(last)) = (action.cooldown, sent.last) else {
+            return Ok(());
+        };
+        // A cooldown that ends exactly now has ended.
+        let until = last
+            .checked_add(cooldown)
+            .unwrap_or(Timestamp::from_micros(i64::MAX));
+        if self.now < until {
+            return Err(self.block(Reason::Cooldown, || {
+                vec![("until", until.into()), ("last_sent", last.into())]
+            }));
+        }
+        Ok(())
+    }
+
+    /// Every cap that counts `action`, with the sends already in its window
+    /// and those chosen earlier in this decision.
+    fn caps(&self, action: &Action, decision: &Decision) -> Verdict {
+        for (cap, stored) in self.rules.caps.iter().zip(&self.cap_counts) {
+            if !counts(cap, &action.channel, action.category) {
+                continue;
+            }
+            let stored = *stored.get_or_init(|| self.stored_sends(cap));
+            let chosen = decision
+                .emissions
+                .iter()
+                .filter(|e| counts(cap, &e.channel, e.category))
+                .count();
+            let count = stored.saturating_add(u32::try_from(chosen).unwrap_or(u32::MAX));
+            if count >= cap.max {
+                return Err(self.block(Reason::FrequencyCap, || {
+                    vec![
+                        ("cap", cap.name.as_str().into()),
+                        ("count", i64::from(count).into()),
+                        ("max", i64::from(cap.max).into()),
+                    ]
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The history's sends inside `cap`'s window, ending now.
+    fn stored_sends(&self, cap: &FrequencyCap) -> u32 {
+        let after =
+            Timestamp::from_micros(self.now.as_micros().saturating_sub(cap.per.as_micros()));
+        let categories: &[Category] = match cap.category {
+            Some(c) => &[c][..],
+            None => &[Category::Marketing, Category::Transactional][..],
+        };
+        let id = self.profile.id();
+        let mut count: u32 = 0;
+        for category in categories {
+            if cap.channels.is_empty() {
+                let sends = self.history.sends_after(id, None, *category, after);
+                count = count.saturating_add(sends);
+            }
+            for channel in &cap.channels {
+                let sends = self
+                    .history
+                    .sends_after(id, Some(channel), *category, after);
+                count = count.saturating_add(sends);
+            }
+        }
+        count
+    }
+
+    /// The end of the quiet period at `now` in the profile's zone, if quiet.
+    fn quiet_until(&self) -> Option<Timestamp> {
+        let quiet = self.rules.quiet_hours.as_ref()?;
+        let zone = *self.zone.get_or_init(|| {
+            quiet
+                .timezone
+                .as_ref()
+                .and_then(|t| match self.profile.attribute_slot(t.slot) {
+                    Value::String(name) => name.parse::<Tz>().ok(),
+                    _ => None,
+                })
+                .unwrap_or(quiet.default_timezone)
+        });
+        quiet::quiet_until(self.now, zone, quiet.start, quiet.end)
+    }
+}
+
+/// Whether `cap` counts a send on `channel` in `category`.
+fn counts(cap: &FrequencyCap, channel: &str, category: Category) -> bool {
+    let channel_counts = cap.channels.is_empty() || cap.channels.iter().any(|c| c == channel);
+    channel_counts && cap.category.is_none_or(|c| c == category)
+}
+
+fn held_out(group: Value, bucket: i64, percent: u8) -> Vec<(&'static str, Value)> {
+    vec![
+        ("group", group),
+        ("bucket", bucket.into()),
+        ("percent", i64::from(percent).into()),
+    ]
+}
