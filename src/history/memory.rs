@@ -34,16 +34,32 @@ impl Hasher for Fnv {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// What one profile's history holds. Action and channel names are interned
+/// (see [`MemoryHistory::names`]), so that the per-action and per-channel
+/// entries sit in one contiguous vector each: a lookup reads a cache line or
+/// two instead of chasing a hash table and a heap string per entry.
 #[derive(Debug, Default, Clone)]
 struct ProfileLog {
-    /// Per action: (times sent, last send decided at).
-    actions: FastMap<String, (u32, Timestamp)>,
-    /// Per (channel, category): decision times of sends, ascending.
-    sends: FastMap<(String, Category), Vec<Timestamp>>,
+    /// Per action sent: (name, times sent, last send decided at).
+    actions: Vec<(Name, u32, Timestamp)>,
+    /// Per (channel, category) sent on: decision times of sends, ascending.
+    sends: Vec<(Name, Category, Vec<Timestamp>)>,
     /// Everything, in recording order.
     records: Vec<Record>,
     /// Per journey: where the profile stands.
     journeys: FastMap<String, JourneyState>,
+}
+
+/// An interned action or channel name.
+type Name = u32;
+
+impl ProfileLog {
+    fn action(&self, name: Name) -> Option<(u32, Timestamp)> {
+        self.actions
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, count, last)| (*count, *last))
+    }
 }
 
 /// A contact history held in memory.
@@ -66,6 +82,8 @@ struct ProfileLog {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryHistory {
     profiles: FastMap<String, ProfileLog>,
+    /// Action and channel names, interned.
+    names: FastMap<String, Name>,
 }
 
 impl MemoryHistory {
@@ -82,27 +100,39 @@ impl MemoryHistory {
     }
 }
 
+impl MemoryHistory {
+    /// The interned name, if it was ever recorded.
+    fn name(&self, text: &str) -> Option<Name> {
+        self.names.get(text).copied()
+    }
+
+    fn intern(&mut self, text: &str) -> Name {
+        if let Some(name) = self.names.get(text) {
+            return *name;
+        }
+        let name = Name::try_from(self.names.len()).unwrap_or(Name::MAX);
+        self.names.insert(text.to_owned(), name);
+        name
+    }
+
+    /// One profile's entry for `action`.
+    fn action(&self, profile: &str, action: &str) -> Option<(u32, Timestamp)> {
+        self.profiles.get(profile)?.action(self.name(action)?)
+    }
+}
+
 impl History for MemoryHistory {
     fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
-        self.profiles
-            .get(profile)?
-            .actions
-            .get(action)
-            .map(|(_, last)| *last)
+        self.action(profile, action).map(|(_, last)| last)
     }
 
     fn times_sent(&self, profile: &str, action: &str) -> u32 {
-        self.profiles
-            .get(profile)
-            .and_then(|p| p.actions.get(action))
-            .map_or(0, |(count, _)| *count)
+        self.action(profile, action).map_or(0, |(count, _)| count)
     }
 
     fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
-        self.profiles
-            .get(profile)
-            .and_then(|p| p.actions.get(action))
-            .map_or((0, None), |(count, last)| (*count, Some(*last)))
+        self.action(profile, action)
+            .map_or((0, None), |(count, last)| (count, Some(last)))
     }
 
     fn sends_after(
@@ -115,12 +145,17 @@ impl History for MemoryHistory {
         let Some(log) = self.profiles.get(profile) else {
             return 0;
         };
-        // Looking a (String, Category) key up by &str needs an owned key;
-        // channels are few, so scanning the map's keys is cheaper than allocating.
+        let channel = match channel {
+            Some(text) => match self.name(text) {
+                Some(name) => Some(name),
+                None => return 0,
+            },
+            None => None,
+        };
         log.sends
             .iter()
-            .filter(|((c, k), _)| channel.is_none_or(|wanted| c == wanted) && *k == category)
-            .map(|(_, times)| {
+            .filter(|(c, k, _)| channel.is_none_or(|wanted| *c == wanted) && *k == category)
+            .map(|(.., times)| {
                 let first = times.partition_point(|t| *t <= after);
                 u32::try_from(times.len() - first).unwrap_or(u32::MAX)
             })
@@ -133,20 +168,32 @@ impl History for MemoryHistory {
 
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         for record in &update.records {
+            let (action, channel) = (self.intern(&record.action), self.intern(&record.channel));
             let log = self.profiles.entry(record.profile.clone()).or_default();
             if record.outcome == Outcome::Sent {
-                let entry = log
-                    .actions
-                    .entry(record.action.clone())
-                    .or_insert((0, record.at));
-                entry.0 += 1;
-                entry.1 = entry.1.max(record.at);
-                let times = log
-                    .sends
-                    .entry((record.channel.clone(), record.category))
-                    .or_default();
-                let at = times.partition_point(|t| *t <= record.at);
-                times.insert(at, record.at);
+                match log.actions.iter_mut().find(|(n, ..)| *n == action) {
+                    Some((_, count, last)) => {
+                        *count = count.saturating_add(1);
+                        *last = (*last).max(record.at);
+                    }
+                    None => log.actions.push((action, 1, record.at)),
+                }
+                let category = record.category;
+                let sends = &mut log.sends;
+                let index = match sends
+                    .iter()
+                    .position(|(c, k, _)| *c == channel && *k == category)
+                {
+                    Some(index) => index,
+                    None => {
+                        sends.push((channel, category, Vec::new()));
+                        sends.len() - 1
+                    }
+                };
+                if let Some((.., times)) = sends.get_mut(index) {
+                    let at = times.partition_point(|t| *t <= record.at);
+                    times.insert(at, record.at);
+                }
             }
             log.records.push(record.clone());
         }
