@@ -237,6 +237,27 @@ fn assert_same(
         }
         for after in windows(edges).into_iter().filter(|a| *a >= cut) {
             let after = Timestamp::from_micros(after);
+            // A cap's count in one call (the memory history's own; the
+            // durable one sums `sends_after`).
+            let channel_sets: [&[&str]; 4] = [&[], &["email"], &["email", "push"], &CHANNELS];
+            for channels in channel_sets {
+                let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
+                for category in [
+                    None,
+                    Some(Category::Marketing),
+                    Some(Category::Transactional),
+                ] {
+                    prop_assert_eq!(
+                        durable.sends_in_window(profile, &channels, category, after),
+                        model.sends_in_window(profile, &channels, category, after),
+                        "sends_in_window({:?}, {:?}, {:?}, {:?})",
+                        profile,
+                        channels,
+                        category,
+                        after
+                    );
+                }
+            }
             for category in CATEGORIES {
                 for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
                     prop_assert_eq!(

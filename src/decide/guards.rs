@@ -85,17 +85,41 @@ impl<'a> Situation<'a> {
         Sent { count, last }
     }
 
-    /// Every guard, in order; the first that blocks wins.
-    pub fn check(&self, action: &Action, sent: Sent, decision: &Decision) -> Verdict {
+    /// Every guard, in order; the first that blocks wins. `sent` reads the
+    /// history at most once, and only when a guard needs it.
+    ///
+    /// With `any_block`, the caller only needs to know whether something
+    /// blocks past the holdout, not what: the guards after consent then run
+    /// cheapest first (the caps and quiet hours are worked out once per
+    /// decision; cooldown and `max_sends` read the history).
+    pub fn check(
+        &self,
+        action: &Action,
+        sent: &OnceCell<Sent>,
+        decision: &Decision,
+        any_block: bool,
+    ) -> Verdict {
         let marketing = action.category == Category::Marketing;
         self.validity(action)?;
         if marketing {
             self.holdout(action)?;
         }
         self.consent(action)?;
-        self.cooldown(action, sent)?;
-        self.max_sends(action, sent)?;
-        if marketing {
+        let sent = || *sent.get_or_init(|| self.sent(action));
+        if any_block {
+            self.rate(action, decision)?;
+            self.cooldown(action, sent())?;
+            self.max_sends(action, sent())
+        } else {
+            self.cooldown(action, sent())?;
+            self.max_sends(action, sent())?;
+            self.rate(action, decision)
+        }
+    }
+
+    /// The frequency caps, then quiet hours where the action drops.
+    fn rate(&self, action: &Action, decision: &Decision) -> Verdict {
+        if action.category == Category::Marketing {
             self.caps(action, decision)?;
             if action.quiet_hours == QuietHoursPolicy::Drop {
                 if let Some(until) = self.quiet_until() {
@@ -253,25 +277,8 @@ impl<'a> Situation<'a> {
     fn stored_sends(&self, cap: &FrequencyCap) -> u32 {
         let after =
             Timestamp::from_micros(self.now.as_micros().saturating_sub(cap.per.as_micros()));
-        let categories: &[Category] = match cap.category {
-            Some(c) => &[c][..],
-            None => &[Category::Marketing, Category::Transactional][..],
-        };
-        let id = self.profile.id();
-        let mut count: u32 = 0;
-        for category in categories {
-            if cap.channels.is_empty() {
-                let sends = self.history.sends_after(id, None, *category, after);
-                count = count.saturating_add(sends);
-            }
-            for channel in &cap.channels {
-                let sends = self
-                    .history
-                    .sends_after(id, Some(channel), *category, after);
-                count = count.saturating_add(sends);
-            }
-        }
-        count
+        self.history
+            .sends_in_window(self.profile.id(), &cap.channels, cap.category, after)
     }
 
     /// The end of the quiet period at `now` in the profile's zone, if quiet.

@@ -16,6 +16,7 @@ mod journey;
 mod output;
 mod quiet;
 
+use std::cell::OnceCell;
 use std::fmt::Write as _;
 
 use self::guards::{Sent, Situation, Verdict};
@@ -449,7 +450,8 @@ impl Engine {
         let action = candidate.action;
         let stage = candidate.stage.as_ref();
         let full = decision.emissions.len() >= self.rules.decision.max_actions;
-        let mut sent = Sent::default();
+        // The history is read once, and only if a guard or the key needs it.
+        let sent = OnceCell::new();
         let verdict = if full && stage.is_none() && !options.explain {
             // It cannot win, and unexplained, which guard stops it leaves no
             // trace; only a holdout does (a held-out record).
@@ -457,24 +459,33 @@ impl Engine {
                 .holdout_only(action)
                 .and_then(|()| Err((Reason::Arbitration, Vec::new())))
         } else {
-            sent = situation.sent(action);
-            situation.check(action, sent, decision).and_then(|()| {
-                self.arbitration(situation, decision, action)?;
-                let send_at = situation.send_at(action);
-                match action.valid_until {
-                    // Deferred past the end of its validity: it would go out expired.
-                    Some(until) if send_at > until => Err(situation.block(Reason::Expired, || {
-                        vec![("valid_until", until.into()), ("send_at", send_at.into())]
-                    })),
-                    _ => Ok(send_at),
-                }
-            })
+            // Unexplained, an action on its own only needs to know whether
+            // something blocks it; a journey stage needs the first reason.
+            let any_block = stage.is_none() && !options.explain;
+            situation
+                .check(action, &sent, decision, any_block)
+                .and_then(|()| {
+                    self.arbitration(situation, decision, action)?;
+                    let send_at = situation.send_at(action);
+                    match action.valid_until {
+                        // Deferred past the end of its validity: it would go out expired.
+                        Some(until) if send_at > until => Err(situation
+                            .block(Reason::Expired, || {
+                                vec![("valid_until", until.into()), ("send_at", send_at.into())]
+                            })),
+                        _ => Ok(send_at),
+                    }
+                })
         };
-        if let (Err((Reason::Holdout, _)), None) = (&verdict, stage) {
-            // Short-circuited or not, the key needs the send count.
-            sent = situation.sent(action);
-        }
-        let key = || idempotency_key(profile.id(), action, sent, stage.map(Stage::key));
+        let key = || match stage {
+            Some(stage) => {
+                idempotency_key(profile.id(), action, Sent::default(), Some(stage.key()))
+            }
+            None => {
+                let sent = *sent.get_or_init(|| situation.sent(action));
+                idempotency_key(profile.id(), action, sent, None)
+            }
+        };
         let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
         match verdict {
             Ok(send_at) => {

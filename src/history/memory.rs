@@ -84,6 +84,8 @@ pub struct MemoryHistory {
     profiles: FastMap<String, ProfileLog>,
     /// Action and channel names, interned.
     names: FastMap<String, Name>,
+    /// The text of each interned name.
+    texts: Vec<String>,
 }
 
 impl MemoryHistory {
@@ -112,6 +114,7 @@ impl MemoryHistory {
         }
         let name = Name::try_from(self.names.len()).unwrap_or(Name::MAX);
         self.names.insert(text.to_owned(), name);
+        self.texts.push(text.to_owned());
         name
     }
 
@@ -155,6 +158,34 @@ impl History for MemoryHistory {
         log.sends
             .iter()
             .filter(|(c, k, _)| channel.is_none_or(|wanted| *c == wanted) && *k == category)
+            .map(|(.., times)| {
+                let first = times.partition_point(|t| *t <= after);
+                u32::try_from(times.len() - first).unwrap_or(u32::MAX)
+            })
+            .fold(0, u32::saturating_add)
+    }
+
+    fn sends_in_window(
+        &self,
+        profile: &str,
+        channels: &[String],
+        category: Option<Category>,
+        after: Timestamp,
+    ) -> u32 {
+        let Some(log) = self.profiles.get(profile) else {
+            return 0;
+        };
+        // Channels a profile was sent on are few: compare their texts.
+        let counted = |name: Name| {
+            channels.is_empty()
+                || usize::try_from(name)
+                    .ok()
+                    .and_then(|i| self.texts.get(i))
+                    .is_some_and(|text| channels.iter().any(|c| c == text))
+        };
+        log.sends
+            .iter()
+            .filter(|(c, k, _)| category.is_none_or(|wanted| *k == wanted) && counted(*c))
             .map(|(.., times)| {
                 let first = times.partition_point(|t| *t <= after);
                 u32::try_from(times.len() - first).unwrap_or(u32::MAX)

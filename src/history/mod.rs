@@ -234,6 +234,33 @@ pub trait History {
         after: Timestamp,
     ) -> u32;
 
+    /// How many sends to `profile` were decided after `after` (exclusive) on
+    /// any of `channels` (every channel when empty) in `category` (every
+    /// category when `None`): a rolling cap's count, in one call.
+    fn sends_in_window(
+        &self,
+        profile: &str,
+        channels: &[String],
+        category: Option<Category>,
+        after: Timestamp,
+    ) -> u32 {
+        let categories: &[Category] = match &category {
+            Some(c) => std::slice::from_ref(c),
+            None => &[Category::Marketing, Category::Transactional],
+        };
+        let mut count: u32 = 0;
+        for category in categories {
+            if channels.is_empty() {
+                count = count.saturating_add(self.sends_after(profile, None, *category, after));
+            }
+            for channel in channels {
+                let sends = self.sends_after(profile, Some(channel), *category, after);
+                count = count.saturating_add(sends);
+            }
+        }
+        count
+    }
+
     /// Where `profile` stands in `journey`: `None` if it never entered it.
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState>;
 
