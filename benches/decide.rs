@@ -3,6 +3,8 @@
 //! alone (the cost a decision cannot go below).
 //!
 //! ids: `decide/full` (Engine::decide over a batch, in-memory history),
+//! `decide/full_2_threads` (the same batch split over two threads sharing
+//! the engine and the history),
 //! `decide/full_durable` (the same against a redb DurableHistory holding the
 //! same records), `decide/triggers` (every action's trigger, suppress_if and
 //! score over the same batch). The on-disk size per recorded send is printed.
@@ -297,6 +299,28 @@ fn bench(c: &mut Criterion) {
                     .emissions
                     .len();
             }
+            assert_eq!(total, emitted);
+            total
+        });
+    });
+    // The engine, the profiles and the history shared by two threads, each
+    // deciding half of the batch: decisions are independent.
+    group.bench_function("full_2_threads", |b| {
+        b.iter(|| {
+            let decide_all = |batch: &[Profile]| -> usize {
+                batch
+                    .iter()
+                    .map(|p| {
+                        let decision = engine.decide(black_box(p), &history, now, options);
+                        decision.unwrap().emissions.len()
+                    })
+                    .sum()
+            };
+            let (left, right) = profiles.split_at(profiles.len() / 2);
+            let total = std::thread::scope(|scope| {
+                let left = scope.spawn(|| decide_all(left));
+                decide_all(right) + left.join().unwrap()
+            });
             assert_eq!(total, emitted);
             total
         });
