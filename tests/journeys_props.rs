@@ -279,4 +279,34 @@ proptest! {
         decisions.extend(rest.decisions);
         prop_assert_eq!(decisions, whole.decisions);
     }
+
+    #[test]
+    fn any_timeline_text_is_read_or_refused_with_its_line_never_a_panic(
+        lines in prop::collection::vec(
+            prop_oneof![
+                Just(r#"{"event": "login", "timestamp": "2026-11-25T10:00:00Z"}"#.to_owned()),
+                Just(r#"{"timestamp": "2026-11-26T00:00:00Z", "traits": {"vip": true}}"#.to_owned()),
+                Just(r#"{"timestamp": "2026-11-26T00:00:00Z", "traits": {"vip": 3}}"#.to_owned()),
+                Just(r#"{"event": "login"}"#.to_owned()),
+                Just("[]".to_owned()),
+                Just(String::new()),
+                ".{0,40}",
+            ],
+            0..6,
+        ),
+    ) {
+        let text = lines.join("\n");
+        let profile = Profile::builder(&ENGINE.rules().schema, "c-1");
+        match Simulation::new(&ENGINE, profile).timeline_json(text.as_bytes()) {
+            Ok(simulation) => {
+                let from = Timestamp::from_micros(START);
+                let run = simulation.run(from, from + Duration::from_days(3), Duration::from_secs(3600));
+                prop_assert!(run.is_ok(), "{:?}", run.err());
+            }
+            Err(error) => {
+                prop_assert!((1..=lines.len()).contains(&error.line), "{error}");
+                prop_assert!(!error.detail.is_empty());
+            }
+        }
+    }
 }

@@ -198,3 +198,48 @@ proptest::proptest! {
         load_anything(&text, if json { Format::Json } else { Format::Toml });
     }
 }
+
+/// The classic rules with the journey's text replaced.
+fn classic_with_journey(steps: &str, fallback: &str) -> String {
+    let source = classic();
+    let start = source.find("steps = [").unwrap();
+    let end = source[start..].find("fallback").unwrap() + start;
+    let end = end + source[end..].find('\n').unwrap();
+    format!("{}{steps}\n{fallback}{}", &source[..start], &source[end..])
+}
+
+#[test]
+fn journeys_that_can_never_run_are_refused_with_their_place() {
+    let steps = "steps = [\n  { after = \"0d\", action = \"churn_email\" },\n  { after = \"3d\", action = \"churn_push\" },\n  { after = \"7d\", action = \"churn_inapp_modal\" },\n]";
+    let fallback = "fallback = { after = \"5d\", action = \"csm_call_task\" }";
+    let source = classic_with_journey(steps, fallback);
+    let rendered = problems(&source, Format::Toml);
+    let place = |needle: &str| {
+        let line = source.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let column = source.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1;
+        format!("rules.toml:{line}:{column}")
+    };
+    // An unknown action, with a suggestion, where it is named.
+    assert!(
+        rendered.contains("a journey step names `churn_push`, which is not an action"),
+        "{rendered}"
+    );
+    assert!(rendered.contains(&place("\"churn_push\"")), "{rendered}");
+    // A fallback due before the last step, where its `after` is.
+    assert!(rendered.contains("error[E0413]"), "{rendered}");
+    assert!(rendered.contains(&place("\"5d\"")), "{rendered}");
+
+    let steps = "steps = [\n  { after = \"3d\", action = \"churn_email\" },\n  { after = \"1d\", action = \"churn_push_incentive\" },\n]";
+    let fallback = "fallback = { after = \"14d\", action = \"csm_call_task\" }";
+    let source = classic_with_journey(steps, fallback);
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("journey steps out of order"),
+        "{rendered}"
+    );
+    let line = source.lines().position(|l| l.contains("\"1d\"")).unwrap() + 1;
+    assert!(
+        rendered.contains(&format!("rules.toml:{line}:")),
+        "{rendered}"
+    );
+}
