@@ -18,6 +18,66 @@ use crate::value::{Timestamp, Value};
 /// The end of a guard: pass, or the reason and its figures.
 pub(super) type Verdict = Result<(), (Reason, Vec<(&'static str, Value)>)>;
 
+/// What the guards need to know about one action, resolved once when the
+/// engine is built rather than by name at every decision.
+#[derive(Debug)]
+pub(super) struct Plan {
+    /// Its channel's consent rule: an index into `consent.channels`.
+    consent: Option<usize>,
+    /// The caps that count it: indices into `caps`.
+    caps: Vec<usize>,
+    /// Actions of one class (same consent rule, category, caps and quiet
+    /// hours policy) are blocked alike by the guards that look at the
+    /// profile as a whole: worked out once per class and decision.
+    class: usize,
+}
+
+impl Plan {
+    /// A plan with neither consent rule nor cap.
+    pub const fn none() -> Plan {
+        Plan {
+            consent: None,
+            caps: Vec::new(),
+            class: 0,
+        }
+    }
+
+    /// One plan per action of `rules`, in order.
+    pub fn all(rules: &RuleSet) -> Vec<Plan> {
+        let channels = &rules.consent.channels;
+        let mut classes = Vec::new();
+        rules
+            .actions
+            .iter()
+            .map(|action| {
+                let consent = channels.iter().position(|c| c.channel == action.channel);
+                let caps: Vec<usize> = (rules.caps.iter().enumerate())
+                    .filter(|(_, cap)| counts(cap, &action.channel, action.category))
+                    .map(|(index, _)| index)
+                    .collect();
+                let key = (consent, action.category, caps.clone(), action.quiet_hours);
+                let class = match classes.iter().position(|k| *k == key) {
+                    Some(class) => class,
+                    None => {
+                        classes.push(key);
+                        classes.len() - 1
+                    }
+                };
+                Plan {
+                    consent,
+                    caps,
+                    class,
+                }
+            })
+            .collect()
+    }
+
+    /// How many classes `plans` have.
+    pub fn classes(plans: &[Plan]) -> usize {
+        plans.iter().map(|p| p.class + 1).max().unwrap_or(0)
+    }
+}
+
 /// What the history holds about one action for the profile.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Sent {
@@ -39,6 +99,8 @@ pub(super) struct Situation<'a> {
     zone: OnceCell<Tz>,
     /// Per cap: the sends in its window already in the history.
     cap_counts: Vec<OnceCell<u32>>,
+    /// Per action class: whether consent, a full cap or quiet hours block it.
+    class_blocked: Vec<OnceCell<bool>>,
 }
 
 impl<'a> Situation<'a> {
@@ -48,6 +110,7 @@ impl<'a> Situation<'a> {
         history: &'a dyn History,
         now: Timestamp,
         explain: bool,
+        classes: usize,
     ) -> Self {
         Situation {
             rules,
@@ -58,6 +121,7 @@ impl<'a> Situation<'a> {
             global_bucket: OnceCell::new(),
             zone: OnceCell::new(),
             cap_counts: rules.caps.iter().map(|_| OnceCell::new()).collect(),
+            class_blocked: (0..classes).map(|_| OnceCell::new()).collect(),
         }
     }
 
@@ -95,6 +159,7 @@ impl<'a> Situation<'a> {
     pub fn check(
         &self,
         action: &Action,
+        plan: &Plan,
         sent: &OnceCell<Sent>,
         decision: &Decision,
         any_block: bool,
@@ -104,23 +169,23 @@ impl<'a> Situation<'a> {
         if marketing {
             self.holdout(action)?;
         }
-        self.consent(action)?;
+        self.consent(action, plan)?;
         let sent = || *sent.get_or_init(|| self.sent(action));
         if any_block {
-            self.rate(action, decision)?;
+            self.rate(action, plan, decision)?;
             self.cooldown(action, sent())?;
             self.max_sends(action, sent())
         } else {
             self.cooldown(action, sent())?;
             self.max_sends(action, sent())?;
-            self.rate(action, decision)
+            self.rate(action, plan, decision)
         }
     }
 
     /// The frequency caps, then quiet hours where the action drops.
-    fn rate(&self, action: &Action, decision: &Decision) -> Verdict {
+    fn rate(&self, action: &Action, plan: &Plan, decision: &Decision) -> Verdict {
         if action.category == Category::Marketing {
-            self.caps(action, decision)?;
+            self.caps(plan, decision)?;
             if action.quiet_hours == QuietHoursPolicy::Drop {
                 if let Some(until) = self.quiet_until() {
                     return Err(self.block(Reason::QuietHours, || vec![("until", until.into())]));
@@ -128,6 +193,38 @@ impl<'a> Situation<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `action` is blocked whatever its trigger, by a guard that
+    /// leaves no trace: its validity, or (outside any holdout it is subject
+    /// to) consent, a cap the history alone fills, or quiet hours it drops
+    /// in. Cooldown and `max_sends` are left to the candidates: they read
+    /// the history per action.
+    pub fn blocked_before_trigger(&self, action: &Action, plan: &Plan) -> bool {
+        if self.validity(action).is_err() {
+            return true;
+        }
+        let blocked = match self.class_blocked.get(plan.class) {
+            Some(cell) => *cell.get_or_init(|| self.class_blocked(action, plan)),
+            None => self.class_blocked(action, plan),
+        };
+        // A held-out candidate is recorded: it needs its trigger.
+        blocked && !(action.category == Category::Marketing && self.holdout(action).is_err())
+    }
+
+    /// Whether consent, a cap the history fills or quiet hours block the
+    /// class of `action` (all its actions alike).
+    fn class_blocked(&self, action: &Action, plan: &Plan) -> bool {
+        if self.consent(action, plan).is_err() {
+            return true;
+        }
+        action.category == Category::Marketing && {
+            let full = plan.caps.iter().any(|index| {
+                self.stored_count(*index)
+                    .is_some_and(|(cap, stored)| stored >= cap.max)
+            });
+            full || (action.quiet_hours == QuietHoursPolicy::Drop && self.quiet_until().is_some())
+        }
     }
 
     /// The guards up to the holdout, for a candidate that cannot win.
@@ -181,7 +278,7 @@ impl<'a> Situation<'a> {
         Ok(())
     }
 
-    fn consent(&self, action: &Action) -> Verdict {
+    fn consent(&self, action: &Action, plan: &Plan) -> Verdict {
         let consent = &self.rules.consent;
         let marketing = action.category == Category::Marketing;
         let profile = self.profile;
@@ -192,7 +289,7 @@ impl<'a> Situation<'a> {
                 }));
             }
         }
-        let Some(rule) = consent.channel(&action.channel) else {
+        let Some(rule) = plan.consent.and_then(|index| consent.channels.get(index)) else {
             return Ok(());
         };
         let channel = || ("channel", Value::from(action.channel.as_str()));
@@ -246,14 +343,13 @@ impl<'a> Situation<'a> {
         Ok(())
     }
 
-    /// Every cap that counts `action`, with the sends already in its window
-    /// and those chosen earlier in this decision.
-    fn caps(&self, action: &Action, decision: &Decision) -> Verdict {
-        for (cap, stored) in self.rules.caps.iter().zip(&self.cap_counts) {
-            if !counts(cap, &action.channel, action.category) {
+    /// Every cap that counts the action, with the sends already in its
+    /// window and those chosen earlier in this decision.
+    fn caps(&self, plan: &Plan, decision: &Decision) -> Verdict {
+        for index in &plan.caps {
+            let Some((cap, stored)) = self.stored_count(*index) else {
                 continue;
-            }
-            let stored = *stored.get_or_init(|| self.stored_sends(cap));
+            };
             let chosen = decision
                 .emissions
                 .iter()
@@ -271,6 +367,14 @@ impl<'a> Situation<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The cap at `index` and the history's sends in its window, read once
+    /// per decision.
+    fn stored_count(&self, index: usize) -> Option<(&'a FrequencyCap, u32)> {
+        let cap = self.rules.caps.get(index)?;
+        let stored = self.cap_counts.get(index)?;
+        Some((cap, *stored.get_or_init(|| self.stored_sends(cap))))
     }
 
     /// The history's sends inside `cap`'s window, ending now.

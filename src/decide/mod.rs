@@ -19,7 +19,7 @@ mod quiet;
 use std::cell::OnceCell;
 use std::fmt::Write as _;
 
-use self::guards::{Sent, Situation, Verdict};
+use self::guards::{Plan, Sent, Situation, Verdict};
 use self::journey::Stage;
 use self::output::journey_json;
 use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
@@ -279,7 +279,14 @@ pub struct Engine {
     /// Per action (file order), its place in id order: ties in the ranking
     /// compare integers, not strings.
     id_order: Vec<u32>,
+    /// Per action (file order), what the guards need resolved.
+    plans: Vec<Plan>,
+    /// How many classes the plans group the actions in.
+    classes: usize,
 }
+
+/// The plan of an action the engine has none for (never: one per action).
+static NO_PLAN: Plan = Plan::none();
 
 /// A candidate on its way through the guards.
 struct Candidate<'r> {
@@ -287,6 +294,7 @@ struct Candidate<'r> {
     rank: f64,
     /// The action's place in id order, for ties.
     tie: u32,
+    plan: &'r Plan,
     /// The journey stage it is, if any.
     stage: Option<Stage<'r>>,
 }
@@ -302,7 +310,14 @@ impl Engine {
                 *slot = u32::try_from(place).unwrap_or(u32::MAX);
             }
         }
-        Engine { rules, id_order }
+        let plans = Plan::all(&rules);
+        let classes = Plan::classes(&plans);
+        Engine {
+            rules,
+            id_order,
+            plans,
+            classes,
+        }
     }
 
     /// The rule set.
@@ -330,9 +345,17 @@ impl Engine {
             at: now,
             ..Decision::default()
         };
+        let situation = Situation::new(
+            &self.rules,
+            profile,
+            history,
+            now,
+            options.explain,
+            self.classes,
+        );
         let mut candidates = Vec::with_capacity(self.rules.actions.len());
         self.journey_candidates(profile, history, now, &mut decision, &mut candidates)?;
-        self.standalone_candidates(profile, now, options, &mut decision, &mut candidates)?;
+        self.standalone_candidates(&situation, options, &mut decision, &mut candidates)?;
         // Best first; ties by id, so the order never depends on the file's; a
         // journey stage before the same action on its own, so that progress
         // is made when both are due.
@@ -342,7 +365,6 @@ impl Engine {
                 .then_with(|| a.tie.cmp(&b.tie))
                 .then_with(|| a.stage.is_none().cmp(&b.stage.is_none()))
         });
-        let situation = Situation::new(&self.rules, profile, history, now, options.explain);
         for candidate in candidates {
             self.settle(&situation, options, candidate, &mut decision);
         }
@@ -391,7 +413,7 @@ impl Engine {
 
     /// The action at `index` of the rules as a standalone candidate.
     fn candidate<'r>(
-        &self,
+        &'r self,
         index: usize,
         action: &'r Action,
         profile: &Profile,
@@ -401,23 +423,36 @@ impl Engine {
             action,
             rank: rank(action, profile, now)?,
             tie: self.id_order.get(index).copied().unwrap_or(u32::MAX),
+            plan: self.plan(index),
             stage: None,
         })
     }
 
+    fn plan(&self, index: usize) -> &Plan {
+        self.plans.get(index).unwrap_or(&NO_PLAN)
+    }
+
     /// SPEC §5 step 2: actions whose trigger is TRUE and `suppress_if` not.
+    ///
+    /// Unexplained, an action that a guard of the profile as a whole already
+    /// blocks (validity, consent, a full cap, quiet hours it drops in) is not
+    /// evaluated at all: as a candidate it could leave no trace. Not when the
+    /// profile is in a holdout group it belongs to: that is recorded.
     fn standalone_candidates<'r>(
         &'r self,
-        profile: &Profile,
-        now: Timestamp,
+        situation: &Situation<'_>,
         options: Options,
         decision: &mut Decision,
         candidates: &mut Vec<Candidate<'r>>,
     ) -> Result<(), EvalError> {
+        let (profile, now) = (situation.profile(), situation.now());
         for (index, action) in self.rules.actions.iter().enumerate() {
             let Some(trigger) = &action.trigger else {
                 continue;
             };
+            if !options.explain && situation.blocked_before_trigger(action, self.plan(index)) {
+                continue;
+            }
             if trigger.matches(profile, now)? {
                 candidates.push(self.candidate(index, action, profile, now)?);
             }
@@ -463,7 +498,7 @@ impl Engine {
             // something blocks it; a journey stage needs the first reason.
             let any_block = stage.is_none() && !options.explain;
             situation
-                .check(action, &sent, decision, any_block)
+                .check(action, candidate.plan, &sent, decision, any_block)
                 .and_then(|()| {
                     self.arbitration(situation, decision, action)?;
                     let send_at = situation.send_at(action);
