@@ -15,6 +15,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -25,26 +27,11 @@ use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record,
 use nextbest::rules::{Category, Format, Ranking, RuleSet};
 use nextbest::{Profile, Timestamp};
 
+use common::Rng;
+
 const PROFILES: usize = 100_000;
 const SENDS_PER_PROFILE: usize = 20;
 const NOW: &str = "2026-11-24T09:00:00Z";
-
-/// SplitMix64: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const CHANNELS: [&str; 4] = ["email", "push", "sms", "in_app"];
 

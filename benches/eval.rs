@@ -35,6 +35,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +44,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nextbest::{EventSchema, Profile, Schema, Timestamp, Trigger, Truth, Type};
+
+use common::Rng;
 
 // ---------------------------------------------------------------------------
 // Counting allocator
@@ -99,27 +103,21 @@ const E3: &str = "(country IN ('US','CA','GB') AND cart_items > 0 AND lifetime_v
                   OR (user_segment = 'vip' AND days_since(last_login) <= 7)";
 const E4: &str = "count(page_view WHERE path = '/pricing' WITHIN 7d) >= 3";
 
-/// SplitMix64: small, fast, and the same sequence on every platform.
-struct Rng(u64);
+/// What this bench draws beyond `common::Rng`.
+trait RngExt {
+    fn chance(&mut self, percent: u64) -> bool;
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64;
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str;
+    /// `None` about 5% of the time.
+    fn maybe<T>(&mut self, value: impl FnOnce(&mut Rng) -> T) -> Option<T>;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+impl RngExt for Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    /// Uniform in `[0, 1)`.
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
@@ -128,7 +126,6 @@ impl Rng {
         items[self.below(items.len() as u64) as usize]
     }
 
-    /// `None` about 5% of the time.
     fn maybe<T>(&mut self, value: impl FnOnce(&mut Rng) -> T) -> Option<T> {
         if self.chance(5) {
             None

@@ -16,6 +16,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
 
@@ -27,6 +29,8 @@ use nextbest::rules::{Category, Format, QuietHoursPolicy, RuleSet};
 use nextbest::simulate::{Simulation, Timeline};
 use nextbest::{Duration, Profile, ProfileBuilder, Timestamp, Value};
 
+use common::Rng;
+
 const START: &str = "2026-11-24T09:00:00Z";
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -34,23 +38,13 @@ const DAY: i64 = 24 * HOUR;
 const STEPS: usize = 90 * 24 + 1;
 const PROFILE_ID: &str = "c-1042";
 
-/// SplitMix64: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+/// What this bench draws beyond `common::Rng`.
+trait RngExt {
     /// An instant in `[from, to)`, to the second.
+    fn between(&mut self, from: i64, to: i64) -> i64;
+}
+
+impl RngExt for Rng {
     fn between(&mut self, from: i64, to: i64) -> i64 {
         from + (self.below(((to - from) / 1_000_000) as u64) as i64) * 1_000_000
     }
