@@ -405,3 +405,46 @@ fn simulate_names_the_file_and_line_of_a_bad_timeline_entry() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn decide_with_a_history_continues_a_journey_across_runs() {
+    let dir = std::env::temp_dir().join(format!("nextbest-cli-journey-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("history.redb");
+    let profile = std::fs::read_to_string(root().join("examples/data/c-1042.json"))
+        .unwrap()
+        .replace('\n', " ")
+        + "\n";
+    let decide_at = |now: &str| {
+        let args = [
+            "decide",
+            "examples/rules/classic.toml",
+            "--profiles",
+            "-",
+            "--now",
+            now,
+            "--history",
+            store.to_str().unwrap(),
+        ];
+        let out = nextbest(&args, Some(&profile));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|l| (l["action"].as_str().unwrap().to_owned(), l["step"].clone()))
+            .collect::<Vec<_>>()
+    };
+    // Each run is a new process: the journey's state comes from the store.
+    assert_eq!(
+        decide_at("2026-11-24T09:00:00Z"),
+        [("churn_email".to_owned(), serde_json::json!(1))]
+    );
+    assert_eq!(decide_at("2026-11-25T09:00:00Z"), []);
+    assert_eq!(
+        decide_at("2026-11-27T09:00:00Z"),
+        [("churn_push_incentive".to_owned(), serde_json::json!(2))]
+    );
+    assert_eq!(decide_at("2026-11-27T10:00:00Z"), []);
+    std::fs::remove_dir_all(dir).unwrap();
+}
