@@ -243,7 +243,37 @@ impl<'e> Simulation<'e> {
     }
 
     /// Like [`Simulation::run`], over a history of your own: it is read for
-    /// what was sent before `from`, and every decision is recorded in it.
+    /// what was sent before `from`, and every decision is recorded in it. A
+    /// run can so be continued, by this process or (over a
+    /// [`DurableHistory`](crate::history::DurableHistory)) by another.
+    ///
+    /// ```
+    /// # use nextbest::decide::Engine;
+    /// # use nextbest::rules::{Format, RuleSet};
+    /// # use nextbest::simulate::Simulation;
+    /// # use nextbest::{Duration, Profile, Timestamp};
+    /// use nextbest::history::MemoryHistory;
+    /// # let rules = RuleSet::parse(r#"
+    /// # [schema.traits]
+    /// # at_risk = "bool"
+    /// # [[action]]
+    /// # id = "nudge"
+    /// # channel = "email"
+    /// # trigger = "at_risk"
+    /// # cooldown = "2d"
+    /// # "#, Format::Toml, "rules.toml")?;
+    /// # let engine = Engine::new(rules);
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1").attribute("at_risk", true);
+    /// let simulation = Simulation::new(&engine, profile);
+    /// let (start, day) = (Timestamp::parse("2026-11-24T09:00:00Z")?, Duration::parse("1d")?);
+    /// let mut history = MemoryHistory::new();
+    /// let first = simulation.run_with(&mut history, start, start + day, day)?;
+    /// // Day 2 remembers day 0's send: the 2-day cooldown holds until then.
+    /// let rest = simulation.run_with(&mut history, start + day + day, start + day + day, day)?;
+    /// assert_eq!(first.sends().count(), 1);
+    /// assert_eq!(rest.sends().count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`Simulation::run`], and a history that cannot record.
@@ -348,6 +378,22 @@ impl Timeline {
 
     /// The JSON lines `nextbest simulate` prints: those of
     /// [`Decision::to_json_lines`], each with its `"at"` first.
+    ///
+    /// ```
+    /// # use nextbest::decide::Engine;
+    /// # use nextbest::rules::{Format, RuleSet};
+    /// # use nextbest::simulate::Simulation;
+    /// # use nextbest::{Duration, Profile, Timestamp};
+    /// # let rules = RuleSet::parse("[schema.traits]\nx = \"int\"\n[[action]]\nid = \"hello\"\nchannel = \"email\"\ntrigger = \"TRUE\"\nmax_sends = 1", Format::Toml, "r.toml")?;
+    /// # let engine = Engine::new(rules);
+    /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1");
+    /// let timeline = Simulation::new(&engine, profile).run(at, at, Duration::parse("1h")?)?;
+    /// let line = &timeline.to_json_lines(false)[0];
+    /// assert_eq!(line["at"], "2026-11-24T09:00:00Z");
+    /// assert_eq!(line["action"], "hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_json_lines(&self, explain: bool) -> Vec<Json> {
         let mut lines = Vec::new();
         for decision in &self.decisions {
