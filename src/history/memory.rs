@@ -1,6 +1,6 @@
-//! An in-memory [`History`]: per profile, per-action counters and per
-//! (channel, category) time-sorted send times, so a cooldown is one lookup and
-//! a rolling cap one binary search per channel.
+//! An in-memory [`History`]: per profile, per-action counters and the sends
+//! sorted by (channel, category, time) in one vector, so a cooldown is one
+//! short scan and a rolling cap one binary search per (channel, category).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -42,8 +42,9 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 struct ProfileLog {
     /// Per action sent: (name, times sent, last send decided at).
     actions: Vec<(Name, u32, Timestamp)>,
-    /// Per (channel, category) sent on: decision times of sends, ascending.
-    sends: Vec<(Name, Category, Vec<Timestamp>)>,
+    /// Every send as (channel, category, decided at), sorted: one run per
+    /// (channel, category), ascending in time within it.
+    sends: Vec<(Name, Category, Timestamp)>,
     /// Everything, in recording order.
     records: Vec<Record>,
     /// Per journey: where the profile stands.
@@ -53,7 +54,34 @@ struct ProfileLog {
 /// An interned action or channel name.
 type Name = u32;
 
+/// The order of categories in a profile's sends.
+const fn category_rank(category: Category) -> u8 {
+    match category {
+        Category::Marketing => 0,
+        Category::Transactional => 1,
+    }
+}
+
 impl ProfileLog {
+    /// How many sends decided after `after` the runs that `wanted` selects
+    /// hold: one binary search per run.
+    fn sends_after(&self, after: Timestamp, wanted: impl Fn(Name, Category) -> bool) -> u32 {
+        let mut count: u32 = 0;
+        let mut rest = self.sends.as_slice();
+        while let Some(&(channel, category, _)) = rest.first() {
+            let end = rest.partition_point(|(c, k, _)| {
+                (*c, category_rank(*k)) <= (channel, category_rank(category))
+            });
+            let (run, next) = rest.split_at(end);
+            if wanted(channel, category) {
+                let first = run.partition_point(|(.., at)| *at <= after);
+                count = count.saturating_add(u32::try_from(run.len() - first).unwrap_or(u32::MAX));
+            }
+            rest = next;
+        }
+        count
+    }
+
     fn action(&self, name: Name) -> Option<(u32, Timestamp)> {
         self.actions
             .iter()
@@ -155,14 +183,9 @@ impl History for MemoryHistory {
             },
             None => None,
         };
-        log.sends
-            .iter()
-            .filter(|(c, k, _)| channel.is_none_or(|wanted| *c == wanted) && *k == category)
-            .map(|(.., times)| {
-                let first = times.partition_point(|t| *t <= after);
-                u32::try_from(times.len() - first).unwrap_or(u32::MAX)
-            })
-            .fold(0, u32::saturating_add)
+        log.sends_after(after, |c, k| {
+            k == category && channel.is_none_or(|wanted| c == wanted)
+        })
     }
 
     fn sends_in_window(
@@ -183,14 +206,9 @@ impl History for MemoryHistory {
                     .and_then(|i| self.texts.get(i))
                     .is_some_and(|text| channels.iter().any(|c| c == text))
         };
-        log.sends
-            .iter()
-            .filter(|(c, k, _)| category.is_none_or(|wanted| *k == wanted) && counted(*c))
-            .map(|(.., times)| {
-                let first = times.partition_point(|t| *t <= after);
-                u32::try_from(times.len() - first).unwrap_or(u32::MAX)
-            })
-            .fold(0, u32::saturating_add)
+        log.sends_after(after, |c, k| {
+            category.is_none_or(|wanted| k == wanted) && counted(c)
+        })
     }
 
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
@@ -209,22 +227,11 @@ impl History for MemoryHistory {
                     }
                     None => log.actions.push((action, 1, record.at)),
                 }
-                let category = record.category;
-                let sends = &mut log.sends;
-                let index = match sends
-                    .iter()
-                    .position(|(c, k, _)| *c == channel && *k == category)
-                {
-                    Some(index) => index,
-                    None => {
-                        sends.push((channel, category, Vec::new()));
-                        sends.len() - 1
-                    }
-                };
-                if let Some((.., times)) = sends.get_mut(index) {
-                    let at = times.partition_point(|t| *t <= record.at);
-                    times.insert(at, record.at);
-                }
+                let key = (channel, category_rank(record.category), record.at);
+                let at = log
+                    .sends
+                    .partition_point(|(c, k, t)| (*c, category_rank(*k), *t) <= key);
+                log.sends.insert(at, (channel, record.category, record.at));
             }
             log.records.push(record.clone());
         }
