@@ -131,26 +131,30 @@ fn arb_journey_update() -> impl Strategy<Value = JourneyUpdate> {
         prop::sample::select(&PROFILES[..]),
         prop::sample::select(&JOURNEYS[..]),
         -20i64..200,
-        0u32..5,
+        (1u32..4, 0u32..5, any::<bool>()),
         0u8..3,
         -20i64..200,
     )
-        .prop_map(|(profile, journey, entered_at, done, status, left_at)| {
-            let left_at = Timestamp::from_micros(left_at);
-            JourneyUpdate {
-                profile: profile.into(),
-                journey: journey.into(),
-                state: JourneyState {
-                    entered_at: Timestamp::from_micros(entered_at),
-                    done,
-                    status: match status {
-                        0 => JourneyStatus::Active,
-                        1 => JourneyStatus::Exited(left_at),
-                        _ => JourneyStatus::Completed(left_at),
+        .prop_map(
+            |(profile, journey, entered_at, (enrolment, done, tried), status, left_at)| {
+                let left_at = Timestamp::from_micros(left_at);
+                JourneyUpdate {
+                    profile: profile.into(),
+                    journey: journey.into(),
+                    state: JourneyState {
+                        entered_at: Timestamp::from_micros(entered_at),
+                        enrolment,
+                        done,
+                        tried,
+                        status: match status {
+                            0 => JourneyStatus::Active,
+                            1 => JourneyStatus::Exited(left_at),
+                            _ => JourneyStatus::Completed(left_at),
+                        },
                     },
-                },
-            }
-        })
+                }
+            },
+        )
 }
 
 fn arb_update() -> impl Strategy<Value = Update> {
@@ -517,7 +521,8 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
         let steps = redb::TableDefinition::<(&str, u64), (&str, u32)>::new("record_steps");
-        let journeys = redb::TableDefinition::<(&str, &str), (i64, u32, u8, i64)>::new("journeys");
+        let journeys =
+            redb::TableDefinition::<(&str, &str), (i64, u32, u32, bool, u8, i64)>::new("journeys");
         assert!(txn.delete_table(steps).unwrap());
         assert!(txn.delete_table(journeys).unwrap());
         txn.open_table(redb::TableDefinition::<&str, &str>::new("meta"))
@@ -531,7 +536,7 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     assert_eq!(history.times_sent("c-1", "mail"), 1);
     assert_eq!(history.records("c-1").unwrap().len(), 2);
     assert_eq!(history.journey("c-1", "rescue"), None);
-    let state = JourneyState::entered(Timestamp::from_micros(30));
+    let state = JourneyState::entered(Timestamp::from_micros(30), 1);
     history
         .record(&Update {
             records: Vec::new(),

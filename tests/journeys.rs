@@ -389,3 +389,104 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+const THREE_STEPS: &str = r#"
+[schema.traits]
+at_risk = "bool"
+[schema.events]
+login = {}
+[[action]]
+id = "email"
+channel = "email"
+[[action]]
+id = "push"
+channel = "push"
+[[action]]
+id = "in_app"
+channel = "in_app"
+[[action]]
+id = "call"
+channel = "sales_task"
+[[journey]]
+id = "rescue"
+entry = "at_risk"
+exit = "count(login SINCE journey.entered_at) > 0"
+steps = [
+  { after = "0d", action = "email" },
+  { after = "3d", action = "push" },
+  { after = "STEP3", action = "in_app" },
+]
+fallback = { after = "FALLBACK", action = "call" }
+"#;
+
+fn three_steps(step3: &str, fallback: &str) -> Scenario {
+    let rules = THREE_STEPS
+        .replace("STEP3", step3)
+        .replace("FALLBACK", fallback);
+    Scenario::from_toml(&rules)
+        .starting_at(START)
+        .profile("c-1", |p| p.attribute("at_risk", true))
+}
+
+#[test]
+fn steps_due_at_the_same_time_are_all_sent_one_decision_apart() {
+    // Step 3 shares step 2's `after`, the fallback step 3's: none is skipped.
+    three_steps("3d", "3d").run_for("4d").assert_sends(&[
+        ("0d", "email"),
+        ("3d", "push"),
+        ("73h", "in_app"),
+        ("74h", "call"),
+    ]);
+}
+
+#[test]
+fn a_step_never_offered_is_sent_late_rather_than_skipped() {
+    // Decisions once a week: the day-3 push is offered on day 7, the day-7
+    // message on day 14; nothing is skipped that was never tried.
+    let run = three_steps("7d", "21d").every("7d").run_for("28d");
+    run.assert_sends(&[
+        ("0d", "email"),
+        ("7d", "push"),
+        ("14d", "in_app"),
+        ("21d", "call"),
+    ]);
+    assert_eq!(run.timeline().skips().count(), 0);
+}
+
+#[test]
+fn a_customer_who_already_meets_the_exit_condition_does_not_enter() {
+    // A login at the very instant of entry already meets the exit: no day-0
+    // message. An hour later that login is before the entry and no longer
+    // counts, so the customer enters then.
+    let run = three_steps("7d", "14d").event("0d", "login").run_for("2h");
+    run.assert_sends(&[("1h", "email")]);
+    let first = &run.timeline().decisions[0];
+    assert_eq!(
+        first.at,
+        Timestamp::parse("2026-11-24T10:00:00Z").unwrap(),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_journey_step_replayed_later_after_a_lost_record_keeps_its_key() {
+    // The first decision's emission went out but its record was lost: the
+    // next run, an hour later, enrols the customer again and must repeat the
+    // key so that downstream de-duplication catches the resend.
+    let engine =
+        Engine::new(RuleSet::parse(&journey_only_source(), Format::Toml, "classic.toml").unwrap());
+    let profile = churn_risk(Profile::builder(&engine.rules().schema, reachable()))
+        .build()
+        .unwrap();
+    let history = MemoryHistory::new();
+    let at = |t: &str| Timestamp::parse(t).unwrap();
+    let options = nextbest::decide::Options::default();
+    let first = engine
+        .decide(&profile, &history, at("2026-11-24T09:00:00Z"), options)
+        .unwrap();
+    let replay = engine
+        .decide(&profile, &history, at("2026-11-24T10:00:00Z"), options)
+        .unwrap();
+    assert_eq!(first.emissions[0].journey, replay.emissions[0].journey);
+    assert_eq!(first.emissions[0].key, replay.emissions[0].key);
+}

@@ -17,7 +17,7 @@ use nextbest::history::{
 };
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
-use nextbest::simulate::Simulation;
+use nextbest::simulate::{Simulation, SimulationError};
 use nextbest::{
     Compiler, Duration, Profile, ProfileBuilder, ProfileLines, RuleSetError, Schema, Timestamp,
 };
@@ -508,9 +508,11 @@ fn simulate(args: &SimulateArgs) -> Outcome {
             .timeline_json(BufReader::new(file))
             .map_err(|e| report(format!("{}:{}: {}", path.display(), e.line, e.detail)))?;
     }
-    let timeline = simulation
-        .run(from, to, step)
-        .map_err(|e| report(format!("`{}`: {e}", args.profile.display())))?;
+    let timeline = simulation.run(from, to, step).map_err(|e| match e {
+        // The range is the command line's, not the profile's.
+        SimulationError::Range { .. } => report(format!("--from, --to, --step: {e}")),
+        e => report(format!("`{}`: {e}", args.profile.display())),
+    })?;
     let mut out = BufWriter::new(io::stdout().lock());
     for line in timeline.to_json_lines(args.explain) {
         if let Flow::Stop = write_line(&mut out, line)? {

@@ -4,9 +4,11 @@
 //!
 //! A journey's stages are its steps in order, then its fallback. A profile's
 //! [`JourneyState`] counts the stages done (sent, held out or skipped); the
-//! next one is due once `entered_at + after ≤ now`. A stage that is still not
-//! done when the stage after it falls due is overdue: skipped, so that a
-//! customer never gets day 1's message on day 7 next to day 7's.
+//! next one is due once `entered_at + after ≤ now`. A stage that was offered
+//! and blocked (a cooldown, a cap…) is retried until the stage after it falls
+//! due; then it is overdue: skipped, so that a customer never gets day 1's
+//! message on day 7 next to day 7's. A stage never offered is offered first,
+//! however late. A profile whose exit condition already holds does not enter.
 
 use crate::history::{JourneyState, JourneyStatus};
 use crate::profile::Profile;
@@ -32,8 +34,16 @@ impl Stage<'_> {
     }
 
     /// What its idempotency key depends on: (journey, step, enrolment).
-    pub fn key(&self) -> (&str, u32, Timestamp) {
-        (&self.journey.id, self.number(), self.state.entered_at)
+    pub fn key(&self) -> (&str, u32, u32) {
+        (&self.journey.id, self.number(), self.state.enrolment)
+    }
+
+    /// The state once this stage was offered and blocked, to be retried.
+    pub fn retried(&self) -> Option<JourneyState> {
+        (!self.state.tried).then_some(JourneyState {
+            tried: true,
+            ..self.state
+        })
     }
 
     /// The state once this stage is done at `now`.
@@ -89,7 +99,13 @@ pub(super) fn progress<'r>(
         }
         state => {
             if may_enter(journey, state, now) && journey.entry.matches(profile, now)? {
-                let entered = JourneyState::entered(now);
+                let enrolment = state.map_or(1, |s| s.enrolment.saturating_add(1));
+                let entered = JourneyState::entered(now, enrolment);
+                if exits(journey, entered, profile, now)? {
+                    // Already out: entering would send the first step to a
+                    // customer the journey is meant to leave alone.
+                    return Ok(progress);
+                }
                 progress.update = Some(if journey.stage_count() == 0 {
                     completed(entered, now)
                 } else {
@@ -150,8 +166,13 @@ fn due(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<Stage<'
     })
 }
 
-/// The next stage, if the stage after it is due already.
+/// The next stage, if it was offered and blocked and the stage after it is
+/// due already. A stage never offered (decisions run less often than the
+/// steps fall due, or two steps share an `after`) is offered first.
 fn overdue(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<&Step> {
+    if !state.tried {
+        return None;
+    }
     let after = due_at(journey, state, state.done.saturating_add(1))?;
     if after <= now {
         journey.stage(state.done)
@@ -164,6 +185,7 @@ fn overdue(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<&St
 fn advance(journey: &Journey, state: JourneyState, now: Timestamp) -> JourneyState {
     let state = JourneyState {
         done: state.done.saturating_add(1),
+        tried: false,
         ..state
     };
     if state.done >= journey.stage_count() {

@@ -389,8 +389,8 @@ impl Engine {
             }
             for (step, number) in progress.overdue {
                 if let Some(action) = self.rules.action(&step.action) {
-                    let entered_at = state.map_or(now, |s| s.entered_at);
-                    let stage = (journey.id.as_str(), number, entered_at);
+                    let enrolment = state.map_or(1, |s| s.enrolment);
+                    let stage = (journey.id.as_str(), number, enrolment);
                     let key = idempotency_key(profile.id(), action, Sent::default(), Some(stage));
                     let journey = Some((journey.id.clone(), number));
                     decision
@@ -468,6 +468,11 @@ impl Engine {
         }
         for index in suppressed.into_iter().rev() {
             let candidate = candidates.remove(index);
+            if let Some(stage) = &candidate.stage {
+                if let Some(retried) = stage.retried() {
+                    decision.set_journey(profile.id(), &stage.journey.id, retried);
+                }
+            }
             decision.suppress(profile, &candidate, Reason::SuppressIf, Vec::new(), options);
         }
         Ok(())
@@ -543,6 +548,9 @@ impl Engine {
                     let skipped = emission(profile, action, now, journey(), key());
                     decision.skipped.push(skipped);
                     decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
+                } else if let Some(retried) = stage.and_then(Stage::retried) {
+                    let journey = stage.map_or("", |s| s.journey.id.as_str());
+                    decision.set_journey(profile.id(), journey, retried);
                 }
                 decision.suppress(profile, &candidate, reason, detail, options);
             }
@@ -607,16 +615,15 @@ fn idempotency_key(
     profile: &str,
     action: &Action,
     sent: Sent,
-    stage: Option<(&str, u32, Timestamp)>,
+    stage: Option<(&str, u32, u32)>,
 ) -> String {
     let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
     // Formatted straight into the hash: nothing is allocated but the key.
     let _ = match stage {
-        Some((journey, step, entered_at)) => write!(
+        Some((journey, step, enrolment)) => write!(
             hash,
-            "{profile}\u{0}{}\u{0}{journey}\u{0}{}\u{0}{step}",
-            action.id,
-            entered_at.as_micros()
+            "{profile}\u{0}{}\u{0}{journey}\u{0}{enrolment}\u{0}{step}",
+            action.id
         ),
         None => write!(
             hash,

@@ -12,7 +12,7 @@
 //! | `records`         | `(profile, seq u64)`                           | `(action, channel, category u8, outcome u8, at, send_at, key)` |
 //! | `records_by_time` | `(at i64 µs, seq u64)`                         | `profile`, for retention                                |
 //! | `record_steps`    | `(profile, seq u64)`                           | `(journey, step u32)`, records of journey steps only    |
-//! | `journeys`        | `(profile, journey)`                           | `(entered_at i64 µs, done u32, status u8, left_at i64 µs)` |
+//! | `journeys`        | `(profile, journey)`                           | `(entered_at i64 µs, enrolment u32, done u32, tried bool, status u8, left_at i64 µs)` |
 //!
 //! A cooldown or `max_sends` check is one B-tree lookup in `actions`; a rolling
 //! cap is one range scan of `sends` over exactly the sends inside the window of
@@ -60,7 +60,8 @@ const BY_TIME: TableDefinition<(i64, u64), &str> = TableDefinition::new("records
 /// The journey and step of the records of journey steps, by (profile, seq).
 const RECORD_STEPS: TableDefinition<(&str, u64), (&str, u32)> =
     TableDefinition::new("record_steps");
-/// Per (profile, journey): (entered at µs, stages done, status, left at µs).
+/// Per (profile, journey): (entered at µs, enrolment, stages done, tried,
+/// status, left at µs).
 const JOURNEYS: TableDefinition<(&str, &str), JourneyValue> = TableDefinition::new("journeys");
 
 type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
@@ -70,8 +71,8 @@ type SendsTable = ReadOnlyTable<(&'static str, &'static str, u8, i64, u64), ()>;
 type RecordValue<'a> = (&'a str, &'a str, u8, u8, i64, i64, &'a str);
 type RecordsTable = ReadOnlyTable<(&'static str, u64), RecordValue<'static>>;
 type StepsTable = ReadOnlyTable<(&'static str, u64), (&'static str, u32)>;
-/// (entered_at, done, status, left_at).
-type JourneyValue = (i64, u32, u8, i64);
+/// (entered_at, enrolment, done, tried, status, left_at).
+type JourneyValue = (i64, u32, u32, bool, u8, i64);
 type JourneysTable = ReadOnlyTable<(&'static str, &'static str), JourneyValue>;
 
 /// How many records compaction reads before deleting them.
@@ -657,15 +658,22 @@ fn write_journeys(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> 
             JourneyStatus::Exited(at) => (1, at.as_micros()),
             JourneyStatus::Completed(at) => (2, at.as_micros()),
         };
-        journeys.insert(
-            (change.profile.as_str(), change.journey.as_str()),
-            (state.entered_at.as_micros(), state.done, status, left_at),
-        )?;
+        let value = (
+            state.entered_at.as_micros(),
+            state.enrolment,
+            state.done,
+            state.tried,
+            status,
+            left_at,
+        );
+        journeys.insert((change.profile.as_str(), change.journey.as_str()), value)?;
     }
     Ok(())
 }
 
-fn journey_state((entered_at, done, status, left_at): JourneyValue) -> Result<JourneyState, Fault> {
+fn journey_state(
+    (entered_at, enrolment, done, tried, status, left_at): JourneyValue,
+) -> Result<JourneyState, Fault> {
     let left_at = Timestamp::from_micros(left_at);
     let status = match status {
         0 => JourneyStatus::Active,
@@ -679,7 +687,9 @@ fn journey_state((entered_at, done, status, left_at): JourneyValue) -> Result<Jo
     };
     Ok(JourneyState {
         entered_at: Timestamp::from_micros(entered_at),
+        enrolment,
         done,
+        tried,
         status,
     })
 }

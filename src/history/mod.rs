@@ -65,19 +65,28 @@ pub struct Record {
 pub struct JourneyState {
     /// When the current (or, once left, the last) enrolment began.
     pub entered_at: Timestamp,
+    /// Which enrolment it is: 1 for the first entry, 2 after a re-entry…
+    /// (the idempotency keys of its steps depend on it, not on the instant,
+    /// so that a decision replayed later repeats them).
+    pub enrolment: u32,
     /// How many of the journey's stages (its steps, then its fallback) are
     /// done: sent, held out or skipped.
     pub done: u32,
+    /// Whether the next stage was offered and blocked, and waits for a
+    /// retry: only such a stage is skipped when the one after it falls due.
+    pub tried: bool,
     /// Enrolled, or left and when.
     pub status: JourneyStatus,
 }
 
 impl JourneyState {
-    /// A new enrolment at `at`.
-    pub const fn entered(at: Timestamp) -> JourneyState {
+    /// Enrolment number `enrolment`, begun at `at`.
+    pub const fn entered(at: Timestamp, enrolment: u32) -> JourneyState {
         JourneyState {
             entered_at: at,
+            enrolment,
             done: 0,
+            tried: false,
             status: JourneyStatus::Active,
         }
     }
