@@ -347,15 +347,8 @@ impl fmt::Display for Run {
             let at = Duration::from_micros(decision.at.as_micros() - self.start.as_micros());
             let at = offset_text(at);
             for update in &decision.journeys {
-                let state = update.state;
-                let status = match state.status {
-                    crate::history::JourneyStatus::Active if state.entered_at == decision.at => {
-                        "entered"
-                    }
-                    crate::history::JourneyStatus::Active => "advanced",
-                    status => status.name(),
-                };
-                writeln!(f, "  +{at:<8} journey {} {status}", update.journey)?;
+                let change = update.state.change(decision.at);
+                writeln!(f, "  +{at:<8} journey {} {change}", update.journey)?;
             }
             let kinds = [
                 ("sent", &decision.emissions),

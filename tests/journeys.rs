@@ -70,6 +70,10 @@ fn churn_risk(profile: ProfileBuilder) -> ProfileBuilder {
         .attribute("timezone", "UTC")
 }
 
+fn journey_only_engine() -> Engine {
+    Engine::new(RuleSet::parse(&journey_only_source(), Format::Toml, "classic.toml").unwrap())
+}
+
 fn scenario() -> Scenario {
     Scenario::from_toml(&journey_only_source())
         .starting_at(START)
@@ -295,8 +299,7 @@ fn the_journey_and_the_standalone_action_share_churn_email() {
 
 #[test]
 fn a_restart_in_the_middle_of_a_journey_continues_where_it_left_off() {
-    let engine =
-        Engine::new(RuleSet::parse(&journey_only_source(), Format::Toml, "classic.toml").unwrap());
+    let engine = journey_only_engine();
     let start = Timestamp::parse(START).unwrap();
     let profile = churn_risk(Profile::builder(&engine.rules().schema, reachable()));
     let hour = Duration::from_secs(3600);
@@ -335,8 +338,7 @@ fn a_restart_in_the_middle_of_a_journey_continues_where_it_left_off() {
 
 #[test]
 fn decisions_are_recorded_in_the_history_a_simulation_is_given() {
-    let engine =
-        Engine::new(RuleSet::parse(&journey_only_source(), Format::Toml, "classic.toml").unwrap());
+    let engine = journey_only_engine();
     let start = Timestamp::parse(START).unwrap();
     let profile = churn_risk(Profile::builder(&engine.rules().schema, reachable()));
     let mut history = MemoryHistory::new();
@@ -473,8 +475,7 @@ fn a_journey_step_replayed_later_after_a_lost_record_keeps_its_key() {
     // The first decision's emission went out but its record was lost: the
     // next run, an hour later, enrols the customer again and must repeat the
     // key so that downstream de-duplication catches the resend.
-    let engine =
-        Engine::new(RuleSet::parse(&journey_only_source(), Format::Toml, "classic.toml").unwrap());
+    let engine = journey_only_engine();
     let profile = churn_risk(Profile::builder(&engine.rules().schema, reachable()))
         .build()
         .unwrap();

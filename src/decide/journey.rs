@@ -10,9 +10,10 @@
 //! message on day 7 next to day 7's. A stage never offered is offered first,
 //! however late. A profile whose exit condition already holds does not enter.
 
+use super::Reason;
 use crate::history::{JourneyState, JourneyStatus};
 use crate::profile::Profile;
-use crate::rules::{Journey, Reentry, Step};
+use crate::rules::{Journey, Reentry};
 use crate::trigger::EvalError;
 use crate::value::Timestamp;
 
@@ -20,7 +21,6 @@ use crate::value::Timestamp;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Stage<'r> {
     pub journey: &'r Journey,
-    pub step: &'r Step,
     /// 0-based; the fallback is the stage after the last step.
     pub index: u32,
     /// The profile's state in the journey, this stage not done.
@@ -38,18 +38,40 @@ impl Stage<'_> {
         (&self.journey.id, self.number(), self.state.enrolment)
     }
 
-    /// The state once this stage was offered and blocked, to be retried.
-    pub fn retried(&self) -> Option<JourneyState> {
-        (!self.state.tried).then_some(JourneyState {
-            tried: true,
-            ..self.state
-        })
+    /// The profile's new state once this stage was offered at `now` and
+    /// went out (`blocked` is `None`) or was stopped for `blocked`: done if
+    /// sent, held out or skipped at once, else marked for a retry. `None`
+    /// when the state does not change (a retry already marked).
+    pub fn after(&self, blocked: Option<Reason>, now: Timestamp) -> Option<JourneyState> {
+        match blocked {
+            Some(reason) if !settles(reason) => (!self.state.tried).then_some(JourneyState {
+                tried: true,
+                ..self.state
+            }),
+            _ => Some(advance(self.journey, self.state, now)),
+        }
     }
+}
 
-    /// The state once this stage is done at `now`.
-    pub fn done(&self, now: Timestamp) -> JourneyState {
-        advance(self.journey, self.state, now)
-    }
+/// Whether a stage stopped for `reason` is done with: held out (recorded as
+/// such), or blocked by what would still block it before the next stage
+/// (consent, `max_sends`, the end of its validity), so skipped at once.
+/// Timing blocks (cooldown, caps, quiet hours, ranking, validity not begun,
+/// `suppress_if`) are retried.
+pub(super) const fn settles(reason: Reason) -> bool {
+    matches!(reason, Reason::Holdout) || skips_at_once(reason)
+}
+
+/// Whether a stage stopped for `reason` is skipped at once (not held out).
+pub(super) const fn skips_at_once(reason: Reason) -> bool {
+    matches!(
+        reason,
+        Reason::Unsubscribed
+            | Reason::NoConsent
+            | Reason::ConsentExpired
+            | Reason::MaxSends
+            | Reason::Expired
+    )
 }
 
 /// What one journey does for a profile at one instant.
@@ -57,8 +79,8 @@ impl Stage<'_> {
 pub(super) struct Progress<'r> {
     /// The profile's new state, if it changed.
     pub update: Option<JourneyState>,
-    /// Stages that went overdue, in order: (step, 1-based number).
-    pub overdue: Vec<(&'r Step, u32)>,
+    /// Stages that went overdue, in order: (1-based number, enrolment).
+    pub overdue: Vec<(u32, u32)>,
     /// The stage that is due now, if any.
     pub due: Option<Stage<'r>>,
 }
@@ -84,8 +106,10 @@ pub(super) fn progress<'r>(
                 return Ok(progress);
             }
             let mut state = state;
-            while let Some(step) = overdue(journey, state, now) {
-                progress.overdue.push((step, state.done.saturating_add(1)));
+            while overdue(journey, state, now) {
+                progress
+                    .overdue
+                    .push((state.done.saturating_add(1), state.enrolment));
                 state = advance(journey, state, now);
             }
             if !progress.overdue.is_empty() {
@@ -160,25 +184,17 @@ fn due(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<Stage<'
     let at = due_at(journey, state, state.done)?;
     (at <= now).then_some(Stage {
         journey,
-        step: journey.stage(state.done)?,
         index: state.done,
         state,
     })
 }
 
-/// The next stage, if it was offered and blocked and the stage after it is
+/// Whether the next stage was offered and blocked and the stage after it is
 /// due already. A stage never offered (decisions run less often than the
 /// steps fall due, or two steps share an `after`) is offered first.
-fn overdue(journey: &Journey, state: JourneyState, now: Timestamp) -> Option<&Step> {
-    if !state.tried {
-        return None;
-    }
-    let after = due_at(journey, state, state.done.saturating_add(1))?;
-    if after <= now {
-        journey.stage(state.done)
-    } else {
-        None
-    }
+fn overdue(journey: &Journey, state: JourneyState, now: Timestamp) -> bool {
+    state.tried
+        && due_at(journey, state, state.done.saturating_add(1)).is_some_and(|after| after <= now)
 }
 
 /// One more stage done; the journey completes with its last.

@@ -20,7 +20,7 @@ use std::cell::OnceCell;
 use std::fmt::Write as _;
 
 use self::guards::{Plan, Sent, Situation, Verdict};
-use self::journey::Stage;
+use self::journey::{Stage, skips_at_once};
 use self::output::journey_json;
 use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
 use crate::profile::Profile;
@@ -187,6 +187,20 @@ impl Decision {
         }
     }
 
+    /// Sets the profile's state in `stage`'s journey after the stage was
+    /// offered and sent (`blocked` is `None`) or stopped.
+    fn advance(
+        &mut self,
+        profile: &Profile,
+        stage: &Stage<'_>,
+        blocked: Option<Reason>,
+        now: Timestamp,
+    ) {
+        if let Some(state) = stage.after(blocked, now) {
+            self.set_journey(profile.id(), &stage.journey.id, state);
+        }
+    }
+
     /// Reports a candidate that did not win, when explaining.
     fn suppress(
         &mut self,
@@ -219,20 +233,6 @@ impl Decision {
             detail,
         });
     }
-}
-
-/// Whether a journey step blocked for `reason` is given up at once: it could
-/// not go out before the next step anyway. Timing blocks (cooldown, caps,
-/// quiet hours, ranking, validity not begun, `suppress_if`) are retried.
-const fn skips_at_once(reason: Reason) -> bool {
-    matches!(
-        reason,
-        Reason::Unsubscribed
-            | Reason::NoConsent
-            | Reason::ConsentExpired
-            | Reason::MaxSends
-            | Reason::Expired
-    )
 }
 
 /// Options of one decision.
@@ -283,6 +283,8 @@ pub struct Engine {
     plans: Vec<Plan>,
     /// How many classes the plans group the actions in.
     classes: usize,
+    /// Per journey (file order), per stage: the index of its action.
+    stage_actions: Vec<Vec<Option<usize>>>,
 }
 
 /// The plan of an action the engine has none for (never: one per action).
@@ -312,11 +314,20 @@ impl Engine {
         }
         let plans = Plan::all(&rules);
         let classes = Plan::classes(&plans);
+        let action_index = |id: &str| rules.actions.iter().position(|a| a.id == id);
+        let stage_actions = (rules.journeys.iter())
+            .map(|journey| {
+                (0..journey.stage_count())
+                    .map(|stage| journey.stage(stage).and_then(|s| action_index(&s.action)))
+                    .collect()
+            })
+            .collect();
         Engine {
             rules,
             id_order,
             plans,
             classes,
+            stage_actions,
         }
     }
 
@@ -381,15 +392,14 @@ impl Engine {
         decision: &mut Decision,
         candidates: &mut Vec<Candidate<'r>>,
     ) -> Result<(), EvalError> {
-        for journey in &self.rules.journeys {
+        for (position, journey) in self.rules.journeys.iter().enumerate() {
             let state = history.journey(profile.id(), &journey.id);
             let progress = journey::progress(journey, state, profile, now)?;
             if let Some(state) = progress.update {
                 decision.set_journey(profile.id(), &journey.id, state);
             }
-            for (step, number) in progress.overdue {
-                if let Some(action) = self.rules.action(&step.action) {
-                    let enrolment = state.map_or(1, |s| s.enrolment);
+            for (number, enrolment) in progress.overdue {
+                if let Some((_, action)) = self.stage_action(position, number - 1) {
                     let stage = (journey.id.as_str(), number, enrolment);
                     let key = idempotency_key(profile.id(), action, Sent::default(), Some(stage));
                     let journey = Some((journey.id.clone(), number));
@@ -399,9 +409,7 @@ impl Engine {
                 }
             }
             if let Some(stage) = progress.due {
-                let mut actions = self.rules.actions.iter().enumerate();
-                let found = actions.find(|(_, a)| a.id == stage.step.action);
-                if let Some((index, action)) = found {
+                if let Some((index, action)) = self.stage_action(position, stage.index) {
                     let mut candidate = self.candidate(index, action, profile, now)?;
                     candidate.stage = Some(stage);
                     candidates.push(candidate);
@@ -409,6 +417,14 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The action of stage `stage` (0-based) of the journey at `journey`,
+    /// with its index in the rules.
+    fn stage_action(&self, journey: usize, stage: u32) -> Option<(usize, &Action)> {
+        let stages = self.stage_actions.get(journey)?;
+        let index = (*stages.get(usize::try_from(stage).ok()?)?)?;
+        Some((index, self.rules.actions.get(index)?))
     }
 
     /// The action at `index` of the rules as a standalone candidate.
@@ -469,9 +485,7 @@ impl Engine {
         for index in suppressed.into_iter().rev() {
             let candidate = candidates.remove(index);
             if let Some(stage) = &candidate.stage {
-                if let Some(retried) = stage.retried() {
-                    decision.set_journey(profile.id(), &stage.journey.id, retried);
-                }
+                decision.advance(profile, stage, Some(Reason::SuppressIf), now);
             }
             decision.suppress(profile, &candidate, Reason::SuppressIf, Vec::new(), options);
         }
@@ -527,30 +541,24 @@ impl Engine {
             }
         };
         let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
+        if let Some(stage) = stage {
+            let blocked = verdict.as_ref().err().map(|(reason, _)| *reason);
+            decision.advance(profile, stage, blocked, now);
+        }
         match verdict {
             Ok(send_at) => {
                 let sent = emission(profile, action, send_at, journey(), key());
                 decision.emissions.push(sent);
-                if let Some(stage) = stage {
-                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
-                }
             }
             Err((Reason::Holdout, detail)) => {
                 let held_out = emission(profile, action, now, journey(), key());
                 decision.held_out.push(held_out);
-                if let Some(stage) = stage {
-                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
-                }
                 decision.suppress(profile, &candidate, Reason::Holdout, detail, options);
             }
             Err((reason, detail)) => {
-                if let (Some(stage), true) = (stage, skips_at_once(reason)) {
+                if stage.is_some() && skips_at_once(reason) {
                     let skipped = emission(profile, action, now, journey(), key());
                     decision.skipped.push(skipped);
-                    decision.set_journey(profile.id(), &stage.journey.id, stage.done(now));
-                } else if let Some(retried) = stage.and_then(Stage::retried) {
-                    let journey = stage.map_or("", |s| s.journey.id.as_str());
-                    decision.set_journey(profile.id(), journey, retried);
                 }
                 decision.suppress(profile, &candidate, reason, detail, options);
             }

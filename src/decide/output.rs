@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::{Emission, Suppression};
-use crate::history::{JourneyStatus, JourneyUpdate};
+use crate::history::JourneyUpdate;
 use crate::value::{Timestamp, Value};
 
 impl Emission {
@@ -31,7 +31,7 @@ impl Emission {
         line.insert("action".into(), self.action.as_str().into());
         line.insert("channel".into(), self.channel.as_str().into());
         line.insert("send_at".into(), self.send_at.to_string().into());
-        self.insert_step(&mut line);
+        insert_step(&mut line, self.journey.as_ref());
         line.insert("key".into(), self.key.as_str().into());
         Json::Object(line)
     }
@@ -42,16 +42,9 @@ impl Emission {
         let mut line = Map::new();
         line.insert("profile".into(), self.profile.as_str().into());
         line.insert("action".into(), self.action.as_str().into());
-        self.insert_step(&mut line);
+        insert_step(&mut line, self.journey.as_ref());
         line.insert("skipped".into(), "overdue".into());
         Json::Object(line)
-    }
-
-    fn insert_step(&self, line: &mut Map<String, Json>) {
-        if let Some((journey, step)) = &self.journey {
-            line.insert("journey".into(), journey.as_str().into());
-            line.insert("step".into(), (*step).into());
-        }
     }
 }
 
@@ -66,10 +59,7 @@ impl Suppression {
         let mut line = Map::new();
         line.insert("profile".into(), self.profile.as_str().into());
         line.insert("action".into(), self.action.as_str().into());
-        if let Some((journey, step)) = &self.journey {
-            line.insert("journey".into(), journey.as_str().into());
-            line.insert("step".into(), (*step).into());
-        }
+        insert_step(&mut line, self.journey.as_ref());
         line.insert("suppressed".into(), self.reason.name().into());
         line.insert("detail".into(), Json::Object(detail));
         Json::Object(line)
@@ -82,6 +72,14 @@ impl Suppression {
     }
 }
 
+/// The `journey` and `step` of a line, when it has them.
+fn insert_step(line: &mut Map<String, Json>, journey: Option<&(String, u32)>) {
+    if let Some((journey, step)) = journey {
+        line.insert("journey".into(), journey.as_str().into());
+        line.insert("step".into(), (*step).into());
+    }
+}
+
 /// The line of a journey state change decided at `at`: `entered`,
 /// `advanced`, `exited` or `completed`.
 pub(super) fn journey_json(update: &JourneyUpdate, at: Timestamp) -> Json {
@@ -89,12 +87,7 @@ pub(super) fn journey_json(update: &JourneyUpdate, at: Timestamp) -> Json {
     let mut line = Map::new();
     line.insert("profile".into(), update.profile.as_str().into());
     line.insert("journey".into(), update.journey.as_str().into());
-    let status = match state.status {
-        JourneyStatus::Active if state.entered_at == at => "entered",
-        JourneyStatus::Active => "advanced",
-        status => status.name(),
-    };
-    line.insert("journey_status".into(), status.into());
+    line.insert("journey_status".into(), state.change(at).into());
     line.insert("entered_at".into(), state.entered_at.to_string().into());
     line.insert("steps_done".into(), state.done.into());
     Json::Object(line)

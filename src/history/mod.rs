@@ -91,6 +91,24 @@ impl JourneyState {
         }
     }
 
+    /// What a decision at `at` that produced this state did: `entered`,
+    /// `advanced`, `exited` or `completed` (the names of explained output).
+    ///
+    /// ```
+    /// use nextbest::history::JourneyState;
+    /// use nextbest::Timestamp;
+    /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// assert_eq!(JourneyState::entered(at, 1).change(at), "entered");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn change(&self, at: Timestamp) -> &'static str {
+        match self.status {
+            JourneyStatus::Active if self.entered_at == at => "entered",
+            JourneyStatus::Active => "advanced",
+            status => status.name(),
+        }
+    }
+
     /// When the profile left, if it did.
     pub const fn left_at(&self) -> Option<Timestamp> {
         match self.status {
