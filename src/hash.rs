@@ -19,7 +19,7 @@ pub fn growthbook_v2(key: &str, salt: &str) -> u32 {
 }
 
 /// The decimal digits of `n`, most significant first, without allocating.
-fn decimal(n: u32) -> impl Iterator<Item = u8> {
+pub(crate) fn decimal(n: u32) -> impl Iterator<Item = u8> {
     let mut digits = [0u8; 10];
     let mut len = 0;
     let mut rest = n;
@@ -48,4 +48,72 @@ fn decimal(n: u32) -> impl Iterator<Item = u8> {
 /// ```
 pub fn bucket(key: &str, salt: &str) -> i64 {
     i64::from(growthbook_v2(key, salt) / 100)
+}
+
+/// 64-bit FNV-1a, fed piece by piece: the decision engine's idempotency keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv1a64(u64);
+
+impl Fnv1a64 {
+    pub const fn new() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn write(&mut self, bytes: impl IntoIterator<Item = u8>) -> &mut Self {
+        self.0 = bytes.into_iter().fold(self.0, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        self
+    }
+
+    /// `n` in decimal.
+    pub fn write_decimal(&mut self, n: u32) -> &mut Self {
+        self.write(decimal(n))
+    }
+
+    /// The hash as 16 lowercase hex digits.
+    pub fn to_hex(self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [b'0'; 16];
+        for (place, digit) in digits.iter_mut().rev().enumerate() {
+            let nibble = (self.0 >> (place * 4)) & 0xf;
+            *digit = usize::try_from(nibble)
+                .ok()
+                .and_then(|n| HEX.get(n).copied())
+                .unwrap_or(b'0');
+        }
+        std::str::from_utf8(&digits)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a64_matches_the_published_vectors() {
+        // From the FNV reference test suite (Landon Curt Noll).
+        assert_eq!(Fnv1a64::new().to_hex(), "cbf29ce484222325");
+        assert_eq!(Fnv1a64::new().write(*b"a").to_hex(), "af63dc4c8601ec8c");
+        assert_eq!(
+            Fnv1a64::new().write(*b"foobar").to_hex(),
+            "85944171f73967e8"
+        );
+        let pieces = *Fnv1a64::new().write(*b"foo").write(*b"bar");
+        assert_eq!(pieces.to_hex(), "85944171f73967e8");
+    }
+
+    #[test]
+    fn decimal_digits_are_those_of_display() {
+        for n in [0, 7, 10, 99, 100, 12_345, u32::MAX] {
+            let digits: Vec<u8> = decimal(n).collect();
+            assert_eq!(digits, n.to_string().into_bytes());
+        }
+        assert_eq!(
+            Fnv1a64::new().write_decimal(42).to_hex(),
+            Fnv1a64::new().write(*b"42").to_hex()
+        );
+    }
 }

@@ -201,7 +201,7 @@ impl<'a> Situation<'a> {
     /// in. Cooldown and `max_sends` are left to the candidates: they read
     /// the history per action.
     pub fn blocked_before_trigger(&self, action: &Action, plan: &Plan) -> bool {
-        if self.validity(action).is_err() {
+        if !self.is_valid(action) {
             return true;
         }
         let blocked = match self.class_blocked.get(plan.class) {
@@ -209,7 +209,7 @@ impl<'a> Situation<'a> {
             None => self.class_blocked(action, plan),
         };
         // A held-out candidate is recorded: it needs its trigger.
-        blocked && !(action.category == Category::Marketing && self.holdout(action).is_err())
+        blocked && !self.is_held_out(action)
     }
 
     /// Whether consent, a cap the history fills or quiet hours block the
@@ -246,36 +246,60 @@ impl<'a> Situation<'a> {
             .unwrap_or(self.now)
     }
 
+    /// Whether `now` lies in the action's validity window.
+    fn is_valid(&self, action: &Action) -> bool {
+        action.valid_from.is_none_or(|from| from <= self.now)
+            && action.valid_until.is_none_or(|until| self.now <= until)
+    }
+
     fn validity(&self, action: &Action) -> Verdict {
+        if self.is_valid(action) {
+            return Ok(());
+        }
         if let Some(from) = action.valid_from.filter(|from| self.now < *from) {
             return Err(self.block(Reason::NotYetValid, || vec![("valid_from", from.into())]));
         }
-        if let Some(until) = action.valid_until.filter(|until| self.now > *until) {
-            return Err(self.block(Reason::Expired, || vec![("valid_until", until.into())]));
+        let until = action.valid_until.unwrap_or(self.now);
+        Err(self.block(Reason::Expired, || vec![("valid_until", until.into())]))
+    }
+
+    /// Whether a marketing `action` is held out: by the global holdout or
+    /// its own.
+    fn is_held_out(&self, action: &Action) -> bool {
+        action.category == Category::Marketing
+            && (self.global_holdout().is_some() || self.action_holdout(action).is_some())
+    }
+
+    fn holdout(&self, action: &Action) -> Verdict {
+        if let Some((bucket, percent)) = self.global_holdout() {
+            return Err(self.block(Reason::Holdout, || {
+                held_out("global".into(), bucket, percent)
+            }));
+        }
+        if let Some((bucket, percent)) = self.action_holdout(action) {
+            return Err(self.block(Reason::Holdout, || {
+                held_out(action.id.as_str().into(), bucket, percent)
+            }));
         }
         Ok(())
     }
 
-    fn holdout(&self, action: &Action) -> Verdict {
-        if let Some(holdout) = &self.rules.holdout {
-            let bucket = *self
-                .global_bucket
-                .get_or_init(|| crate::hash::bucket(self.profile.id(), &holdout.salt));
-            if bucket < i64::from(holdout.percent) {
-                return Err(self.block(Reason::Holdout, || {
-                    held_out("global".into(), bucket, holdout.percent)
-                }));
-            }
-        }
-        if let Some(percent) = action.holdout_percent {
-            let bucket = crate::hash::bucket(self.profile.id(), &action.id);
-            if bucket < i64::from(percent) {
-                return Err(self.block(Reason::Holdout, || {
-                    held_out(action.id.as_str().into(), bucket, percent)
-                }));
-            }
-        }
-        Ok(())
+    /// The profile's bucket and the percentage, if the global holdout
+    /// holds it.
+    fn global_holdout(&self) -> Option<(i64, u8)> {
+        let holdout = self.rules.holdout.as_ref()?;
+        let bucket = *self
+            .global_bucket
+            .get_or_init(|| crate::hash::bucket(self.profile.id(), &holdout.salt));
+        (bucket < i64::from(holdout.percent)).then_some((bucket, holdout.percent))
+    }
+
+    /// The profile's bucket and the percentage, if the action's own
+    /// holdout holds it.
+    fn action_holdout(&self, action: &Action) -> Option<(i64, u8)> {
+        let percent = action.holdout_percent?;
+        let bucket = crate::hash::bucket(self.profile.id(), &action.id);
+        (bucket < i64::from(percent)).then_some((bucket, percent))
     }
 
     fn consent(&self, action: &Action, plan: &Plan) -> Verdict {

@@ -17,11 +17,11 @@ mod output;
 mod quiet;
 
 use std::cell::OnceCell;
-use std::fmt::Write as _;
 
 use self::guards::{Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
 use self::output::journey_json;
+use crate::hash::Fnv1a64;
 use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
 use crate::profile::Profile;
 use crate::rules::{Action, Category, Ranking, RuleSet};
@@ -297,8 +297,9 @@ struct Candidate<'r> {
     /// The action's place in id order, for ties.
     tie: u32,
     plan: &'r Plan,
-    /// The journey stage it is, if any.
-    stage: Option<Stage<'r>>,
+    /// The journey stage it is, if any. Boxed: most candidates are not, and
+    /// a small candidate keeps the list and its sort cheap.
+    stage: Option<Box<Stage<'r>>>,
 }
 
 impl Engine {
@@ -354,6 +355,7 @@ impl Engine {
         }
         let mut decision = Decision {
             at: now,
+            emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),
             ..Decision::default()
         };
         let situation = Situation::new(
@@ -364,7 +366,9 @@ impl Engine {
             options.explain,
             self.classes,
         );
-        let mut candidates = Vec::with_capacity(self.rules.actions.len());
+        // A handful of triggers fire in most decisions: room for them in one
+        // small allocation, grown only when more do.
+        let mut candidates = Vec::with_capacity(self.rules.actions.len().min(16));
         self.journey_candidates(profile, history, now, &mut decision, &mut candidates)?;
         self.standalone_candidates(&situation, options, &mut decision, &mut candidates)?;
         // Best first; ties by id, so the order never depends on the file's; a
@@ -411,7 +415,7 @@ impl Engine {
             if let Some(stage) = progress.due {
                 if let Some((index, action)) = self.stage_action(position, stage.index) {
                     let mut candidate = self.candidate(index, action, profile, now)?;
-                    candidate.stage = Some(stage);
+                    candidate.stage = Some(Box::new(stage));
                     candidates.push(candidate);
                 }
             }
@@ -502,7 +506,7 @@ impl Engine {
     ) {
         let (profile, now) = (situation.profile(), situation.now());
         let action = candidate.action;
-        let stage = candidate.stage.as_ref();
+        let stage = candidate.stage.as_deref();
         let full = decision.emissions.len() >= self.rules.decision.max_actions;
         // The history is read once, and only if a guard or the key needs it.
         let sent = OnceCell::new();
@@ -625,32 +629,19 @@ fn idempotency_key(
     sent: Sent,
     stage: Option<(&str, u32, u32)>,
 ) -> String {
-    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
-    // Formatted straight into the hash: nothing is allocated but the key.
-    let _ = match stage {
-        Some((journey, step, enrolment)) => write!(
-            hash,
-            "{profile}\u{0}{}\u{0}{journey}\u{0}{enrolment}\u{0}{step}",
-            action.id
-        ),
-        None => write!(
-            hash,
-            "{profile}\u{0}{}\u{0}{}",
-            action.id,
-            sent.count.saturating_add(1)
-        ),
+    let mut hash = Fnv1a64::new();
+    hash.write(profile.bytes())
+        .write([0])
+        .write(action.id.bytes())
+        .write([0]);
+    match stage {
+        Some((journey, step, enrolment)) => hash
+            .write(journey.bytes())
+            .write([0])
+            .write_decimal(enrolment)
+            .write([0])
+            .write_decimal(step),
+        None => hash.write_decimal(sent.count.saturating_add(1)),
     };
-    format!("{:016x}", hash.0)
-}
-
-/// FNV-1a 64 as a `fmt::Write` sink.
-struct Fnv1a(u64);
-
-impl std::fmt::Write for Fnv1a {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        self.0 = text.bytes().fold(self.0, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        Ok(())
-    }
+    hash.to_hex()
 }

@@ -1,6 +1,7 @@
 //! An in-memory [`History`]: per profile, per-action counters and the sends
-//! sorted by (channel, category, time) in one vector, so a cooldown is one
-//! short scan and a rolling cap one binary search per (channel, category).
+//! sorted by time in one vector, so a cooldown is one short scan and a
+//! rolling cap one binary search plus a walk over the sends inside its
+//! window (a handful: that is what a cap limits), never the whole history.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -42,9 +43,8 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 struct ProfileLog {
     /// Per action sent: (name, times sent, last send decided at).
     actions: Vec<(Name, u32, Timestamp)>,
-    /// Every send as (channel, category, decided at), sorted: one run per
-    /// (channel, category), ascending in time within it.
-    sends: Vec<(Name, Category, Timestamp)>,
+    /// Every send as (decided at, channel, category), ascending in time.
+    sends: Vec<(Timestamp, Name, Category)>,
     /// Everything, in recording order.
     records: Vec<Record>,
     /// Per journey: where the profile stands.
@@ -54,32 +54,16 @@ struct ProfileLog {
 /// An interned action or channel name.
 type Name = u32;
 
-/// The order of categories in a profile's sends.
-const fn category_rank(category: Category) -> u8 {
-    match category {
-        Category::Marketing => 0,
-        Category::Transactional => 1,
-    }
-}
-
 impl ProfileLog {
-    /// How many sends decided after `after` the runs that `wanted` selects
-    /// hold: one binary search per run.
+    /// How many sends decided after `after` that `wanted` selects: a binary
+    /// search for the window's start, then only the sends inside it.
     fn sends_after(&self, after: Timestamp, wanted: impl Fn(Name, Category) -> bool) -> u32 {
-        let mut count: u32 = 0;
-        let mut rest = self.sends.as_slice();
-        while let Some(&(channel, category, _)) = rest.first() {
-            let end = rest.partition_point(|(c, k, _)| {
-                (*c, category_rank(*k)) <= (channel, category_rank(category))
-            });
-            let (run, next) = rest.split_at(end);
-            if wanted(channel, category) {
-                let first = run.partition_point(|(.., at)| *at <= after);
-                count = count.saturating_add(u32::try_from(run.len() - first).unwrap_or(u32::MAX));
-            }
-            rest = next;
-        }
-        count
+        let first = self.sends.partition_point(|(at, ..)| *at <= after);
+        let inside = self.sends.get(first..).unwrap_or_default();
+        let count = (inside.iter())
+            .filter(|(_, channel, category)| wanted(*channel, *category))
+            .count();
+        u32::try_from(count).unwrap_or(u32::MAX)
     }
 
     fn action(&self, name: Name) -> Option<(u32, Timestamp)> {
@@ -227,11 +211,9 @@ impl History for MemoryHistory {
                     }
                     None => log.actions.push((action, 1, record.at)),
                 }
-                let key = (channel, category_rank(record.category), record.at);
-                let at = log
-                    .sends
-                    .partition_point(|(c, k, t)| (*c, category_rank(*k), *t) <= key);
-                log.sends.insert(at, (channel, record.category, record.at));
+                // After any send at the same instant: recording order is kept.
+                let at = log.sends.partition_point(|(t, ..)| *t <= record.at);
+                log.sends.insert(at, (record.at, channel, record.category));
             }
             log.records.push(record.clone());
         }
