@@ -174,8 +174,7 @@ impl Program {
     ) -> Truth {
         let env = self.env(profile, now, entered_at);
         match &self.root {
-            Compiled::Bool(Cond::Test(f)) => f(&env),
-            Compiled::Bool(p) => p.eval(&env),
+            Compiled::Bool(cond) => cond.eval_root(&env),
             _ => Truth::Unknown,
         }
     }

@@ -821,6 +821,19 @@ impl Cond {
         }
     }
 
+    /// The root of a program: a leaf or a loop over leaves (most triggers)
+    /// runs in the caller, without the call into [`Cond::eval`], whose
+    /// prologue saves the registers its deepest variant needs.
+    #[inline(always)]
+    pub(super) fn eval_root(&self, env: &Env<'_>) -> Truth {
+        match self {
+            Cond::Test(f) => f(env),
+            Cond::AllTests(tests) => all_tests(tests, env),
+            Cond::AnyTests(tests) => any_tests(tests, env),
+            nested => nested.eval(env),
+        }
+    }
+
     pub(super) fn eval(&self, env: &Env<'_>) -> Truth {
         match self {
             Cond::Test(f) => f(env),
