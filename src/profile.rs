@@ -427,6 +427,19 @@ impl Profile {
         self.rest.attributes.get(slot).unwrap_or(&Value::Null)
     }
 
+    /// The bool attribute in `slot`, read from the compact slots the
+    /// triggers read (not the [`Value`]s): `None` when NULL or not a bool.
+    #[inline]
+    pub(crate) fn bool_slot(&self, slot: usize) -> Option<bool> {
+        self.slots.get(slot).bool()
+    }
+
+    /// The timestamp (or other int-like) attribute in `slot`, likewise.
+    #[inline]
+    pub(crate) fn timestamp_slot(&self, slot: usize) -> Option<Timestamp> {
+        self.slots.get(slot).int().map(Timestamp::from_micros)
+    }
+
     /// The evaluation form of the attribute in `slot`.
     #[inline]
     pub(crate) fn slot(&self, slot: usize) -> Slot {

@@ -98,9 +98,33 @@ pub(super) struct Situation<'a> {
     global_bucket: OnceCell<i64>,
     zone: OnceCell<Tz>,
     /// Per cap: the sends in its window already in the history.
-    cap_counts: Vec<OnceCell<u32>>,
+    cap_counts: Cells<u32, 8>,
     /// Per action class: whether consent, a full cap or quiet hours block it.
-    class_blocked: Vec<OnceCell<bool>>,
+    class_blocked: Cells<bool, 32>,
+}
+
+/// Cells worked out once per decision: on the stack for the usual handful,
+/// so that a decision does not allocate for them.
+enum Cells<T, const N: usize> {
+    Inline([OnceCell<T>; N]),
+    Heap(Vec<OnceCell<T>>),
+}
+
+impl<T, const N: usize> Cells<T, N> {
+    fn new(len: usize) -> Self {
+        if len <= N {
+            Cells::Inline(std::array::from_fn(|_| OnceCell::new()))
+        } else {
+            Cells::Heap((0..len).map(|_| OnceCell::new()).collect())
+        }
+    }
+
+    fn get(&self, index: usize) -> Option<&OnceCell<T>> {
+        match self {
+            Cells::Inline(cells) => cells.get(index),
+            Cells::Heap(cells) => cells.get(index),
+        }
+    }
 }
 
 impl<'a> Situation<'a> {
@@ -120,8 +144,8 @@ impl<'a> Situation<'a> {
             now,
             global_bucket: OnceCell::new(),
             zone: OnceCell::new(),
-            cap_counts: rules.caps.iter().map(|_| OnceCell::new()).collect(),
-            class_blocked: (0..classes).map(|_| OnceCell::new()).collect(),
+            cap_counts: Cells::new(rules.caps.len()),
+            class_blocked: Cells::new(classes),
         }
     }
 
@@ -307,7 +331,7 @@ impl<'a> Situation<'a> {
         let marketing = action.category == Category::Marketing;
         let profile = self.profile;
         if let (true, Some(unsubscribed)) = (marketing, &consent.unsubscribed) {
-            if *profile.attribute_slot(unsubscribed.slot) == Value::Bool(true) {
+            if profile.bool_slot(unsubscribed.slot) == Some(true) {
                 return Err(self.block(Reason::Unsubscribed, || {
                     vec![("trait", unsubscribed.name.as_str().into())]
                 }));
@@ -317,18 +341,18 @@ impl<'a> Situation<'a> {
             return Ok(());
         };
         let channel = || ("channel", Value::from(action.channel.as_str()));
-        match profile.attribute_slot(rule.opt_in.slot) {
-            Value::Bool(true) => {}
+        match profile.bool_slot(rule.opt_in.slot) {
+            Some(true) => {}
             // An explicit opt-out binds every action; a missing opt-in only marketing.
-            Value::Bool(false) => return Err(self.block(Reason::NoConsent, || vec![channel()])),
-            _ if marketing => return Err(self.block(Reason::NoConsent, || vec![channel()])),
-            _ => return Ok(()),
+            Some(false) => return Err(self.block(Reason::NoConsent, || vec![channel()])),
+            None if marketing => return Err(self.block(Reason::NoConsent, || vec![channel()])),
+            None => return Ok(()),
         }
         if let (true, Some(expires)) = (marketing, &rule.expires) {
-            if let Value::Timestamp(until) = profile.attribute_slot(expires.slot) {
-                if *until <= self.now {
+            if let Some(until) = profile.timestamp_slot(expires.slot) {
+                if until <= self.now {
                     return Err(self.block(Reason::ConsentExpired, || {
-                        vec![channel(), ("expired_at", (*until).into())]
+                        vec![channel(), ("expired_at", until.into())]
                     }));
                 }
             }
