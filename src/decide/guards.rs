@@ -96,7 +96,8 @@ pub(super) struct Situation<'a> {
     history: &'a dyn History,
     now: Timestamp,
     global_bucket: OnceCell<i64>,
-    zone: OnceCell<Tz>,
+    /// The end of the quiet period the profile is in now, if it is.
+    quiet_until: OnceCell<Option<Timestamp>>,
     /// Per cap: the sends in its window already in the history.
     cap_counts: Cells<u32, 8>,
     /// Per action class: whether consent, a full cap or quiet hours block it.
@@ -143,7 +144,7 @@ impl<'a> Situation<'a> {
             history,
             now,
             global_bucket: OnceCell::new(),
-            zone: OnceCell::new(),
+            quiet_until: OnceCell::new(),
             cap_counts: Cells::new(rules.caps.len()),
             class_blocked: Cells::new(classes),
         }
@@ -433,20 +434,21 @@ impl<'a> Situation<'a> {
             .sends_in_window(self.profile.id(), &cap.channels, cap.category, after)
     }
 
-    /// The end of the quiet period at `now` in the profile's zone, if quiet.
+    /// The end of the quiet period at `now` in the profile's zone, if quiet:
+    /// worked out once per decision.
     fn quiet_until(&self) -> Option<Timestamp> {
-        let quiet = self.rules.quiet_hours.as_ref()?;
-        let zone = *self.zone.get_or_init(|| {
-            quiet
+        *self.quiet_until.get_or_init(|| {
+            let quiet = self.rules.quiet_hours.as_ref()?;
+            let zone = quiet
                 .timezone
                 .as_ref()
                 .and_then(|t| match self.profile.attribute_slot(t.slot) {
                     Value::String(name) => name.parse::<Tz>().ok(),
                     _ => None,
                 })
-                .unwrap_or(quiet.default_timezone)
-        });
-        quiet::quiet_until(self.now, zone, quiet.start, quiet.end)
+                .unwrap_or(quiet.default_timezone);
+            quiet::quiet_until(self.now, zone, quiet.start, quiet.end)
+        })
     }
 }
 

@@ -290,17 +290,24 @@ pub struct Engine {
 /// The plan of an action the engine has none for (never: one per action).
 static NO_PLAN: Plan = Plan::none();
 
-/// A candidate on its way through the guards.
+/// A candidate on its way through the guards. Kept small (the journey stage
+/// boxed: most candidates are none), so that a decision's list of them fits
+/// in one small allocation.
 struct Candidate<'r> {
     action: &'r Action,
+    /// The action's index in the rules: its plan and its place in id order.
+    index: u32,
     rank: f64,
-    /// The action's place in id order, for ties.
-    tie: u32,
-    plan: &'r Plan,
-    /// The journey stage it is, if any. Boxed: most candidates are not, and
-    /// a small candidate keeps the list and its sort cheap.
+    /// Its `suppress_if` is TRUE.
+    suppressed: bool,
+    /// The journey stage it is, if any.
     stage: Option<Box<Stage<'r>>>,
 }
+
+/// The most bytes a decision's candidate list starts with. Allocators serve
+/// requests under about 1 KiB from per-thread caches; glibc's `malloc`
+/// consolidates its free lists on every larger one.
+const CANDIDATE_BYTES: usize = 1000;
 
 impl Engine {
     /// An engine over `rules`.
@@ -366,18 +373,21 @@ impl Engine {
             options.explain,
             self.classes,
         );
-        // A handful of triggers fire in most decisions: room for them in one
-        // small allocation, grown only when more do.
-        let mut candidates = Vec::with_capacity(self.rules.actions.len().min(16));
+        // Room for every candidate when that is a small allocation, else for
+        // as many as one holds, grown only when more triggers fire.
+        let most = self.rules.actions.len() + self.rules.journeys.len();
+        let mut candidates =
+            Vec::with_capacity(most.min(CANDIDATE_BYTES / size_of::<Candidate<'_>>()));
         self.journey_candidates(profile, history, now, &mut decision, &mut candidates)?;
         self.standalone_candidates(&situation, options, &mut decision, &mut candidates)?;
         // Best first; ties by id, so the order never depends on the file's; a
         // journey stage before the same action on its own, so that progress
         // is made when both are due.
+        let tie = |c: &Candidate<'_>| self.id_order.get(c.index as usize).copied();
         candidates.sort_by(|a, b| {
             b.rank
                 .total_cmp(&a.rank)
-                .then_with(|| a.tie.cmp(&b.tie))
+                .then_with(|| tie(a).cmp(&tie(b)))
                 .then_with(|| a.stage.is_none().cmp(&b.stage.is_none()))
         });
         for candidate in candidates {
@@ -431,7 +441,8 @@ impl Engine {
         Some((index, self.rules.actions.get(index)?))
     }
 
-    /// The action at `index` of the rules as a standalone candidate.
+    /// The action at `index` of the rules as a candidate, its `suppress_if`
+    /// evaluated.
     fn candidate<'r>(
         &'r self,
         index: usize,
@@ -439,11 +450,20 @@ impl Engine {
         profile: &Profile,
         now: Timestamp,
     ) -> Result<Candidate<'r>, EvalError> {
+        let suppressed = match &action.suppress_if {
+            Some(suppress) => suppress.matches(profile, now)?,
+            None => false,
+        };
         Ok(Candidate {
             action,
-            rank: rank(action, profile, now)?,
-            tie: self.id_order.get(index).copied().unwrap_or(u32::MAX),
-            plan: self.plan(index),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            // A suppressed candidate is never ranked.
+            rank: if suppressed {
+                f64::NEG_INFINITY
+            } else {
+                rank(action, profile, now)?
+            },
+            suppressed,
             stage: None,
         })
     }
@@ -478,15 +498,10 @@ impl Engine {
             }
         }
         // `suppress_if` applies to journey stages too (they retry).
-        let mut suppressed = Vec::new();
-        for (index, candidate) in candidates.iter().enumerate() {
-            if let Some(suppress) = &candidate.action.suppress_if {
-                if suppress.matches(profile, now)? {
-                    suppressed.push(index);
-                }
+        for index in (0..candidates.len()).rev() {
+            if !candidates.get(index).is_some_and(|c| c.suppressed) {
+                continue;
             }
-        }
-        for index in suppressed.into_iter().rev() {
             let candidate = candidates.remove(index);
             if let Some(stage) = &candidate.stage {
                 decision.advance(profile, stage, Some(Reason::SuppressIf), now);
@@ -521,7 +536,13 @@ impl Engine {
             // something blocks it; a journey stage needs the first reason.
             let any_block = stage.is_none() && !options.explain;
             situation
-                .check(action, candidate.plan, &sent, decision, any_block)
+                .check(
+                    action,
+                    self.plan(candidate.index as usize),
+                    &sent,
+                    decision,
+                    any_block,
+                )
                 .and_then(|()| {
                     self.arbitration(situation, decision, action)?;
                     let send_at = situation.send_at(action);
