@@ -3,7 +3,13 @@
 
 /// 32-bit FNV-1a.
 fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
-    bytes.into_iter().fold(0x811c_9dc5, |hash, byte| {
+    fnv1a32_from(0x811c_9dc5, bytes)
+}
+
+/// 32-bit FNV-1a continued from `state`: the hash of a text that starts
+/// with what gave `state`.
+fn fnv1a32_from(state: u32, bytes: impl IntoIterator<Item = u8>) -> u32 {
+    bytes.into_iter().fold(state, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
     })
 }
@@ -14,7 +20,7 @@ fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
 /// `h1 = fnv1a32(salt ++ key)`, `h2 = fnv1a32(decimal string of h1)`, result
 /// `h2 mod 10000`.
 pub fn growthbook_v2(key: &str, salt: &str) -> u32 {
-    let h1 = fnv1a32(salt.bytes().chain(key.bytes()));
+    let h1 = fnv1a32_from(fnv1a32(salt.bytes()), key.bytes());
     fnv1a32(decimal(h1)) % 10_000
 }
 
@@ -47,7 +53,25 @@ pub(crate) fn decimal(n: u32) -> impl Iterator<Item = u8> {
 /// assert_eq!(nextbest::hash::bucket("a", "seed"), 5);
 /// ```
 pub fn bucket(key: &str, salt: &str) -> i64 {
-    i64::from(growthbook_v2(key, salt) / 100)
+    Salted::new(salt).bucket(key)
+}
+
+/// A salt with its share of the hash worked out once: the salt comes first
+/// in the hashed text, so the buckets of many keys under one salt (a
+/// holdout's, at every decision) hash only the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Salted(u32);
+
+impl Salted {
+    pub fn new(salt: &str) -> Self {
+        Salted(fnv1a32(salt.bytes()))
+    }
+
+    /// [`bucket`]`(key, salt)`.
+    pub fn bucket(self, key: &str) -> i64 {
+        let h1 = fnv1a32_from(self.0, key.bytes());
+        i64::from(fnv1a32(decimal(h1)) % 10_000 / 100)
+    }
 }
 
 /// 64-bit FNV-1a, fed piece by piece: the decision engine's idempotency keys.
@@ -103,6 +127,25 @@ mod tests {
         );
         let pieces = *Fnv1a64::new().write(*b"foo").write(*b"bar");
         assert_eq!(pieces.to_hex(), "85944171f73967e8");
+    }
+
+    #[test]
+    fn a_salted_bucket_is_the_bucket_of_salt_and_key() {
+        for (key, salt) in [
+            ("a", "seed"),
+            ("c-1", "holdout"),
+            ("", ""),
+            ("p-99", "churn_email"),
+        ] {
+            let expected = i64::from(growthbook_v2(key, salt) / 100);
+            assert_eq!(
+                Salted::new(salt).bucket(key),
+                expected,
+                "{key:?} under {salt:?}"
+            );
+        }
+        // GrowthBook's test vector: hash("seed", "a", 2) = 0.0505.
+        assert_eq!(growthbook_v2("a", "seed"), 505);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::cell::OnceCell;
 use chrono_tz::Tz;
 
 use super::{Decision, Reason, quiet};
+use crate::hash::Salted;
 use crate::history::History;
 use crate::profile::Profile;
 use crate::rules::{Action, Category, FrequencyCap, QuietHoursPolicy, RuleSet};
@@ -30,6 +31,12 @@ pub(super) struct Plan {
     /// hours policy) are blocked alike by the guards that look at the
     /// profile as a whole: worked out once per class and decision.
     class: usize,
+    /// Its validity window, both ends included (open ends as the extremes).
+    valid: (Timestamp, Timestamp),
+    /// A marketing action: holdouts, caps and quiet hours apply to it.
+    marketing: bool,
+    /// Its own holdout: the percentage, and its id as the bucket's salt.
+    holdout: Option<(u8, Salted)>,
 }
 
 impl Plan {
@@ -39,6 +46,12 @@ impl Plan {
             consent: None,
             caps: Vec::new(),
             class: 0,
+            valid: (
+                Timestamp::from_micros(i64::MIN),
+                Timestamp::from_micros(i64::MAX),
+            ),
+            marketing: false,
+            holdout: None,
         }
     }
 
@@ -67,6 +80,16 @@ impl Plan {
                     consent,
                     caps,
                     class,
+                    valid: (
+                        action
+                            .valid_from
+                            .unwrap_or(Timestamp::from_micros(i64::MIN)),
+                        action
+                            .valid_until
+                            .unwrap_or(Timestamp::from_micros(i64::MAX)),
+                    ),
+                    marketing: action.category == Category::Marketing,
+                    holdout: (action.holdout_percent).map(|p| (p, Salted::new(&action.id))),
                 }
             })
             .collect()
@@ -189,10 +212,9 @@ impl<'a> Situation<'a> {
         decision: &Decision,
         any_block: bool,
     ) -> Verdict {
-        let marketing = action.category == Category::Marketing;
-        self.validity(action)?;
-        if marketing {
-            self.holdout(action)?;
+        self.validity(action, plan)?;
+        if plan.marketing {
+            self.holdout(action, plan)?;
         }
         self.consent(action, plan)?;
         let sent = || *sent.get_or_init(|| self.sent(action));
@@ -226,7 +248,7 @@ impl<'a> Situation<'a> {
     /// in. Cooldown and `max_sends` are left to the candidates: they read
     /// the history per action.
     pub fn blocked_before_trigger(&self, action: &Action, plan: &Plan) -> bool {
-        if !self.is_valid(action) {
+        if !self.is_valid(plan) {
             return true;
         }
         let blocked = match self.class_blocked.get(plan.class) {
@@ -234,7 +256,7 @@ impl<'a> Situation<'a> {
             None => self.class_blocked(action, plan),
         };
         // A held-out candidate is recorded: it needs its trigger.
-        blocked && !self.is_held_out(action)
+        blocked && !self.is_held_out(plan)
     }
 
     /// Whether consent, a cap the history fills or quiet hours block the
@@ -253,10 +275,10 @@ impl<'a> Situation<'a> {
     }
 
     /// The guards up to the holdout, for a candidate that cannot win.
-    pub fn holdout_only(&self, action: &Action) -> Verdict {
-        self.validity(action)?;
-        if action.category == Category::Marketing {
-            self.holdout(action)?;
+    pub fn holdout_only(&self, action: &Action, plan: &Plan) -> Verdict {
+        self.validity(action, plan)?;
+        if plan.marketing {
+            self.holdout(action, plan)?;
         }
         Ok(())
     }
@@ -272,13 +294,13 @@ impl<'a> Situation<'a> {
     }
 
     /// Whether `now` lies in the action's validity window.
-    fn is_valid(&self, action: &Action) -> bool {
-        action.valid_from.is_none_or(|from| from <= self.now)
-            && action.valid_until.is_none_or(|until| self.now <= until)
+    fn is_valid(&self, plan: &Plan) -> bool {
+        let (from, until) = plan.valid;
+        from <= self.now && self.now <= until
     }
 
-    fn validity(&self, action: &Action) -> Verdict {
-        if self.is_valid(action) {
+    fn validity(&self, action: &Action, plan: &Plan) -> Verdict {
+        if self.is_valid(plan) {
             return Ok(());
         }
         if let Some(from) = action.valid_from.filter(|from| self.now < *from) {
@@ -288,20 +310,19 @@ impl<'a> Situation<'a> {
         Err(self.block(Reason::Expired, || vec![("valid_until", until.into())]))
     }
 
-    /// Whether a marketing `action` is held out: by the global holdout or
+    /// Whether a marketing action is held out: by the global holdout or
     /// its own.
-    fn is_held_out(&self, action: &Action) -> bool {
-        action.category == Category::Marketing
-            && (self.global_holdout().is_some() || self.action_holdout(action).is_some())
+    fn is_held_out(&self, plan: &Plan) -> bool {
+        plan.marketing && (self.global_holdout().is_some() || self.own_holdout(plan).is_some())
     }
 
-    fn holdout(&self, action: &Action) -> Verdict {
+    fn holdout(&self, action: &Action, plan: &Plan) -> Verdict {
         if let Some((bucket, percent)) = self.global_holdout() {
             return Err(self.block(Reason::Holdout, || {
                 held_out("global".into(), bucket, percent)
             }));
         }
-        if let Some((bucket, percent)) = self.action_holdout(action) {
+        if let Some((bucket, percent)) = self.own_holdout(plan) {
             return Err(self.block(Reason::Holdout, || {
                 held_out(action.id.as_str().into(), bucket, percent)
             }));
@@ -321,9 +342,9 @@ impl<'a> Situation<'a> {
 
     /// The profile's bucket and the percentage, if the action's own
     /// holdout holds it.
-    fn action_holdout(&self, action: &Action) -> Option<(i64, u8)> {
-        let percent = action.holdout_percent?;
-        let bucket = crate::hash::bucket(self.profile.id(), &action.id);
+    fn own_holdout(&self, plan: &Plan) -> Option<(i64, u8)> {
+        let (percent, salt) = plan.holdout?;
+        let bucket = salt.bucket(self.profile.id());
         (bucket < i64::from(percent)).then_some((bucket, percent))
     }
 

@@ -529,7 +529,7 @@ impl Engine {
             // It cannot win, and unexplained, which guard stops it leaves no
             // trace; only a holdout does (a held-out record).
             situation
-                .holdout_only(action)
+                .holdout_only(action, self.plan(candidate.index as usize))
                 .and_then(|()| Err((Reason::Arbitration, Vec::new())))
         } else {
             // Unexplained, an action on its own only needs to know whether
