@@ -95,10 +95,34 @@ impl Plan {
             .collect()
     }
 
-    /// How many classes `plans` have.
-    pub fn classes(plans: &[Plan]) -> usize {
-        plans.iter().map(|p| p.class + 1).max().unwrap_or(0)
+    /// The actions of `rules` that have a trigger, by the class of their
+    /// plan.
+    pub fn classes(rules: &RuleSet, plans: &[Plan]) -> Vec<Class> {
+        let mut classes: Vec<Class> = Vec::new();
+        let triggered = (rules.actions.iter().zip(plans).enumerate())
+            .filter(|(_, (action, _))| action.trigger.is_some());
+        for (index, (_, plan)) in triggered {
+            if classes.len() <= plan.class {
+                classes.resize_with(plan.class + 1, Class::default);
+            }
+            if let Some(class) = classes.get_mut(plan.class) {
+                class.members.push(index);
+                if plan.marketing && plan.holdout.is_some() {
+                    class.own_holdouts.push(index);
+                }
+            }
+        }
+        classes
     }
+}
+
+/// The actions with a trigger in one class, in file order: what the
+/// guards that look at the profile as a whole block or pass together.
+#[derive(Debug, Default)]
+pub(super) struct Class {
+    members: Vec<usize>,
+    /// The marketing members with a holdout of their own.
+    own_holdouts: Vec<usize>,
 }
 
 /// What the history holds about one action for the profile.
@@ -242,21 +266,42 @@ impl<'a> Situation<'a> {
         Ok(())
     }
 
-    /// Whether `action` is blocked whatever its trigger, by a guard that
-    /// leaves no trace: its validity, or (outside any holdout it is subject
-    /// to) consent, a cap the history alone fills, or quiet hours it drops
-    /// in. Cooldown and `max_sends` are left to the candidates: they read
-    /// the history per action.
-    pub fn blocked_before_trigger(&self, action: &Action, plan: &Plan) -> bool {
-        if !self.is_valid(plan) {
-            return true;
-        }
+    /// The members of `class` that may become candidates when not
+    /// explaining, and whether the class is blocked. A guard of the profile
+    /// as a whole (consent, a cap the history alone fills, quiet hours it
+    /// drops in) blocks the whole class whatever the triggers: only members
+    /// the profile is held out of can then leave a trace (a held-out
+    /// record), so only they are offered. Each still goes through
+    /// [`Situation::may_yield`].
+    pub fn open_members<'c>(
+        &self,
+        class: &'c Class,
+        rules: &RuleSet,
+        plans: &[Plan],
+    ) -> (&'c [usize], bool) {
+        let Some(&first) = class.members.first() else {
+            return (&[], false);
+        };
+        let (Some(action), Some(plan)) = (rules.actions.get(first), plans.get(first)) else {
+            return (&class.members, false);
+        };
         let blocked = match self.class_blocked.get(plan.class) {
             Some(cell) => *cell.get_or_init(|| self.class_blocked(action, plan)),
             None => self.class_blocked(action, plan),
         };
-        // A held-out candidate is recorded: it needs its trigger.
-        blocked && !self.is_held_out(plan)
+        let held_out_globally = plan.marketing && self.global_holdout().is_some();
+        match (blocked, held_out_globally) {
+            (true, false) => (&class.own_holdouts, true),
+            _ => (&class.members, blocked),
+        }
+    }
+
+    /// Whether an action of `plan` offered by [`Situation::open_members`]
+    /// is worth its trigger: valid now, and held out if its class is
+    /// blocked. Cooldown and `max_sends` are left to the candidates: they
+    /// read the history per action.
+    pub fn may_yield(&self, plan: &Plan, class_blocked: bool) -> bool {
+        self.is_valid(plan) && (!class_blocked || self.is_held_out(plan))
     }
 
     /// Whether consent, a cap the history fills or quiet hours block the

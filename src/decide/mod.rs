@@ -18,7 +18,7 @@ mod quiet;
 
 use std::cell::OnceCell;
 
-use self::guards::{Plan, Sent, Situation, Verdict};
+use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
 use self::output::journey_json;
 use crate::hash::Fnv1a64;
@@ -281,8 +281,8 @@ pub struct Engine {
     id_order: Vec<u32>,
     /// Per action (file order), what the guards need resolved.
     plans: Vec<Plan>,
-    /// How many classes the plans group the actions in.
-    classes: usize,
+    /// The actions with a trigger, by the class of their plan.
+    classes: Vec<Class>,
     /// Per journey (file order), per stage: the index of its action.
     stage_actions: Vec<Vec<Option<usize>>>,
 }
@@ -321,7 +321,7 @@ impl Engine {
             }
         }
         let plans = Plan::all(&rules);
-        let classes = Plan::classes(&plans);
+        let classes = Plan::classes(&rules, &plans);
         let action_index = |id: &str| rules.actions.iter().position(|a| a.id == id);
         let stage_actions = (rules.journeys.iter())
             .map(|journey| {
@@ -371,7 +371,7 @@ impl Engine {
             history,
             now,
             options.explain,
-            self.classes,
+            self.classes.len(),
         );
         // Room for every candidate when that is a small allocation, else for
         // as many as one holds, grown only when more triggers fire.
@@ -468,6 +468,26 @@ impl Engine {
         })
     }
 
+    /// The action at `index` as a candidate if it has a trigger and the
+    /// trigger is TRUE.
+    fn offer<'r>(
+        &'r self,
+        index: usize,
+        profile: &Profile,
+        now: Timestamp,
+        candidates: &mut Vec<Candidate<'r>>,
+    ) -> Result<(), EvalError> {
+        let Some(action) = self.rules.actions.get(index) else {
+            return Ok(());
+        };
+        if let Some(trigger) = &action.trigger {
+            if trigger.matches(profile, now)? {
+                candidates.push(self.candidate(index, action, profile, now)?);
+            }
+        }
+        Ok(())
+    }
+
     fn plan(&self, index: usize) -> &Plan {
         self.plans.get(index).unwrap_or(&NO_PLAN)
     }
@@ -477,7 +497,9 @@ impl Engine {
     /// Unexplained, an action that a guard of the profile as a whole already
     /// blocks (validity, consent, a full cap, quiet hours it drops in) is not
     /// evaluated at all: as a candidate it could leave no trace. Not when the
-    /// profile is in a holdout group it belongs to: that is recorded.
+    /// profile is in a holdout group it belongs to: that is recorded. The
+    /// actions are then walked class by class (the order of the candidates
+    /// does not matter: they are ranked).
     fn standalone_candidates<'r>(
         &'r self,
         situation: &Situation<'_>,
@@ -486,15 +508,18 @@ impl Engine {
         candidates: &mut Vec<Candidate<'r>>,
     ) -> Result<(), EvalError> {
         let (profile, now) = (situation.profile(), situation.now());
-        for (index, action) in self.rules.actions.iter().enumerate() {
-            let Some(trigger) = &action.trigger else {
-                continue;
-            };
-            if !options.explain && situation.blocked_before_trigger(action, self.plan(index)) {
-                continue;
+        if options.explain {
+            for index in 0..self.rules.actions.len() {
+                self.offer(index, profile, now, candidates)?;
             }
-            if trigger.matches(profile, now)? {
-                candidates.push(self.candidate(index, action, profile, now)?);
+        } else {
+            for class in &self.classes {
+                let (members, blocked) = situation.open_members(class, &self.rules, &self.plans);
+                for &index in members {
+                    if situation.may_yield(self.plan(index), blocked) {
+                        self.offer(index, profile, now, candidates)?;
+                    }
+                }
             }
         }
         // `suppress_if` applies to journey stages too (they retry).
