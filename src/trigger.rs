@@ -134,14 +134,24 @@ impl Compiled {
         }
     }
 
+    #[inline]
     fn admit(&self, profile: &Profile) -> Result<(), EvalError> {
         if profile.fingerprint() == self.fingerprint {
             Ok(())
         } else {
-            Err(EvalError::SchemaMismatch {
-                profile: profile.id().to_owned(),
-            })
+            Err(schema_mismatch(profile))
         }
+    }
+}
+
+/// The error for a profile of another schema. Out of line: building it
+/// allocates, and inlined it would make every evaluation save the registers
+/// that needs.
+#[cold]
+#[inline(never)]
+fn schema_mismatch(profile: &Profile) -> EvalError {
+    EvalError::SchemaMismatch {
+        profile: profile.id().to_owned(),
     }
 }
 
