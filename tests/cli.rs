@@ -301,6 +301,44 @@ fn decide_records_as_it_goes_unless_dry_run() {
     assert_eq!(dry[0], dry[1], "a replayed decision repeats its key");
 }
 
+#[test]
+fn a_dry_run_leaves_the_history_file_as_it_is() {
+    let dir = std::env::temp_dir().join(format!("nextbest-cli-dry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("history.redb");
+    let profile = "{\"id\": \"c-9\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \
+                   \"user_segment\": \"active\", \"email_opt_in\": true}}\n";
+    let history = ["--profiles", "-", "--history", store.to_str().unwrap()];
+    let dry: Vec<&str> = history.iter().copied().chain(["--dry-run"]).collect();
+
+    // No store yet: decided from an empty history, and none is created.
+    let (out, lines) = decide_lines(&dry, Some(profile));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (_, without) = decide_lines(&["--profiles", "-"], Some(profile));
+    assert_eq!(lines, without);
+    assert!(!store.exists(), "a dry run created {}", store.display());
+
+    // A real run creates and fills it; a dry run then reads it, writes nothing.
+    let (out, _) = decide_lines(&history, Some(profile));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = std::fs::read(&store).unwrap();
+    let (out, lines) = decide_lines(&dry, Some(profile));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        lines.is_empty(),
+        "the recorded send holds it back: {lines:?}"
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+
+    // Compacting is writing: not in a dry run.
+    let compact: Vec<&str> = dry.iter().copied().chain(["--compact"]).collect();
+    let (out, _) = decide_lines(&compact, Some(profile));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 const SIMULATE: [&str; 10] = [
     "simulate",
     "examples/rules/classic.toml",

@@ -507,30 +507,7 @@ fn a_store_of_a_newer_version_is_refused_and_left_alone() {
 fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     let dir = TempDir::new();
     let path = dir.file("history.redb");
-    let mut history = DurableHistory::open(&path).unwrap();
-    let m = Category::Marketing;
-    history
-        .record(&Update::from(vec![
-            record("c-1", "mail", "email", m, Outcome::Sent, 10),
-            record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
-        ]))
-        .unwrap();
-    drop(history);
-    // What version 1 wrote: no journey tables.
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        let steps = redb::TableDefinition::<(&str, u64), (&str, u32)>::new("record_steps");
-        let journeys =
-            redb::TableDefinition::<(&str, &str), (i64, u32, u32, bool, u8, i64)>::new("journeys");
-        assert!(txn.delete_table(steps).unwrap());
-        assert!(txn.delete_table(journeys).unwrap());
-        txn.open_table(redb::TableDefinition::<&str, &str>::new("meta"))
-            .unwrap()
-            .insert("version", "1")
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    version_1_store(&path);
 
     let mut history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.times_sent("c-1", "mail"), 1);
@@ -551,6 +528,73 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
     let history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.journey("c-1", "rescue"), Some(state));
+}
+
+/// A store of format 1 at `path`: one send to `c-1` and one holdout.
+fn version_1_store(path: &Path) {
+    let mut history = DurableHistory::open(path).unwrap();
+    let m = Category::Marketing;
+    history
+        .record(&Update::from(vec![
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
+        ]))
+        .unwrap();
+    drop(history);
+    // What version 1 wrote: no journey tables.
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    let steps = redb::TableDefinition::<(&str, u64), (&str, u32)>::new("record_steps");
+    let journeys =
+        redb::TableDefinition::<(&str, &str), (i64, u32, u32, bool, u8, i64)>::new("journeys");
+    assert!(txn.delete_table(steps).unwrap());
+    assert!(txn.delete_table(journeys).unwrap());
+    txn.open_table(redb::TableDefinition::<&str, &str>::new("meta"))
+        .unwrap()
+        .insert("version", "1")
+        .unwrap();
+    txn.commit().unwrap();
+}
+
+#[test]
+fn opening_unchanged_creates_nothing_and_upgrades_nothing() {
+    let dir = TempDir::new();
+    let missing = dir.file("missing.redb");
+    assert!(DurableHistory::open_unchanged(&missing).unwrap().is_none());
+    assert!(!missing.exists(), "no file is created");
+
+    let empty = dir.file("empty.redb");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(DurableHistory::open_unchanged(&empty).unwrap().is_none());
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+
+    let old = dir.file("old.redb");
+    version_1_store(&old);
+    let before = std::fs::read(&old).unwrap();
+    let error = DurableHistory::open_unchanged(&old).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HistoryError::NeedsUpgrade {
+                found: 1,
+                expected: 2,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("format version 1"), "{error}");
+    assert_eq!(
+        std::fs::read(&old).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    assert_eq!(get_meta(&old, "version").as_deref(), Some("1"));
+
+    // Opened for writing, it is upgraded, and then opens unchanged.
+    drop(DurableHistory::open(&old).unwrap());
+    let current = DurableHistory::open_unchanged(&old).unwrap().unwrap();
+    assert_eq!(current.times_sent("c-1", "mail"), 1);
 }
 
 #[test]

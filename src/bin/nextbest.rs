@@ -74,12 +74,14 @@ enum Command {
         dry_run: bool,
         /// The durable contact history (created if missing), read for
         /// cooldowns and caps and, unless --dry-run, updated with what was
-        /// emitted. Without it the run starts from an empty history.
+        /// emitted. Without it the run starts from an empty history. A dry
+        /// run leaves the file as it is: it creates no store and refuses one
+        /// that would need upgrading.
         #[arg(long)]
         history: Option<PathBuf>,
         /// Before deciding, drop history records older than the longest
         /// window any rule needs (no decision changes).
-        #[arg(long, requires = "history")]
+        #[arg(long, requires = "history", conflicts_with = "dry_run")]
         compact: bool,
     },
     /// Simulate one profile over time: decide at every step, record what is
@@ -391,7 +393,15 @@ fn open_history(
     let Some(path) = path else {
         return Ok(Box::new(MemoryHistory::new()));
     };
-    let mut store = DurableHistory::open(path).map_err(report)?;
+    let opened = if run.dry_run {
+        DurableHistory::open_unchanged(path)
+    } else {
+        DurableHistory::open(path).map(Some)
+    };
+    let Some(mut store) = opened.map_err(report)? else {
+        // A dry run over a store that does not exist yet: an empty history.
+        return Ok(Box::new(MemoryHistory::new()));
+    };
     if run.compact {
         let window = engine.rules().longest_window();
         let cut = Timestamp::from_micros(now.as_micros().saturating_sub(window.as_micros()));

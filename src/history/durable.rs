@@ -200,38 +200,52 @@ impl DurableHistory {
         DurableHistory::from_database(path, db)
     }
 
-    fn from_database(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
-        let txn = db.begin_read().map_err(|e| io_error(&path, e))?;
-        let empty = txn
-            .list_tables()
-            .map_err(|e| io_error(&path, e))?
-            .next()
-            .is_none()
-            && txn
-                .list_multimap_tables()
-                .map_err(|e| io_error(&path, e))?
-                .next()
-                .is_none();
-        if empty {
-            // A new file, or one whose first commit never happened.
-            drop(txn);
-            initialize(&db).map_err(|e| io_error(&path, e))?;
-        } else {
-            let version = check_format(&path, &txn)?;
-            // Every table of the format must be there, with its types.
-            verify(&path, &txn, COUNTERS)?;
-            verify(&path, &txn, ACTIONS)?;
-            verify(&path, &txn, SENDS)?;
-            verify(&path, &txn, RECORDS)?;
-            verify(&path, &txn, BY_TIME)?;
-            if version == 1 {
-                drop(txn);
-                upgrade_from_v1(&db).map_err(|e| io_error(&path, e))?;
-            } else {
-                verify(&path, &txn, RECORD_STEPS)?;
-                verify(&path, &txn, JOURNEYS)?;
+    /// Opens the existing store at `path` to read it, changing nothing:
+    /// `Ok(None)` when there is no store yet (no file, an empty file, or a
+    /// redb database without tables), where [`DurableHistory::open`] would
+    /// create one; [`HistoryError::NeedsUpgrade`] for a store of an older
+    /// format, which `open` would upgrade in place. For dry runs.
+    ///
+    /// # Errors
+    /// As [`DurableHistory::open`], and [`HistoryError::NeedsUpgrade`].
+    pub fn open_unchanged(path: impl AsRef<Path>) -> Result<Option<DurableHistory>, HistoryError> {
+        let path = path.as_ref();
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(HistoryError::Io {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                });
             }
+            Ok(file) if file.len() == 0 => return Ok(None),
+            Ok(_) => {}
         }
+        let db = Database::open(path).map_err(|e| open_error(path, e))?;
+        match inspect(path, &db)? {
+            Found::Empty => Ok(None),
+            Found::Version(found) if found < Self::FORMAT_VERSION => {
+                Err(HistoryError::NeedsUpgrade {
+                    path: path.to_path_buf(),
+                    found,
+                    expected: Self::FORMAT_VERSION,
+                })
+            }
+            Found::Version(_) => DurableHistory::with_view(path.to_path_buf(), db).map(Some),
+        }
+    }
+
+    fn from_database(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
+        match inspect(&path, &db)? {
+            // A new file, or one whose first commit never happened.
+            Found::Empty => initialize(&db).map_err(|e| io_error(&path, e))?,
+            Found::Version(1) => upgrade_from_v1(&db).map_err(|e| io_error(&path, e))?,
+            Found::Version(_) => {}
+        }
+        DurableHistory::with_view(path, db)
+    }
+
+    fn with_view(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
         let view = View::open(&db).map_err(|e| io_error(&path, e))?;
         Ok(DurableHistory {
             path,
@@ -499,6 +513,44 @@ fn seek_channel(
 }
 
 /// Creates every table and writes the format metadata, in one commit.
+/// What a database holds, read without changing it.
+enum Found {
+    /// No table at all: a new store.
+    Empty,
+    /// A store of this format version, with every table it needs.
+    Version(u32),
+}
+
+/// Checks that `db` is empty or a nextbest store this build reads, with
+/// every table of its format and their types.
+fn inspect(path: &Path, db: &Database) -> Result<Found, HistoryError> {
+    let txn = db.begin_read().map_err(|e| io_error(path, e))?;
+    let empty = txn
+        .list_tables()
+        .map_err(|e| io_error(path, e))?
+        .next()
+        .is_none()
+        && txn
+            .list_multimap_tables()
+            .map_err(|e| io_error(path, e))?
+            .next()
+            .is_none();
+    if empty {
+        return Ok(Found::Empty);
+    }
+    let version = check_format(path, &txn)?;
+    verify(path, &txn, COUNTERS)?;
+    verify(path, &txn, ACTIONS)?;
+    verify(path, &txn, SENDS)?;
+    verify(path, &txn, RECORDS)?;
+    verify(path, &txn, BY_TIME)?;
+    if version >= 2 {
+        verify(path, &txn, RECORD_STEPS)?;
+        verify(path, &txn, JOURNEYS)?;
+    }
+    Ok(Found::Version(version))
+}
+
 fn initialize(db: &Database) -> Result<(), Fault> {
     let txn = db.begin_write()?;
     {

@@ -223,6 +223,20 @@ pub enum HistoryError {
         /// The version this build reads and writes.
         expected: u32,
     },
+    /// The store is of an older format version, which opening it for
+    /// writing upgrades in place; it was opened to be left unchanged.
+    #[error(
+        "{} is a nextbest history store of format version {found}, upgraded to version {expected} in place when opened for writing; it was opened to be left unchanged",
+        .path.display()
+    )]
+    NeedsUpgrade {
+        /// The store's file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version opening it for writing upgrades it to.
+        expected: u32,
+    },
     /// Another process (or another handle in this one) has the store open.
     #[error("history store {} is in use by another process", .path.display())]
     InUse {
