@@ -241,8 +241,7 @@ fn assert_same(
         }
         for after in windows(edges).into_iter().filter(|a| *a >= cut) {
             let after = Timestamp::from_micros(after);
-            // A cap's count in one call (the memory history's own; the
-            // durable one sums `sends_after`).
+            // A cap's count in one call (each history answers it its own way).
             let channel_sets: [&[&str]; 4] = [&[], &["email"], &["email", "push"], &CHANNELS];
             for channels in channel_sets {
                 let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();

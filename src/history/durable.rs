@@ -420,37 +420,43 @@ impl History for DurableHistory {
         category: Category,
         after: Timestamp,
     ) -> u32 {
-        let Some(first) = after.as_micros().checked_add(1) else {
-            return 0;
-        };
-        let category = category_code(category);
-        self.query(0, |view| match channel {
-            Some(channel) => count_window(&view.sends, profile, channel, category, first),
-            None => {
-                // A skip scan: one seek per channel the profile has sends on,
-                // then the window of that channel.
-                let mut total: u32 = 0;
-                let mut next = seek_channel(
-                    &view.sends,
-                    profile,
-                    Bound::Included((profile, "", 0, i64::MIN, 0)),
-                )?;
-                while let Some(channel) = next {
-                    total = total.saturating_add(count_window(
-                        &view.sends,
-                        profile,
-                        &channel,
-                        category,
-                        first,
-                    )?);
-                    next = seek_channel(
-                        &view.sends,
-                        profile,
-                        Bound::Excluded((profile, &channel, u8::MAX, i64::MAX, u64::MAX)),
-                    )?;
-                }
-                Ok(total)
+        let channels = channel.map(|c| [c]);
+        let categories = [category_code(category)];
+        self.query(0, |view| {
+            count_sends(
+                view,
+                profile,
+                channels.as_ref().map(|c| &c[..]),
+                &categories,
+                after,
+            )
+        })
+    }
+
+    /// One read for the whole cap: the profile's channels are walked once
+    /// for every category it counts, not once per category.
+    fn sends_in_window(
+        &self,
+        profile: &str,
+        channels: &[String],
+        category: Option<Category>,
+        after: Timestamp,
+    ) -> u32 {
+        let one;
+        let both = [
+            category_code(Category::Marketing),
+            category_code(Category::Transactional),
+        ];
+        let categories: &[u8] = match category {
+            Some(category) => {
+                one = [category_code(category)];
+                &one
             }
+            None => &both,
+        };
+        let channels = (!channels.is_empty()).then_some(channels);
+        self.query(0, |view| {
+            count_sends(view, profile, channels, categories, after)
         })
     }
 
@@ -477,6 +483,48 @@ impl History for DurableHistory {
         }
         self.commit(txn)
     }
+}
+
+/// How many sends of `profile` in `categories` were decided after `after`
+/// on `channels`, or on any channel when `None` (a skip scan: one seek per
+/// channel the profile has sends on, then the windows of that channel).
+fn count_sends(
+    view: &View,
+    profile: &str,
+    channels: Option<&[impl AsRef<str>]>,
+    categories: &[u8],
+    after: Timestamp,
+) -> Result<u32, Fault> {
+    let Some(first) = after.as_micros().checked_add(1) else {
+        return Ok(0);
+    };
+    let in_channel = |channel: &str| -> Result<u32, Fault> {
+        let mut total: u32 = 0;
+        for category in categories {
+            let count = count_window(&view.sends, profile, channel, *category, first)?;
+            total = total.saturating_add(count);
+        }
+        Ok(total)
+    };
+    let mut total: u32 = 0;
+    match channels {
+        Some(channels) => {
+            for channel in channels {
+                total = total.saturating_add(in_channel(channel.as_ref())?);
+            }
+        }
+        None => {
+            let start = Bound::Included((profile, "", 0, i64::MIN, 0));
+            let mut next = seek_channel(&view.sends, profile, start)?;
+            while let Some(channel) = next {
+                total = total.saturating_add(in_channel(&channel)?);
+                let past =
+                    Bound::Excluded((profile, channel.as_str(), u8::MAX, i64::MAX, u64::MAX));
+                next = seek_channel(&view.sends, profile, past)?;
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// How many sends of `profile` on `channel` in `category` were decided at or
