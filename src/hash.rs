@@ -20,8 +20,7 @@ fn fnv1a32_from(state: u32, bytes: impl IntoIterator<Item = u8>) -> u32 {
 /// `h1 = fnv1a32(salt ++ key)`, `h2 = fnv1a32(decimal string of h1)`, result
 /// `h2 mod 10000`.
 pub fn growthbook_v2(key: &str, salt: &str) -> u32 {
-    let h1 = fnv1a32_from(fnv1a32(salt.bytes()), key.bytes());
-    fnv1a32(decimal(h1)) % 10_000
+    Salted::new(salt).growthbook_v2(key)
 }
 
 /// The decimal digits of `n`, most significant first, without allocating.
@@ -67,16 +66,40 @@ impl Salted {
         Salted(fnv1a32(salt.bytes()))
     }
 
+    /// [`growthbook_v2`]`(key, salt)`.
+    pub fn growthbook_v2(self, key: &str) -> u32 {
+        let h1 = fnv1a32_from(self.0, key.bytes());
+        fnv1a32(decimal(h1)) % 10_000
+    }
+
     /// [`bucket`]`(key, salt)`.
     pub fn bucket(self, key: &str) -> i64 {
-        let h1 = fnv1a32_from(self.0, key.bytes());
-        i64::from(fnv1a32(decimal(h1)) % 10_000 / 100)
+        i64::from(self.growthbook_v2(key) / 100)
     }
 }
 
-/// 64-bit FNV-1a, fed piece by piece: the decision engine's idempotency keys.
+/// 64-bit FNV-1a, fed piece by piece: the decision engine's idempotency
+/// keys, and the in-memory history's hash tables (their keys are short ids
+/// the rules and the caller chose, and a decision makes dozens of lookups: a
+/// cheap hash beats SipHash's flooding resistance there).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64::new()
+    }
+}
+
+impl std::hash::Hasher for Fnv1a64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        Fnv1a64::write(self, bytes.iter().copied());
+    }
+}
 
 impl Fnv1a64 {
     pub const fn new() -> Self {
@@ -127,6 +150,9 @@ mod tests {
         );
         let pieces = *Fnv1a64::new().write(*b"foo").write(*b"bar");
         assert_eq!(pieces.to_hex(), "85944171f73967e8");
+        let mut hasher = Fnv1a64::default();
+        std::hash::Hasher::write(&mut hasher, b"foobar");
+        assert_eq!(std::hash::Hasher::finish(&hasher), 0x8594_4171_f739_67e8);
     }
 
     #[test]

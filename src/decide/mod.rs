@@ -545,7 +545,7 @@ impl Engine {
         decision: &mut Decision,
     ) {
         let (profile, now) = (situation.profile(), situation.now());
-        let action = candidate.action;
+        let (action, plan) = (candidate.action, self.plan(candidate.index as usize));
         let stage = candidate.stage.as_deref();
         let full = decision.emissions.len() >= self.rules.decision.max_actions;
         // The history is read once, and only if a guard or the key needs it.
@@ -554,20 +554,14 @@ impl Engine {
             // It cannot win, and unexplained, which guard stops it leaves no
             // trace; only a holdout does (a held-out record).
             situation
-                .holdout_only(action, self.plan(candidate.index as usize))
+                .holdout_only(action, plan)
                 .and_then(|()| Err((Reason::Arbitration, Vec::new())))
         } else {
             // Unexplained, an action on its own only needs to know whether
             // something blocks it; a journey stage needs the first reason.
             let any_block = stage.is_none() && !options.explain;
             situation
-                .check(
-                    action,
-                    self.plan(candidate.index as usize),
-                    &sent,
-                    decision,
-                    any_block,
-                )
+                .check(action, plan, &sent, decision, any_block)
                 .and_then(|()| {
                     self.arbitration(situation, decision, action)?;
                     let send_at = situation.send_at(action);

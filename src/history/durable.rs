@@ -420,16 +420,10 @@ impl History for DurableHistory {
         category: Category,
         after: Timestamp,
     ) -> u32 {
-        let channels = channel.map(|c| [c]);
-        let categories = [category_code(category)];
+        let channels = channel.as_ref().map(std::slice::from_ref);
+        let categories = Category::selected(Some(category));
         self.query(0, |view| {
-            count_sends(
-                view,
-                profile,
-                channels.as_ref().map(|c| &c[..]),
-                &categories,
-                after,
-            )
+            count_sends(view, profile, channels, categories, after)
         })
     }
 
@@ -442,19 +436,8 @@ impl History for DurableHistory {
         category: Option<Category>,
         after: Timestamp,
     ) -> u32 {
-        let one;
-        let both = [
-            category_code(Category::Marketing),
-            category_code(Category::Transactional),
-        ];
-        let categories: &[u8] = match category {
-            Some(category) => {
-                one = [category_code(category)];
-                &one
-            }
-            None => &both,
-        };
         let channels = (!channels.is_empty()).then_some(channels);
+        let categories = Category::selected(category);
         self.query(0, |view| {
             count_sends(view, profile, channels, categories, after)
         })
@@ -492,7 +475,7 @@ fn count_sends(
     view: &View,
     profile: &str,
     channels: Option<&[impl AsRef<str>]>,
-    categories: &[u8],
+    categories: &[Category],
     after: Timestamp,
 ) -> Result<u32, Fault> {
     let Some(first) = after.as_micros().checked_add(1) else {
@@ -501,7 +484,8 @@ fn count_sends(
     let in_channel = |channel: &str| -> Result<u32, Fault> {
         let mut total: u32 = 0;
         for category in categories {
-            let count = count_window(&view.sends, profile, channel, *category, first)?;
+            let code = category_code(*category);
+            let count = count_window(&view.sends, profile, channel, code, first)?;
             total = total.saturating_add(count);
         }
         Ok(total)

@@ -4,36 +4,14 @@
 //! window (a handful: that is what a cap limits), never the whole history.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use super::{History, HistoryError, JourneyState, Outcome, Record, Update};
+use crate::hash::Fnv1a64;
 use crate::rules::Category;
 use crate::value::Timestamp;
 
-/// FNV-1a: the keys are short ids the rules and the caller chose, not
-/// attacker-controlled, and a decision makes dozens of lookups, so a cheap
-/// hash beats SipHash's flooding resistance here.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let start = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        self.0 = bytes.iter().fold(start, |hash, byte| {
-            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv1a64>>;
 
 /// What one profile's history holds. Action and channel names are interned
 /// (see [`MemoryHistory::names`]), so that the per-action and per-channel

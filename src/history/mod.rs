@@ -285,12 +285,8 @@ pub trait History {
         category: Option<Category>,
         after: Timestamp,
     ) -> u32 {
-        let categories: &[Category] = match &category {
-            Some(c) => std::slice::from_ref(c),
-            None => &[Category::Marketing, Category::Transactional],
-        };
         let mut count: u32 = 0;
-        for category in categories {
+        for category in Category::selected(category) {
             if channels.is_empty() {
                 count = count.saturating_add(self.sends_after(profile, None, *category, after));
             }
