@@ -25,7 +25,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record, Update};
 use nextbest::rules::{Category, Format, Ranking, RuleSet};
-use nextbest::{Profile, Timestamp};
+use nextbest::{CompactString, Profile, Timestamp};
 
 use common::Rng;
 
@@ -188,14 +188,14 @@ fn fill(history: &mut dyn History, engine: &Engine, rng: &mut Rng, now: Timestam
             let action = &actions[rng.below(actions.len() as u64) as usize];
             let at = Timestamp::from_micros(now.as_micros() - rng.below(30 * day) as i64);
             records.push(Record {
-                profile: format!("p-{i}"),
-                action: action.id.clone(),
-                channel: action.channel.clone(),
+                profile: format!("p-{i}").into(),
+                action: action.id.as_str().into(),
+                channel: action.channel.as_str().into(),
                 category: action.category,
                 outcome: Outcome::Sent,
                 at,
                 send_at: at,
-                key: String::new(),
+                key: CompactString::default(),
                 journey: None,
             });
         }

@@ -685,7 +685,7 @@ fn native_run(p: &NativeProfile, start: i64) -> Vec<Send> {
 fn engine_sends(timeline: &Timeline) -> Vec<(i64, String, i64)> {
     timeline
         .sends()
-        .map(|(at, e)| (at.as_micros(), e.action.clone(), e.send_at.as_micros()))
+        .map(|(at, e)| (at.as_micros(), e.action.to_string(), e.send_at.as_micros()))
         .collect()
 }
 

@@ -1,6 +1,8 @@
 //! Deterministic bucketing, shared by the `bucket()` function and the holdout
 //! guard so that both put a profile in the same bucket.
 
+use compact_str::CompactString;
+
 /// 32-bit FNV-1a.
 fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
     fnv1a32_from(0x811c_9dc5, bytes)
@@ -119,7 +121,7 @@ impl Fnv1a64 {
     }
 
     /// The hash as 16 lowercase hex digits.
-    pub fn to_hex(self) -> String {
+    pub fn to_hex(self) -> CompactString {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut digits = [b'0'; 16];
         for (place, digit) in digits.iter_mut().rev().enumerate() {
@@ -130,7 +132,7 @@ impl Fnv1a64 {
                 .unwrap_or(b'0');
         }
         std::str::from_utf8(&digits)
-            .map(str::to_owned)
+            .map(CompactString::from)
             .unwrap_or_default()
     }
 }

@@ -91,6 +91,10 @@ mod trigger;
 mod value;
 
 pub use check::Context;
+/// The string type of the ids in emissions, suppressions and history
+/// records: a `String` look-alike that keeps up to 24 bytes inline, so that
+/// a decision allocates nothing for the usual short ids and keys.
+pub use compact_str::CompactString;
 pub use decide::{Decision, Engine};
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use history::{History, MemoryHistory};

@@ -135,7 +135,7 @@ fn sent(profile: &str, action: &str, channel: &str, category: Category, at: Time
         outcome: Outcome::Sent,
         at,
         send_at: at,
-        key: format!("{profile}/{action}/{}", at.as_micros()),
+        key: format!("{profile}/{action}/{}", at.as_micros()).into(),
         journey: None,
     }
 }
@@ -334,7 +334,7 @@ fn emission_json_has_the_spec_fields() {
     assert_eq!(line["action"], json!("churn_email"));
     assert_eq!(line["channel"], json!("email"));
     assert_eq!(line["send_at"], json!("2026-11-24T09:00:00Z"));
-    assert_eq!(line["key"], json!(e.key));
+    assert_eq!(line["key"], json!(e.key.as_str()));
     // A standalone action belongs to no journey: `journey` and `step` are absent (or null).
     assert!(object.get("journey").is_none_or(serde_json::Value::is_null));
     assert!(object.get("step").is_none_or(serde_json::Value::is_null));
@@ -1899,7 +1899,7 @@ fn recorded_decisions_make_the_cooldown_apply_next_time() {
     assert_eq!(
         records,
         vec![Record {
-            profile: id.clone(),
+            profile: id.as_str().into(),
             action: "churn_email".into(),
             channel: "email".into(),
             category: Category::Marketing,

@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 use nextbest::decide::{Decision, Engine, Options};
 use nextbest::history::{History, MemoryHistory, Outcome};
 use nextbest::rules::{Format, RuleSet};
-use nextbest::{Profile, Timestamp, Value};
+use nextbest::{CompactString, Profile, Timestamp, Value};
 use proptest::prelude::*;
 
 const MINUTE: i64 = 60_000_000;
@@ -513,7 +513,7 @@ fn observed(decision: &Decision, expected: &Expected) -> Expected {
         .iter()
         .map(|s| {
             (
-                s.action.clone(),
+                s.action.to_string(),
                 s.reason.name().to_owned(),
                 s.detail.clone(),
             )
@@ -543,9 +543,19 @@ fn observed(decision: &Decision, expected: &Expected) -> Expected {
         emissions: decision
             .emissions
             .iter()
-            .map(|e| (e.action.clone(), e.channel.clone(), e.send_at.as_micros()))
+            .map(|e| {
+                (
+                    e.action.to_string(),
+                    e.channel.to_string(),
+                    e.send_at.as_micros(),
+                )
+            })
             .collect(),
-        held_out: decision.held_out.iter().map(|e| e.action.clone()).collect(),
+        held_out: decision
+            .held_out
+            .iter()
+            .map(|e| e.action.to_string())
+            .collect(),
         suppressions,
     }
 }
@@ -663,7 +673,7 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
     };
     let mut history = MemoryHistory::new();
     let mut profile = model.profile(engine);
-    let mut sent_keys: Vec<String> = Vec::new();
+    let mut sent_keys: Vec<CompactString> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
         match op {
             Op::Decide { record } => {

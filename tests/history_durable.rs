@@ -87,7 +87,7 @@ fn record(
         outcome,
         at: Timestamp::from_micros(at),
         send_at: Timestamp::from_micros(at + 7),
-        key: format!("{profile}/{action}/{at}"),
+        key: format!("{profile}/{action}/{at}").into(),
         journey: None,
     }
 }
@@ -118,8 +118,8 @@ fn arb_record() -> impl Strategy<Value = Record> {
                 outcome,
                 at: Timestamp::from_micros(at),
                 send_at: Timestamp::from_micros(at + delay),
-                key,
-                journey: journey.map(|(id, step)| (id.to_owned(), step)),
+                key: key.into(),
+                journey: journey.map(|(id, step)| (id.into(), step)),
             },
         )
 }

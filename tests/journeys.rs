@@ -97,10 +97,10 @@ fn a_customer_who_never_comes_back_gets_every_step_then_the_fallback() {
     assert_eq!(
         steps,
         [
-            ("churn_rescue".to_owned(), 1),
-            ("churn_rescue".to_owned(), 2),
-            ("churn_rescue".to_owned(), 3),
-            ("churn_rescue".to_owned(), 4),
+            ("churn_rescue".into(), 1),
+            ("churn_rescue".into(), 2),
+            ("churn_rescue".into(), 3),
+            ("churn_rescue".into(), 4),
         ]
     );
     // Entered at the start, completed with the fallback, never again after.
@@ -170,7 +170,7 @@ fn a_step_that_falls_in_quiet_hours_is_deferred_to_the_morning() {
     run.assert_sends(&[("0d", "churn_email")]);
     let (_, email) = &run.sends()[0];
     assert_eq!(email.send_at.to_string(), "2026-11-25T07:00:00Z");
-    assert_eq!(email.journey, Some(("churn_rescue".to_owned(), 1)));
+    assert_eq!(email.journey, Some(("churn_rescue".into(), 1)));
 }
 
 #[test]

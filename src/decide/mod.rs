@@ -18,6 +18,8 @@ mod quiet;
 
 use std::cell::OnceCell;
 
+use compact_str::CompactString;
+
 use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
 use self::output::journey_json;
@@ -81,31 +83,31 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emission {
     /// The profile's id.
-    pub profile: String,
+    pub profile: CompactString,
     /// The action's id.
-    pub action: String,
+    pub action: CompactString,
     /// Its channel.
-    pub channel: String,
+    pub channel: CompactString,
     /// Its category.
     pub category: Category,
     /// When to send it: the decision's instant, or the end of quiet hours.
     pub send_at: Timestamp,
     /// The journey and step (1-based) it belongs to.
-    pub journey: Option<(String, u32)>,
+    pub journey: Option<(CompactString, u32)>,
     /// The same for the same (profile, action, send number, journey
     /// enrolment, step): a replayed decision repeats its keys.
-    pub key: String,
+    pub key: CompactString,
 }
 
 /// A candidate that was not emitted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suppression {
     /// The profile's id.
-    pub profile: String,
+    pub profile: CompactString,
     /// The action's id.
-    pub action: String,
+    pub action: CompactString,
     /// The journey and step (1-based) it is, if any.
-    pub journey: Option<(String, u32)>,
+    pub journey: Option<(CompactString, u32)>,
     /// Why.
     pub reason: Reason,
     /// The figures behind it (cooldown until, cap count and max…); for a
@@ -180,8 +182,8 @@ impl Decision {
         match self.journeys.iter_mut().find(|u| u.journey == journey) {
             Some(update) => update.state = state,
             None => self.journeys.push(JourneyUpdate {
-                profile: profile.to_owned(),
-                journey: journey.to_owned(),
+                profile: profile.into(),
+                journey: journey.into(),
                 state,
             }),
         }
@@ -223,12 +225,12 @@ impl Decision {
             detail.push(("entered_at", stage.state.entered_at.into()));
         }
         self.suppressions.push(Suppression {
-            profile: profile.id().to_owned(),
-            action: candidate.action.id.clone(),
+            profile: profile.id().into(),
+            action: candidate.action.id.as_str().into(),
             journey: candidate
                 .stage
                 .as_ref()
-                .map(|s| (s.journey.id.clone(), s.number())),
+                .map(|s| (s.journey.id.as_str().into(), s.number())),
             reason,
             detail,
         });
@@ -416,7 +418,7 @@ impl Engine {
                 if let Some((_, action)) = self.stage_action(position, number - 1) {
                     let stage = (journey.id.as_str(), number, enrolment);
                     let key = idempotency_key(profile.id(), action, Sent::default(), Some(stage));
-                    let journey = Some((journey.id.clone(), number));
+                    let journey = Some((journey.id.as_str().into(), number));
                     decision
                         .skipped
                         .push(emission(profile, action, now, journey, key));
@@ -584,7 +586,7 @@ impl Engine {
                 idempotency_key(profile.id(), action, sent, None)
             }
         };
-        let journey = || stage.map(|s| (s.journey.id.clone(), s.number()));
+        let journey = || stage.map(|s| (s.journey.id.as_str().into(), s.number()));
         if let Some(stage) = stage {
             let blocked = verdict.as_ref().err().map(|(reason, _)| *reason);
             decision.advance(profile, stage, blocked, now);
@@ -645,13 +647,13 @@ fn emission(
     profile: &Profile,
     action: &Action,
     send_at: Timestamp,
-    journey: Option<(String, u32)>,
-    key: String,
+    journey: Option<(CompactString, u32)>,
+    key: CompactString,
 ) -> Emission {
     Emission {
-        profile: profile.id().to_owned(),
-        action: action.id.clone(),
-        channel: action.channel.clone(),
+        profile: profile.id().into(),
+        action: action.id.as_str().into(),
+        channel: action.channel.as_str().into(),
         category: action.category,
         send_at,
         journey,
@@ -668,7 +670,7 @@ fn idempotency_key(
     action: &Action,
     sent: Sent,
     stage: Option<(&str, u32, u32)>,
-) -> String {
+) -> CompactString {
     let mut hash = Fnv1a64::new();
     hash.write(profile.bytes())
         .write([0])

@@ -1,6 +1,7 @@
 //! The JSON lines of SPEC §6: emissions, suppressions, and (when explaining)
 //! skipped journey steps and journey changes.
 
+use compact_str::CompactString;
 use serde_json::{Map, Value as Json};
 
 use super::{Emission, Suppression};
@@ -73,7 +74,7 @@ impl Suppression {
 }
 
 /// The `journey` and `step` of a line, when it has them.
-fn insert_step(line: &mut Map<String, Json>, journey: Option<&(String, u32)>) {
+fn insert_step(line: &mut Map<String, Json>, journey: Option<&(CompactString, u32)>) {
     if let Some((journey, step)) = journey {
         line.insert("journey".into(), journey.as_str().into());
         line.insert("step".into(), (*step).into());

@@ -286,17 +286,17 @@ impl DurableHistory {
                 let (action, channel, category, outcome, at, send_at, key) = value.value();
                 let journey = view.steps.get((profile, seq.value().1))?.map(|step| {
                     let (journey, step) = step.value();
-                    (journey.to_owned(), step)
+                    (journey.into(), step)
                 });
                 out.push(Record {
-                    profile: profile.to_owned(),
-                    action: action.to_owned(),
-                    channel: channel.to_owned(),
+                    profile: profile.into(),
+                    action: action.into(),
+                    channel: channel.into(),
                     category: category_from_code(category)?,
                     outcome: outcome_from_code(outcome)?,
                     at: Timestamp::from_micros(at),
                     send_at: Timestamp::from_micros(send_at),
-                    key: key.to_owned(),
+                    key: key.into(),
                     journey,
                 });
             }

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use compact_str::CompactString;
+
 use super::{History, HistoryError, JourneyState, Outcome, Record, Update};
 use crate::hash::Fnv1a64;
 use crate::rules::Category;
@@ -26,7 +28,7 @@ struct ProfileLog {
     /// Everything, in recording order.
     records: Vec<Record>,
     /// Per journey: where the profile stands.
-    journeys: FastMap<String, JourneyState>,
+    journeys: FastMap<CompactString, JourneyState>,
 }
 
 /// An interned action or channel name.
@@ -71,7 +73,7 @@ impl ProfileLog {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct MemoryHistory {
-    profiles: FastMap<String, ProfileLog>,
+    profiles: FastMap<CompactString, ProfileLog>,
     /// Action and channel names, interned.
     names: FastMap<String, Name>,
     /// The text of each interned name.

@@ -11,6 +11,8 @@ pub use memory::MemoryHistory;
 
 use std::path::PathBuf;
 
+use compact_str::CompactString;
+
 use crate::rules::Category;
 use crate::value::Timestamp;
 
@@ -40,11 +42,11 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The profile.
-    pub profile: String,
+    pub profile: CompactString,
     /// The action.
-    pub action: String,
+    pub action: CompactString,
     /// The channel it went (or would have gone) out on.
-    pub channel: String,
+    pub channel: CompactString,
     /// Its category when it was decided.
     pub category: Category,
     /// What happened.
@@ -54,10 +56,10 @@ pub struct Record {
     /// When it is (or was) delivered: later than `at` when quiet hours deferred it.
     pub send_at: Timestamp,
     /// The idempotency key of the emission.
-    pub key: String,
+    pub key: CompactString,
     /// The journey and step (1-based; the fallback is the step after the
     /// last) it belongs to, if any.
-    pub journey: Option<(String, u32)>,
+    pub journey: Option<(CompactString, u32)>,
 }
 
 /// Where a profile stands in one journey.
@@ -144,9 +146,9 @@ impl JourneyStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JourneyUpdate {
     /// The profile.
-    pub profile: String,
+    pub profile: CompactString,
     /// The journey.
-    pub journey: String,
+    pub journey: CompactString,
     /// Where the profile now stands in it.
     pub state: JourneyState,
 }
