@@ -3,7 +3,8 @@
 //! A small reference model of SPEC §5, written from the SPEC alone with plain
 //! `Vec`s and linear scans (validity, global and per-action holdout, consent
 //! and unsubscribe, cooldown, `max_sends`, two rolling frequency caps,
-//! `suppress_if`, ranking by priority with ties by id, `max_actions`), is run
+//! `suppress_if`, ranking by priority or by a score with ties by id,
+//! `max_actions`), is run
 //! side by side with the engine over random sequences of operations: decide
 //! (with `explain`, optionally recording the decision), advance the clock
 //! (minutes to days, and exact cooldown or window lengths give or take a
@@ -37,6 +38,7 @@ const RULES: &str = r#"
 a = "bool"
 b = "bool"
 c = "bool"
+s = "int"
 email_opt_in = "bool"
 email_consent_expires = "timestamp"
 push_opt_in = "bool"
@@ -113,6 +115,13 @@ suppress_if = "a"
 priority = 40
 cooldown = "3d"
 max_sends = 2
+
+[[action]]
+id = "score_push"
+channel = "push"
+trigger = "b OR c"
+score = "s"
+cooldown = "1d"
 "#;
 
 /// Engines with `max_actions` 1 and 2.
@@ -142,6 +151,8 @@ struct Traits {
     a: Option<bool>,
     b: Option<bool>,
     c: Option<bool>,
+    /// The score of `score_push`.
+    s: Option<i64>,
     email_opt_in: Option<bool>,
     email_expires: Option<i64>,
     push_opt_in: Option<bool>,
@@ -160,7 +171,8 @@ struct ModelAction {
     /// TRUE under SQL's three-valued logic.
     trigger: fn(&Traits) -> bool,
     suppress_if: Option<fn(&Traits) -> bool>,
-    priority: i64,
+    /// A fixed priority, or `None` for the score `s`.
+    priority: Option<i64>,
     cooldown: Option<i64>,
     max_sends: Option<usize>,
     valid_from: Option<i64>,
@@ -196,7 +208,7 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             transactional: false,
             trigger: |t| is_true(t.a),
             suppress_if: None,
-            priority: 30,
+            priority: Some(30),
             cooldown: Some(2 * DAY),
             max_sends: Some(3),
             valid_from: Some(at("2026-11-03T00:00:00Z")),
@@ -210,7 +222,7 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             // b AND NOT c: NOT NULL is NULL, so c must be FALSE.
             trigger: |t| is_true(t.b) && t.c == Some(false),
             suppress_if: None,
-            priority: 20,
+            priority: Some(20),
             cooldown: Some(12 * HOUR),
             max_sends: None,
             valid_from: None,
@@ -224,7 +236,7 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             // a OR b: TRUE OR NULL is TRUE.
             trigger: |t| is_true(t.a) || is_true(t.b),
             suppress_if: None,
-            priority: 20,
+            priority: Some(20),
             cooldown: Some(DAY),
             max_sends: None,
             valid_from: None,
@@ -237,7 +249,7 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             transactional: true,
             trigger: |t| is_true(t.c),
             suppress_if: None,
-            priority: 10,
+            priority: Some(10),
             cooldown: Some(6 * HOUR),
             max_sends: Some(5),
             valid_from: None,
@@ -250,7 +262,7 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             transactional: false,
             trigger: |t| is_true(t.c),
             suppress_if: None,
-            priority: 5,
+            priority: Some(5),
             cooldown: None,
             max_sends: None,
             valid_from: None,
@@ -263,15 +275,39 @@ static ACTIONS: LazyLock<Vec<ModelAction>> = LazyLock::new(|| {
             transactional: false,
             trigger: |t| is_true(t.b),
             suppress_if: Some(|t| is_true(t.a)),
-            priority: 40,
+            priority: Some(40),
             cooldown: Some(3 * DAY),
             max_sends: Some(2),
             valid_from: None,
             valid_until: None,
             holdout_percent: None,
         },
+        ModelAction {
+            id: "score_push",
+            channel: "push",
+            transactional: false,
+            trigger: |t| is_true(t.b) || is_true(t.c),
+            suppress_if: None,
+            priority: None,
+            cooldown: Some(DAY),
+            max_sends: None,
+            valid_from: None,
+            valid_until: None,
+            holdout_percent: None,
+        },
     ]
 });
+
+impl ModelAction {
+    /// Its rank: the priority, or the score (NULL below every number).
+    fn rank(&self, t: &Traits) -> f64 {
+        match (self.priority, t.s) {
+            (Some(p), _) => p as f64,
+            (None, Some(s)) => s as f64,
+            (None, None) => f64::NEG_INFINITY,
+        }
+    }
+}
 
 const CAPS: [ModelCap; 2] = [
     ModelCap {
@@ -446,7 +482,8 @@ impl Model {
             }
             candidates.push(a);
         }
-        candidates.sort_by(|x, y| y.priority.cmp(&x.priority).then(x.id.cmp(y.id)));
+        let t = &self.traits;
+        candidates.sort_by(|x, y| y.rank(t).total_cmp(&x.rank(t)).then(x.id.cmp(y.id)));
         let mut chosen: Vec<&ModelAction> = Vec::new();
         for a in candidates {
             match self.guard(a, &chosen) {
@@ -492,6 +529,7 @@ impl Model {
             .attribute("a", t.a)
             .attribute("b", t.b)
             .attribute("c", t.c)
+            .attribute("s", t.s)
             .attribute("email_opt_in", t.email_opt_in)
             .attribute(
                 "email_consent_expires",
@@ -575,6 +613,8 @@ enum Op {
     JumpTo(i64),
     /// Trigger traits: 0 = a, 1 = b, 2 = c.
     Flag(u8, Option<bool>),
+    /// The score of `score_push`.
+    Score(Option<i64>),
     /// Opt-ins: 0 = email, 1 = push, 2 = sms.
     OptIn(u8, Option<bool>),
     /// The email consent's expiry, relative to now.
@@ -628,27 +668,32 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(bound, e)| Op::JumpTo(at(bound) + e)),
         2 => (0u8..3, tri()).prop_map(|(i, v)| Op::Flag(i, v)),
+        1 => score().prop_map(Op::Score),
         2 => (0u8..3, opt_in()).prop_map(|(i, v)| Op::OptIn(i, v)),
         1 => prop::option::of(expiry()).prop_map(Op::Expiry),
         1 => unsubscribed().prop_map(Op::Unsubscribe),
     ]
 }
 
+/// A score: NULL, or one that ties or falls between the priorities.
+fn score() -> impl Strategy<Value = Option<i64>> {
+    prop::option::of(prop::sample::select(vec![0, 5, 15, 20, 25, 30, 40, 50]))
+}
+
 fn traits() -> impl Strategy<Value = Traits> {
     (
-        tri(),
-        tri(),
-        tri(),
+        (tri(), tri(), tri(), score()),
         opt_in(),
         opt_in(),
         opt_in(),
         unsubscribed(),
     )
         .prop_map(
-            |(a, b, c, email_opt_in, push_opt_in, sms_opt_in, unsubscribed)| Traits {
+            |((a, b, c, s), email_opt_in, push_opt_in, sms_opt_in, unsubscribed)| Traits {
                 a,
                 b,
                 c,
+                s,
                 email_opt_in,
                 email_expires: None,
                 push_opt_in,
@@ -724,6 +769,10 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
                     1 => model.traits.b = *v,
                     _ => model.traits.c = *v,
                 }
+                profile = model.profile(engine);
+            }
+            Op::Score(s) => {
+                model.traits.s = *s;
                 profile = model.profile(engine);
             }
             Op::OptIn(i, v) => {
