@@ -302,6 +302,42 @@ fn decide_records_as_it_goes_unless_dry_run() {
 }
 
 #[test]
+fn a_profile_listed_twice_in_one_batch_sees_its_first_decision() {
+    let dir = std::env::temp_dir().join(format!("nextbest-cli-twice-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("history.redb");
+    let profile = "{\"id\": \"twice\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \
+                   \"user_segment\": \"active\", \"email_opt_in\": true}}\n";
+    let input = profile.repeat(2);
+    let args = [
+        "--profiles",
+        "-",
+        "--explain",
+        "--history",
+        store.to_str().unwrap(),
+    ];
+    let emitted =
+        |lines: &[serde_json::Value]| lines.iter().filter(|l| l.get("key").is_some()).count();
+
+    // Both decisions fall in one uncommitted batch: the second reads the
+    // first from the batch, over the (empty) store.
+    let (out, lines) = decide_lines(&args, Some(&input));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emitted(&lines), 1, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l["suppressed"] == "cooldown"),
+        "{lines:?}"
+    );
+
+    // The next run reads both from the store.
+    let (out, again) = decide_lines(&args, Some(&input));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(emitted(&again), 0, "{again:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_dry_run_leaves_the_history_file_as_it_is() {
     let dir = std::env::temp_dir().join(format!("nextbest-cli-dry-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

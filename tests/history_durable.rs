@@ -28,12 +28,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use nextbest::Timestamp;
+use nextbest::decide::{Engine, Options};
+use nextbest::{Profile, RuleSet, Timestamp};
 use nextbest::history::{
     DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
     MemoryHistory, Outcome, Record, Update,
 };
-use nextbest::rules::Category;
+use nextbest::rules::{Category, Format};
 use proptest::prelude::*;
 
 const PROFILES: [&str; 4] = ["", "p", "p0", "é"];
@@ -206,7 +207,8 @@ fn windows(records: &[Record]) -> Vec<i64> {
 }
 
 /// Every answer of `durable` equals that of `model`, for the windows of
-/// [`windows`]`(edges)` whose `after` is at least `cut`.
+/// [`windows`]`(edges)` whose `after` is at least `cut`; and so does every
+/// answer of a snapshot of each profile, for the windows from its start.
 fn assert_same(
     durable: &DurableHistory,
     model: &MemoryHistory,
@@ -214,71 +216,90 @@ fn assert_same(
     cut: i64,
 ) -> Result<(), TestCaseError> {
     for profile in PROFILES {
-        for journey in JOURNEYS {
-            prop_assert_eq!(
-                durable.journey(profile, journey),
-                model.journey(profile, journey),
-                "journey({:?}, {:?})",
-                profile,
-                journey
-            );
-        }
-        for action in ACTIONS {
-            prop_assert_eq!(
-                durable.last_sent(profile, action),
-                model.last_sent(profile, action),
-                "last_sent({:?}, {:?})",
-                profile,
-                action
-            );
-            prop_assert_eq!(
-                durable.times_sent(profile, action),
-                model.times_sent(profile, action),
-                "times_sent({:?}, {:?})",
-                profile,
-                action
-            );
-        }
-        for after in windows(edges).into_iter().filter(|a| *a >= cut) {
-            let after = Timestamp::from_micros(after);
-            // A cap's count in one call (each history answers it its own way).
-            let channel_sets: [&[&str]; 4] = [&[], &["email"], &["email", "push"], &CHANNELS];
-            for channels in channel_sets {
-                let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
-                for category in [
-                    None,
-                    Some(Category::Marketing),
-                    Some(Category::Transactional),
-                ] {
-                    prop_assert_eq!(
-                        durable.sends_in_window(profile, &channels, category, after),
-                        model.sends_in_window(profile, &channels, category, after),
-                        "sends_in_window({:?}, {:?}, {:?}, {:?})",
-                        profile,
-                        channels,
-                        category,
-                        after
-                    );
-                }
-            }
-            for category in CATEGORIES {
-                for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
-                    prop_assert_eq!(
-                        durable.sends_after(profile, channel, category, after),
-                        model.sends_after(profile, channel, category, after),
-                        "sends_after({:?}, {:?}, {:?}, {:?})",
-                        profile,
-                        channel,
-                        category,
-                        after
-                    );
-                }
-            }
+        assert_same_profile(profile, durable, model, edges, cut)?;
+        for since in [cut, 100] {
+            let snapshot = durable
+                .profile_snapshot(profile, Timestamp::from_micros(since))
+                .expect("a durable store reads a profile at once");
+            assert_same_profile(profile, &snapshot, model, edges, since.max(cut))?;
         }
     }
     durable
         .check()
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Ok(())
+}
+
+/// Every answer of `durable` about `profile` equals that of `model`, for the
+/// windows of [`windows`]`(edges)` whose `after` is at least `cut`.
+fn assert_same_profile(
+    profile: &str,
+    durable: &dyn History,
+    model: &MemoryHistory,
+    edges: &[Record],
+    cut: i64,
+) -> Result<(), TestCaseError> {
+    for journey in JOURNEYS {
+        prop_assert_eq!(
+            durable.journey(profile, journey),
+            model.journey(profile, journey),
+            "journey({:?}, {:?})",
+            profile,
+            journey
+        );
+    }
+    for action in ACTIONS {
+        prop_assert_eq!(
+            durable.last_sent(profile, action),
+            model.last_sent(profile, action),
+            "last_sent({:?}, {:?})",
+            profile,
+            action
+        );
+        prop_assert_eq!(
+            durable.times_sent(profile, action),
+            model.times_sent(profile, action),
+            "times_sent({:?}, {:?})",
+            profile,
+            action
+        );
+    }
+    for after in windows(edges).into_iter().filter(|a| *a >= cut) {
+        let after = Timestamp::from_micros(after);
+        // A cap's count in one call (each history answers it its own way).
+        let channel_sets: [&[&str]; 4] = [&[], &["email"], &["email", "push"], &CHANNELS];
+        for channels in channel_sets {
+            let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
+            for category in [
+                None,
+                Some(Category::Marketing),
+                Some(Category::Transactional),
+            ] {
+                prop_assert_eq!(
+                    durable.sends_in_window(profile, &channels, category, after),
+                    model.sends_in_window(profile, &channels, category, after),
+                    "sends_in_window({:?}, {:?}, {:?}, {:?})",
+                    profile,
+                    channels,
+                    category,
+                    after
+                );
+            }
+        }
+        for category in CATEGORIES {
+            for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
+                prop_assert_eq!(
+                    durable.sends_after(profile, channel, category, after),
+                    model.sends_after(profile, channel, category, after),
+                    "sends_after({:?}, {:?}, {:?}, {:?})",
+                    profile,
+                    channel,
+                    category,
+                    after
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -864,4 +885,36 @@ fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
 fn a_store_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<DurableHistory>();
+}
+
+#[test]
+fn decisions_against_the_store_are_those_against_memory() {
+    let source = std::fs::read_to_string("examples/rules/classic.toml").unwrap();
+    let engine = Engine::new(RuleSet::parse(&source, Format::Toml, "classic.toml").unwrap());
+    let customers = std::fs::read_to_string("examples/data/customers.jsonl").unwrap();
+    let profiles: Vec<Profile> = (customers.lines())
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| Profile::from_json(&engine.rules().schema, line).unwrap())
+        .collect();
+    let dir = TempDir::new();
+    let mut durable = DurableHistory::open(dir.file("history.redb")).unwrap();
+    let mut memory = MemoryHistory::new();
+    let start = Timestamp::parse("2026-11-24T09:00:00Z").unwrap().as_micros();
+    let mut sent = 0;
+    // Every 13 hours for three weeks: cooldowns, caps, journey steps and
+    // quiet hours all come round, against both histories.
+    for tick in 0..40 {
+        let now = Timestamp::from_micros(start + tick * 13 * 3_600_000_000);
+        for profile in &profiles {
+            let options = Options { explain: true };
+            let from_store = engine.decide(profile, &durable, now, options).unwrap();
+            let from_memory = engine.decide(profile, &memory, now, options).unwrap();
+            assert_eq!(from_store, from_memory, "{} at {now}", profile.id());
+            sent += from_store.emissions.len();
+            durable.record(&from_store.update()).unwrap();
+            memory.record(&from_memory.update()).unwrap();
+        }
+    }
+    durable.check().unwrap();
+    assert!(sent > profiles.len(), "only {sent} sends");
 }

@@ -376,6 +376,21 @@ impl History for Batched {
         pending.or_else(|| self.store.journey(profile, journey))
     }
 
+    /// The store's snapshot with this batch's decisions for the profile
+    /// recorded on top.
+    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
+        let mut snapshot = self.store.profile_snapshot(profile, since)?;
+        let pending = Update {
+            records: self.pending.records(profile).to_vec(),
+            journeys: (self.update.journeys.iter())
+                .filter(|change| change.profile == profile)
+                .cloned()
+                .collect(),
+        };
+        snapshot.record(&pending).ok()?;
+        Some(snapshot)
+    }
+
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         self.pending.record(update)?;
         self.update.extend(update.clone());

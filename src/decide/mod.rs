@@ -287,6 +287,9 @@ pub struct Engine {
     classes: Vec<Class>,
     /// Per journey (file order), per stage: the index of its action.
     stage_actions: Vec<Vec<Option<usize>>>,
+    /// The longest rolling window of a cap: how far back a decision counts
+    /// sends.
+    longest_cap: i64,
 }
 
 /// The plan of an action the engine has none for (never: one per action).
@@ -332,12 +335,17 @@ impl Engine {
                     .collect()
             })
             .collect();
+        let longest_cap = (rules.caps.iter())
+            .map(|cap| cap.per.as_micros())
+            .max()
+            .unwrap_or(0);
         Engine {
             rules,
             id_order,
             plans,
             classes,
             stage_actions,
+            longest_cap,
         }
     }
 
@@ -362,6 +370,14 @@ impl Engine {
                 profile: profile.id().to_owned(),
             });
         }
+        // A store that pays per query reads the profile once (see
+        // `History::profile_snapshot`).
+        let since = Timestamp::from_micros(now.as_micros().saturating_sub(self.longest_cap));
+        let snapshot = history.profile_snapshot(profile.id(), since);
+        let history: &dyn History = match &snapshot {
+            Some(snapshot) => snapshot,
+            None => history,
+        };
         let mut decision = Decision {
             at: now,
             emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),

@@ -38,7 +38,9 @@ use redb::{
     TableDefinition, TableError, WriteTransaction,
 };
 
-use super::{History, HistoryError, JourneyState, JourneyStatus, Outcome, Record, Update};
+use super::{
+    History, HistoryError, JourneyState, JourneyStatus, MemoryHistory, Outcome, Record, Update,
+};
 use crate::rules::Category;
 use crate::value::Timestamp;
 
@@ -452,6 +454,13 @@ impl History for DurableHistory {
         })
     }
 
+    /// Three range reads (the profile's counters, its journeys, and the
+    /// windows of each of its channels) instead of a B-tree lookup per
+    /// question. A failed read answers `None` and is kept, as for any query.
+    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
+        self.query(None, |view| read_profile(view, profile, since).map(Some))
+    }
+
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         self.check()?;
         if update.is_empty() {
@@ -469,8 +478,7 @@ impl History for DurableHistory {
 }
 
 /// How many sends of `profile` in `categories` were decided after `after`
-/// on `channels`, or on any channel when `None` (a skip scan: one seek per
-/// channel the profile has sends on, then the windows of that channel).
+/// on `channels`, or on any channel when `None`.
 fn count_sends(
     view: &View,
     profile: &str,
@@ -478,56 +486,99 @@ fn count_sends(
     categories: &[Category],
     after: Timestamp,
 ) -> Result<u32, Fault> {
+    let mut count: u32 = 0;
+    visit_sends(view, profile, channels, categories, after, |_, _, _| {
+        count = count.saturating_add(1);
+    })?;
+    Ok(count)
+}
+
+/// Visits (channel, category, decided at) of every send of `profile` in
+/// `categories` decided after `after` on `channels`, or on any channel when
+/// `None` (a skip scan: one seek per channel the profile has sends on, then
+/// a range scan over exactly the window of each category).
+fn visit_sends(
+    view: &View,
+    profile: &str,
+    channels: Option<&[impl AsRef<str>]>,
+    categories: &[Category],
+    after: Timestamp,
+    mut visit: impl FnMut(&str, Category, Timestamp),
+) -> Result<(), Fault> {
     let Some(first) = after.as_micros().checked_add(1) else {
-        return Ok(0);
+        return Ok(());
     };
-    let in_channel = |channel: &str| -> Result<u32, Fault> {
-        let mut total: u32 = 0;
+    let mut in_channel = |channel: &str| -> Result<(), Fault> {
         for category in categories {
             let code = category_code(*category);
-            let count = count_window(&view.sends, profile, channel, code, first)?;
-            total = total.saturating_add(count);
+            let window: RangeInclusive<SendKey<'_>> =
+                (profile, channel, code, first, 0)..=(profile, channel, code, i64::MAX, u64::MAX);
+            for entry in view.sends.range(window)? {
+                let (key, _) = entry?;
+                visit(channel, *category, Timestamp::from_micros(key.value().3));
+            }
         }
-        Ok(total)
+        Ok(())
     };
-    let mut total: u32 = 0;
     match channels {
         Some(channels) => {
             for channel in channels {
-                total = total.saturating_add(in_channel(channel.as_ref())?);
+                in_channel(channel.as_ref())?;
             }
         }
         None => {
             let start = Bound::Included((profile, "", 0, i64::MIN, 0));
             let mut next = seek_channel(&view.sends, profile, start)?;
             while let Some(channel) = next {
-                total = total.saturating_add(in_channel(&channel)?);
+                in_channel(&channel)?;
                 let past =
                     Bound::Excluded((profile, channel.as_str(), u8::MAX, i64::MAX, u64::MAX));
                 next = seek_channel(&view.sends, profile, past)?;
             }
         }
     }
-    Ok(total)
+    Ok(())
 }
 
-/// How many sends of `profile` on `channel` in `category` were decided at or
-/// after `first`: a range scan over exactly those.
-fn count_window(
-    sends: &SendsTable,
-    profile: &str,
-    channel: &str,
-    category: u8,
-    first: i64,
-) -> Result<u32, Fault> {
-    let window: RangeInclusive<SendKey<'_>> =
-        (profile, channel, category, first, 0)..=(profile, channel, category, i64::MAX, u64::MAX);
-    let mut count: u32 = 0;
-    for entry in sends.range(window)? {
-        entry?;
-        count = count.saturating_add(1);
+/// What [`History::profile_snapshot`] holds, read from one snapshot.
+fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHistory, Fault> {
+    let mut snapshot = MemoryHistory::new();
+    for entry in view
+        .actions
+        .range((Bound::Included((profile, "")), Bound::Unbounded))?
+    {
+        let (key, value) = entry?;
+        let (p, action) = key.value();
+        if p != profile {
+            break;
+        }
+        let (count, last) = value.value();
+        snapshot.set_sends_of(profile, action, count, Timestamp::from_micros(last));
     }
-    Ok(count)
+    for entry in view
+        .journeys
+        .range((Bound::Included((profile, "")), Bound::Unbounded))?
+    {
+        let (key, value) = entry?;
+        let (p, journey) = key.value();
+        if p != profile {
+            break;
+        }
+        snapshot.set_journey(profile, journey, journey_state(value.value())?);
+    }
+    let every_channel: Option<&[&str]> = None;
+    let categories = Category::selected(None);
+    visit_sends(
+        view,
+        profile,
+        every_channel,
+        categories,
+        since,
+        |channel, category, at| {
+            snapshot.add_send(profile, at, channel, category);
+        },
+    )?;
+    Ok(snapshot)
 }
 
 /// The channel of the first send of `profile` from `from` on.

@@ -46,6 +46,13 @@ impl ProfileLog {
         u32::try_from(count).unwrap_or(u32::MAX)
     }
 
+    /// Adds a send, after any other at the same instant: recording order
+    /// is kept.
+    fn insert_send(&mut self, at: Timestamp, channel: Name, category: Category) {
+        let place = self.sends.partition_point(|(t, ..)| *t <= at);
+        self.sends.insert(place, (at, channel, category));
+    }
+
     fn action(&self, name: Name) -> Option<(u32, Timestamp)> {
         self.actions
             .iter()
@@ -91,6 +98,47 @@ impl MemoryHistory {
         self.profiles
             .get(profile)
             .map_or(&[], |p| p.records.as_slice())
+    }
+}
+
+/// Filling a snapshot of one profile (see [`History::profile_snapshot`]).
+impl MemoryHistory {
+    /// Sets the counters of `action` for `profile`: sent `count` times, the
+    /// last decided at `last`.
+    pub(super) fn set_sends_of(
+        &mut self,
+        profile: &str,
+        action: &str,
+        count: u32,
+        last: Timestamp,
+    ) {
+        let action = self.intern(action);
+        let log = self.log(profile);
+        match log.actions.iter_mut().find(|(n, ..)| *n == action) {
+            Some(entry) => *entry = (action, count, last),
+            None => log.actions.push((action, count, last)),
+        }
+    }
+
+    /// Adds a send decided at `at`, to the rolling-window counts only.
+    pub(super) fn add_send(
+        &mut self,
+        profile: &str,
+        at: Timestamp,
+        channel: &str,
+        category: Category,
+    ) {
+        let channel = self.intern(channel);
+        self.log(profile).insert_send(at, channel, category);
+    }
+
+    /// Sets where `profile` stands in `journey`.
+    pub(super) fn set_journey(&mut self, profile: &str, journey: &str, state: JourneyState) {
+        self.log(profile).journeys.insert(journey.into(), state);
+    }
+
+    fn log(&mut self, profile: &str) -> &mut ProfileLog {
+        self.profiles.entry(profile.into()).or_default()
     }
 }
 
@@ -182,7 +230,7 @@ impl History for MemoryHistory {
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         for record in &update.records {
             let (action, channel) = (self.intern(&record.action), self.intern(&record.channel));
-            let log = self.profiles.entry(record.profile.clone()).or_default();
+            let log = self.log(&record.profile);
             if record.outcome == Outcome::Sent {
                 match log.actions.iter_mut().find(|(n, ..)| *n == action) {
                     Some((_, count, last)) => {
@@ -191,15 +239,12 @@ impl History for MemoryHistory {
                     }
                     None => log.actions.push((action, 1, record.at)),
                 }
-                // After any send at the same instant: recording order is kept.
-                let at = log.sends.partition_point(|(t, ..)| *t <= record.at);
-                log.sends.insert(at, (record.at, channel, record.category));
+                log.insert_send(record.at, channel, record.category);
             }
             log.records.push(record.clone());
         }
         for change in &update.journeys {
-            let log = self.profiles.entry(change.profile.clone()).or_default();
-            log.journeys.insert(change.journey.clone(), change.state);
+            self.set_journey(&change.profile, &change.journey, change.state);
         }
         Ok(())
     }

@@ -303,6 +303,21 @@ pub trait History {
     /// Where `profile` stands in `journey`: `None` if it never entered it.
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState>;
 
+    /// Everything this history holds about `profile` that a decision asks,
+    /// read at once into memory: its counters (times sent and last send, per
+    /// action), its journey states, and its sends decided after `since`, so
+    /// that a rolling-window count is exact for every window that starts
+    /// at or after `since`. The snapshot holds no [`Record`]s.
+    ///
+    /// The engine asks for one at the start of each decision and, when it
+    /// gets one, asks the snapshot its questions instead: a history that
+    /// pays per query (a store on disk) answers them all with one read. The
+    /// default, `None`, says that asking this history directly is as cheap.
+    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
+        let _ = (profile, since);
+        None
+    }
+
     /// Appends the update's records and stores its journey states.
     ///
     /// # Errors
