@@ -29,12 +29,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nextbest::decide::{Engine, Options};
-use nextbest::{Profile, RuleSet, Timestamp};
 use nextbest::history::{
     DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
     MemoryHistory, Outcome, Record, Update,
 };
 use nextbest::rules::{Category, Format};
+use nextbest::{Profile, RuleSet, Timestamp};
 use proptest::prelude::*;
 
 const PROFILES: [&str; 4] = ["", "p", "p0", "é"];
@@ -899,7 +899,9 @@ fn decisions_against_the_store_are_those_against_memory() {
     let dir = TempDir::new();
     let mut durable = DurableHistory::open(dir.file("history.redb")).unwrap();
     let mut memory = MemoryHistory::new();
-    let start = Timestamp::parse("2026-11-24T09:00:00Z").unwrap().as_micros();
+    let start = Timestamp::parse("2026-11-24T09:00:00Z")
+        .unwrap()
+        .as_micros();
     let mut sent = 0;
     // Every 13 hours for three weeks: cooldowns, caps, journey steps and
     // quiet hours all come round, against both histories.

@@ -478,7 +478,8 @@ impl History for DurableHistory {
 }
 
 /// How many sends of `profile` in `categories` were decided after `after`
-/// on `channels`, or on any channel when `None`.
+/// on `channels`, or on any channel when `None` (a skip scan: one seek per
+/// channel the profile has sends on, then the windows of that channel).
 fn count_sends(
     view: &View,
     profile: &str,
@@ -486,58 +487,70 @@ fn count_sends(
     categories: &[Category],
     after: Timestamp,
 ) -> Result<u32, Fault> {
-    let mut count: u32 = 0;
-    visit_sends(view, profile, channels, categories, after, |_, _, _| {
-        count = count.saturating_add(1);
-    })?;
-    Ok(count)
-}
-
-/// Visits (channel, category, decided at) of every send of `profile` in
-/// `categories` decided after `after` on `channels`, or on any channel when
-/// `None` (a skip scan: one seek per channel the profile has sends on, then
-/// a range scan over exactly the window of each category).
-fn visit_sends(
-    view: &View,
-    profile: &str,
-    channels: Option<&[impl AsRef<str>]>,
-    categories: &[Category],
-    after: Timestamp,
-    mut visit: impl FnMut(&str, Category, Timestamp),
-) -> Result<(), Fault> {
     let Some(first) = after.as_micros().checked_add(1) else {
-        return Ok(());
+        return Ok(0);
     };
-    let mut in_channel = |channel: &str| -> Result<(), Fault> {
+    let in_channel = |channel: &str| -> Result<u32, Fault> {
+        let mut total: u32 = 0;
         for category in categories {
             let code = category_code(*category);
-            let window: RangeInclusive<SendKey<'_>> =
-                (profile, channel, code, first, 0)..=(profile, channel, code, i64::MAX, u64::MAX);
-            for entry in view.sends.range(window)? {
-                let (key, _) = entry?;
-                visit(channel, *category, Timestamp::from_micros(key.value().3));
-            }
+            let count = count_window(&view.sends, profile, channel, code, first)?;
+            total = total.saturating_add(count);
         }
-        Ok(())
+        Ok(total)
     };
+    let mut total: u32 = 0;
     match channels {
         Some(channels) => {
             for channel in channels {
-                in_channel(channel.as_ref())?;
+                total = total.saturating_add(in_channel(channel.as_ref())?);
             }
         }
         None => {
             let start = Bound::Included((profile, "", 0, i64::MIN, 0));
             let mut next = seek_channel(&view.sends, profile, start)?;
             while let Some(channel) = next {
-                in_channel(&channel)?;
+                total = total.saturating_add(in_channel(&channel)?);
                 let past =
                     Bound::Excluded((profile, channel.as_str(), u8::MAX, i64::MAX, u64::MAX));
                 next = seek_channel(&view.sends, profile, past)?;
             }
         }
     }
-    Ok(())
+    Ok(total)
+}
+
+/// How many sends of `profile` on `channel` in `category` were decided at or
+/// after `first`: a range scan over exactly those.
+fn count_window(
+    sends: &SendsTable,
+    profile: &str,
+    channel: &str,
+    category: u8,
+    first: i64,
+) -> Result<u32, Fault> {
+    let window: RangeInclusive<SendKey<'_>> =
+        (profile, channel, category, first, 0)..=(profile, channel, category, i64::MAX, u64::MAX);
+    let mut count: u32 = 0;
+    for entry in sends.range(window)? {
+        entry?;
+        count = count.saturating_add(1);
+    }
+    Ok(count)
+}
+
+/// The channel of the first send of `profile` from `from` on.
+fn seek_channel(
+    sends: &SendsTable,
+    profile: &str,
+    from: Bound<SendKey<'_>>,
+) -> Result<Option<String>, Fault> {
+    let Some(entry) = sends.range((from, Bound::Unbounded))?.next() else {
+        return Ok(None);
+    };
+    let (key, _) = entry?;
+    let (p, channel, ..) = key.value();
+    Ok((p == profile).then(|| channel.to_owned()))
 }
 
 /// What [`History::profile_snapshot`] holds, read from one snapshot.
@@ -566,36 +579,27 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
         }
         snapshot.set_journey(profile, journey, journey_state(value.value())?);
     }
-    let every_channel: Option<&[&str]> = None;
-    let categories = Category::selected(None);
-    visit_sends(
-        view,
-        profile,
-        every_channel,
-        categories,
-        since,
-        |channel, category, at| {
-            snapshot.add_send(profile, at, channel, category);
-        },
-    )?;
+    // One scan over all of the profile's sends: a range per channel and
+    // category costs more in B-tree descents than the few sends outside the
+    // window (compaction keeps them few) cost to skip.
+    let first = (profile, "", 0, i64::MIN, 0);
+    for entry in view
+        .sends
+        .range((Bound::Included(first), Bound::Unbounded))?
+    {
+        let (key, _) = entry?;
+        let (p, channel, category, at, _) = key.value();
+        if p != profile {
+            break;
+        }
+        let at = Timestamp::from_micros(at);
+        if at > since {
+            snapshot.add_send(profile, at, channel, category_from_code(category)?);
+        }
+    }
     Ok(snapshot)
 }
 
-/// The channel of the first send of `profile` from `from` on.
-fn seek_channel(
-    sends: &SendsTable,
-    profile: &str,
-    from: Bound<SendKey<'_>>,
-) -> Result<Option<String>, Fault> {
-    let Some(entry) = sends.range((from, Bound::Unbounded))?.next() else {
-        return Ok(None);
-    };
-    let (key, _) = entry?;
-    let (p, channel, ..) = key.value();
-    Ok((p == profile).then(|| channel.to_owned()))
-}
-
-/// Creates every table and writes the format metadata, in one commit.
 /// What a database holds, read without changing it.
 enum Found {
     /// No table at all: a new store.
@@ -634,6 +638,7 @@ fn inspect(path: &Path, db: &Database) -> Result<Found, HistoryError> {
     Ok(Found::Version(version))
 }
 
+/// Creates every table and writes the format metadata, in one commit.
 fn initialize(db: &Database) -> Result<(), Fault> {
     let txn = db.begin_write()?;
     {
