@@ -147,8 +147,6 @@ pub(super) struct Situation<'a> {
     quiet_until: OnceCell<Option<Timestamp>>,
     /// Per cap: the sends in its window already in the history.
     cap_counts: Cells<u32, 8>,
-    /// Per action class: whether consent, a full cap or quiet hours block it.
-    class_blocked: Cells<bool, 32>,
 }
 
 /// Cells worked out once per decision: on the stack for the usual handful,
@@ -182,7 +180,6 @@ impl<'a> Situation<'a> {
         history: &'a dyn History,
         now: Timestamp,
         explain: bool,
-        classes: usize,
     ) -> Self {
         Situation {
             rules,
@@ -193,7 +190,6 @@ impl<'a> Situation<'a> {
             global_bucket: OnceCell::new(),
             quiet_until: OnceCell::new(),
             cap_counts: Cells::new(rules.caps.len()),
-            class_blocked: Cells::new(classes),
         }
     }
 
@@ -285,10 +281,8 @@ impl<'a> Situation<'a> {
         let (Some(action), Some(plan)) = (rules.actions.get(first), plans.get(first)) else {
             return (&class.members, false);
         };
-        let blocked = match self.class_blocked.get(plan.class) {
-            Some(cell) => *cell.get_or_init(|| self.class_blocked(action, plan)),
-            None => self.class_blocked(action, plan),
-        };
+        // Each class is walked once per decision: nothing to remember.
+        let blocked = self.class_blocked(action, plan);
         let held_out_globally = plan.marketing && self.global_holdout().is_some();
         match (blocked, held_out_globally) {
             (true, false) => (&class.own_holdouts, true),

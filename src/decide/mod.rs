@@ -383,14 +383,7 @@ impl Engine {
             emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),
             ..Decision::default()
         };
-        let situation = Situation::new(
-            &self.rules,
-            profile,
-            history,
-            now,
-            options.explain,
-            self.classes.len(),
-        );
+        let situation = Situation::new(&self.rules, profile, history, now, options.explain);
         // Room for every candidate when that is a small allocation, else for
         // as many as one holds, grown only when more triggers fire.
         let most = self.rules.actions.len() + self.rules.journeys.len();
