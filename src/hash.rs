@@ -25,25 +25,41 @@ pub fn growthbook_v2(key: &str, salt: &str) -> u32 {
     Salted::new(salt).growthbook_v2(key)
 }
 
-/// The decimal digits of `n`, most significant first, without allocating.
+/// The decimal digits of `n`, most significant first, without allocating:
+/// two at a time (a holdout bucket hashes the ten digits of a random `u32`
+/// at almost every decision).
 pub(crate) fn decimal(n: u32) -> impl Iterator<Item = u8> {
-    let mut digits = [0u8; 10];
-    let mut len = 0;
+    /// "00", "01", … "99".
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+        5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    let mut digits = [b'0'; 10];
+    let mut start = digits.len();
     let mut rest = n;
-    loop {
-        if let Some(digit) = digits.get_mut(len) {
-            // `rest % 10` is below 10: the cast keeps every bit.
-            #[allow(clippy::cast_possible_truncation)]
-            let d = (rest % 10) as u8;
-            *digit = b'0' + d;
-        }
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        start -= 2;
+        if let (Some(to), Some(from)) =
+            (digits.get_mut(start..start + 2), PAIRS.get(pair..pair + 2))
+        {
+            to.copy_from_slice(from);
         }
     }
-    digits.into_iter().take(len).rev()
+    let pair = rest as usize * 2;
+    if rest >= 10 {
+        start -= 2;
+        if let (Some(to), Some(from)) =
+            (digits.get_mut(start..start + 2), PAIRS.get(pair..pair + 2))
+        {
+            to.copy_from_slice(from);
+        }
+    } else {
+        start -= 1;
+        if let (Some(to), Some(from)) = (digits.get_mut(start), PAIRS.get(pair + 1)) {
+            *to = *from;
+        }
+    }
+    digits.into_iter().skip(start)
 }
 
 /// The bucket `0..=99` of `key` under `salt`: `bucket(key, salt)` in
@@ -140,6 +156,27 @@ impl Fnv1a64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_writes_what_to_string_writes() {
+        let edges = [
+            9,
+            10,
+            99,
+            100,
+            999,
+            1_000,
+            99_999_999,
+            100_000_000,
+            999_999_999,
+        ];
+        let edges = edges.into_iter().chain([1_000_000_000, 4_294_967_295]);
+        let spread = (0..20_000u32).chain((0..4_000u32).map(|i| i.wrapping_mul(2_654_435_761)));
+        for n in spread.chain(edges) {
+            let digits: Vec<u8> = decimal(n).collect();
+            assert_eq!(digits, n.to_string().into_bytes(), "{n}");
+        }
+    }
 
     #[test]
     fn fnv1a64_matches_the_published_vectors() {

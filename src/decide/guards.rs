@@ -269,6 +269,7 @@ impl<'a> Situation<'a> {
     /// the profile is held out of can then leave a trace (a held-out
     /// record), so only they are offered. Each still goes through
     /// [`Situation::may_yield`].
+    #[inline(always)] // once per class of every decision: no frame of its own
     pub fn open_members<'c>(
         &self,
         class: &'c Class,
@@ -300,6 +301,7 @@ impl<'a> Situation<'a> {
 
     /// Whether consent, a cap the history fills or quiet hours block the
     /// class of `action` (all its actions alike).
+    #[inline(always)] // its one caller is `open_members`
     fn class_blocked(&self, action: &Action, plan: &Plan) -> bool {
         if self.consent(action, plan).is_err() {
             return true;
