@@ -120,6 +120,36 @@ steps = [{ after = "2d", action = "a" }, { after = "1d", action = "b" }]
 }
 
 #[test]
+fn a_channel_listed_twice_in_a_cap_is_refused_with_its_place() {
+    let source = classic().replace(
+        r#"channels = ["email", "push", "sms"]"#,
+        r#"channels = ["email", "push", "email"]"#,
+    );
+    assert_ne!(source, classic(), "the classic rules have that cap");
+    let rendered = problems(&source, Format::Toml);
+    let line = source
+        .lines()
+        .position(|l| l.contains(r#""push", "email"]"#))
+        .unwrap()
+        + 1;
+    let column = source
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .rfind("\"email\"")
+        .unwrap()
+        + 1;
+    assert!(
+        rendered.contains("`email` is listed twice in `cap.channels`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(&format!("--> rules.toml:{line}:{column}")),
+        "{rendered}"
+    );
+}
+
+#[test]
 fn toml_and_json_mean_the_same() {
     let json = r#"{
   "schema": {"traits": {"n": "int"}, "events": {"visit": {"path": "string"}}},

@@ -454,9 +454,10 @@ impl History for DurableHistory {
         })
     }
 
-    /// Three range reads (the profile's counters, its journeys, and the
-    /// windows of each of its channels) instead of a B-tree lookup per
-    /// question. A failed read answers `None` and is kept, as for any query.
+    /// Three range reads (the profile's counters, its journeys and its
+    /// sends) instead of a B-tree lookup per question. A failed read, or a
+    /// send of an unknown category (a damaged store), answers `None` and is
+    /// kept, as for any query.
     fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
         self.query(None, |view| read_profile(view, profile, since).map(Some))
     }
@@ -502,7 +503,7 @@ fn count_sends(
     let mut total: u32 = 0;
     match channels {
         Some(channels) => {
-            for channel in channels {
+            for channel in super::distinct(channels) {
                 total = total.saturating_add(in_channel(channel.as_ref())?);
             }
         }

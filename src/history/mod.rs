@@ -247,6 +247,16 @@ pub enum HistoryError {
     },
 }
 
+/// The names in `list` without their repeats, in order.
+fn distinct<T: AsRef<str>>(list: &[T]) -> impl Iterator<Item = &T> {
+    (list.iter().enumerate())
+        .filter(|(index, name)| {
+            let earlier = list.get(..*index).unwrap_or_default();
+            !earlier.iter().any(|e| e.as_ref() == name.as_ref())
+        })
+        .map(|(_, name)| name)
+}
+
 /// The contact history the decision engine reads. Implementations answer each
 /// question without scanning a profile's whole history.
 pub trait History {
@@ -278,8 +288,9 @@ pub trait History {
     ) -> u32;
 
     /// How many sends to `profile` were decided after `after` (exclusive) on
-    /// any of `channels` (every channel when empty) in `category` (every
-    /// category when `None`): a rolling cap's count, in one call.
+    /// any of `channels` (every channel when empty; a channel listed twice
+    /// counts once) in `category` (every category when `None`): a rolling
+    /// cap's count, in one call.
     fn sends_in_window(
         &self,
         profile: &str,
@@ -292,7 +303,7 @@ pub trait History {
             if channels.is_empty() {
                 count = count.saturating_add(self.sends_after(profile, None, *category, after));
             }
-            for channel in channels {
+            for channel in distinct(channels) {
                 let sends = self.sends_after(profile, Some(channel), *category, after);
                 count = count.saturating_add(sends);
             }

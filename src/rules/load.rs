@@ -639,7 +639,9 @@ impl<'s> Loader<'s> {
             let known = cap_channels
                 .iter()
                 .all(|(c, span)| self.channel(c, *span, channels));
-            let (Some((name, name_span)), Some(max), Some(per), true) = (name, max, per, known)
+            let distinct = self.distinct(&cap_channels, "`cap.channels`");
+            let (Some((name, name_span)), Some(max), Some(per), true, true) =
+                (name, max, per, known, distinct)
             else {
                 continue;
             };
@@ -660,6 +662,29 @@ impl<'s> Loader<'s> {
             ));
         }
         caps.into_iter().map(|(c, _)| c).collect()
+    }
+
+    /// Whether no item of the list `what` is listed twice; each repeat is
+    /// reported (a channel listed twice in a cap would be counted twice by
+    /// a history that sums per channel).
+    fn distinct(&mut self, items: &[(String, Span)], what: &str) -> bool {
+        let mut distinct = true;
+        for (index, (item, span)) in items.iter().enumerate() {
+            let earlier = items.get(..index).unwrap_or_default();
+            if let Some((_, first)) = earlier.iter().find(|(e, _)| e == item) {
+                self.report(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{item}` is listed twice in {what}"),
+                        *span,
+                    )
+                    .with_label("listed again here")
+                    .with_secondary(*first, "first listed here"),
+                );
+                distinct = false;
+            }
+        }
+        distinct
     }
 
     /// Whether `item`'s id (its `key`) is not defined earlier; a repeat is
