@@ -33,31 +33,23 @@ pub(crate) fn decimal(n: u32) -> impl Iterator<Item = u8> {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
         5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let mut digits = [b'0'; 10];
-    let mut start = digits.len();
+    let mut put = |at: usize, pair: usize| {
+        if let (Some(to), Some(from)) = (digits.get_mut(at..at + 2), PAIRS.get(pair..pair + 2)) {
+            to.copy_from_slice(from);
+        }
+    };
+    let mut start = 10;
     let mut rest = n;
     while rest >= 100 {
-        let pair = (rest % 100) as usize * 2;
+        start -= 2;
+        put(start, (rest % 100) as usize * 2);
         rest /= 100;
-        start -= 2;
-        if let (Some(to), Some(from)) =
-            (digits.get_mut(start..start + 2), PAIRS.get(pair..pair + 2))
-        {
-            to.copy_from_slice(from);
-        }
     }
-    let pair = rest as usize * 2;
-    if rest >= 10 {
-        start -= 2;
-        if let (Some(to), Some(from)) =
-            (digits.get_mut(start..start + 2), PAIRS.get(pair..pair + 2))
-        {
-            to.copy_from_slice(from);
-        }
-    } else {
-        start -= 1;
-        if let (Some(to), Some(from)) = (digits.get_mut(start), PAIRS.get(pair + 1)) {
-            *to = *from;
-        }
+    start -= 2;
+    put(start, rest as usize * 2);
+    if rest < 10 {
+        // One digit left: the pair's leading zero is not part of it.
+        start += 1;
     }
     digits.into_iter().skip(start)
 }
