@@ -25,6 +25,16 @@ fn problems(source: &str, format: Format) -> String {
     }
 }
 
+/// `rules.toml:LINE:COLUMN` of the first `column_at` on the first line of
+/// `source` that holds `line_with`.
+fn place(source: &str, line_with: &str, column_at: &str) -> String {
+    let (index, line) = (source.lines().enumerate())
+        .find(|(_, l)| l.contains(line_with))
+        .unwrap();
+    let column = line.find(column_at).unwrap();
+    format!("rules.toml:{}:{}", index + 1, column + 1)
+}
+
 #[test]
 fn the_classic_rule_set_loads() {
     let rules =
@@ -50,22 +60,8 @@ fn expression_errors_point_into_the_file() {
         "login_cnt_30d < 0.6 * login_count_60d AND user_segment = 'active'\"\n# No",
     );
     let rendered = problems(&source, Format::Toml);
-    let line = source
-        .lines()
-        .position(|l| l.contains("login_cnt_30d"))
-        .unwrap()
-        + 1;
-    let column = source
-        .lines()
-        .nth(line - 1)
-        .unwrap()
-        .find("login_cnt_30d")
-        .unwrap()
-        + 1;
-    assert!(
-        rendered.contains(&format!("--> rules.toml:{line}:{column}")),
-        "{rendered}"
-    );
+    let place = place(&source, "login_cnt_30d", "login_cnt_30d");
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
     assert!(
         rendered.contains("did you mean `login_count_30d`?"),
         "{rendered}"
@@ -127,26 +123,12 @@ fn a_channel_listed_twice_in_a_cap_is_refused_with_its_place() {
     );
     assert_ne!(source, classic(), "the classic rules have that cap");
     let rendered = problems(&source, Format::Toml);
-    let line = source
-        .lines()
-        .position(|l| l.contains(r#""push", "email"]"#))
-        .unwrap()
-        + 1;
-    let column = source
-        .lines()
-        .nth(line - 1)
-        .unwrap()
-        .rfind("\"email\"")
-        .unwrap()
-        + 1;
+    let place = place(&source, r#""push", "email"]"#, r#""email"]"#);
     assert!(
         rendered.contains("`email` is listed twice in `cap.channels`"),
         "{rendered}"
     );
-    assert!(
-        rendered.contains(&format!("--> rules.toml:{line}:{column}")),
-        "{rendered}"
-    );
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
 }
 
 #[test]
@@ -244,11 +226,7 @@ fn journeys_that_can_never_run_are_refused_with_their_place() {
     let fallback = "fallback = { after = \"5d\", action = \"csm_call_task\" }";
     let source = classic_with_journey(steps, fallback);
     let rendered = problems(&source, Format::Toml);
-    let place = |needle: &str| {
-        let line = source.lines().position(|l| l.contains(needle)).unwrap() + 1;
-        let column = source.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1;
-        format!("rules.toml:{line}:{column}")
-    };
+    let place = |needle: &str| place(&source, needle, needle);
     // An unknown action, with a suggestion, where it is named.
     assert!(
         rendered.contains("a journey step names `churn_push`, which is not an action"),
