@@ -9,38 +9,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Output;
 
-fn nextbest(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nextbest"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Written from another thread: a child that answers as it reads would
-    // otherwise fill its stdout pipe while we still fill its stdin.
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.unwrap_or_default().to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(data.as_bytes());
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
+use common::{nextbest, root, text};
 
 /// Compares `actual` with the golden file, or rewrites it when blessing.
 fn golden(name: &str, actual: &str) {
@@ -290,15 +263,26 @@ fn decide_records_as_it_goes_unless_dry_run() {
     let profile = "{\"id\": \"twice\", \"traits\": {\"login_count_30d\": 1, \"login_count_60d\": 10, \
                    \"user_segment\": \"active\", \"email_opt_in\": true}}\n";
     let input = profile.repeat(2);
+    // The second decision, at the same instant, replays the first one
+    // recorded: the same line, and no new choice (no next-best action
+    // picked because the first is now in its cooldown).
     let (out, lines) = decide_lines(&["--profiles", "-", "--explain"], Some(&input));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let emitted: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l.get("key").is_some()).collect();
-    assert_eq!(emitted.len(), 1, "{lines:?}");
-    assert!(lines.iter().any(|l| l["suppressed"] == "cooldown"));
+    assert_eq!(emitted.len(), 2, "{lines:?}");
+    assert_eq!(
+        emitted[0], emitted[1],
+        "a replayed decision repeats its key"
+    );
+    assert!(!lines.iter().any(|l| l["suppressed"] == "cooldown"));
     let (_, dry) = decide_lines(&["--profiles", "-", "--dry-run"], Some(&input));
     assert_eq!(dry.len(), 2);
-    assert_eq!(dry[0], dry[1], "a replayed decision repeats its key");
+    assert_eq!(
+        dry[0], dry[1],
+        "a dry run decides both from the same history"
+    );
+    assert_eq!(&dry[0], emitted[0]);
 }
 
 #[test]
@@ -317,23 +301,41 @@ fn a_profile_listed_twice_in_one_batch_sees_its_first_decision() {
         "--history",
         store.to_str().unwrap(),
     ];
-    let emitted =
-        |lines: &[serde_json::Value]| lines.iter().filter(|l| l.get("key").is_some()).count();
+    let emitted = |lines: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        (lines.iter())
+            .filter(|l| l.get("key").is_some())
+            .cloned()
+            .collect()
+    };
 
     // Both decisions fall in one uncommitted batch: the second reads the
-    // first from the batch, over the (empty) store.
+    // first from the batch, over the (empty) store, and replays it.
     let (out, lines) = decide_lines(&args, Some(&input));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(emitted(&lines), 1, "{lines:?}");
-    assert!(
-        lines.iter().any(|l| l["suppressed"] == "cooldown"),
-        "{lines:?}"
-    );
+    let first = emitted(&lines);
+    assert_eq!(first.len(), 2, "{lines:?}");
+    assert_eq!(first[0], first[1]);
 
-    // The next run reads both from the store.
+    // The next run at the same instant reads the decision from the store
+    // and replays it again; nothing new is recorded.
     let (out, again) = decide_lines(&args, Some(&input));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(emitted(&again), 0, "{again:?}");
+    assert_eq!(emitted(&again), first);
+    let history = nextbest::history::DurableHistory::open(&store).unwrap();
+    assert_eq!(history.records("twice").unwrap().len(), 1);
+    drop(history);
+
+    // A day later the recorded send holds the action back.
+    let later = [
+        "decide",
+        "examples/rules/classic.toml",
+        "--now",
+        "2026-11-25T09:00:00Z",
+    ];
+    let args: Vec<&str> = later.iter().chain(&args).copied().collect();
+    let out = nextbest(&args, Some(&input));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"suppressed\":\"cooldown\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -356,15 +358,13 @@ fn a_dry_run_leaves_the_history_file_as_it_is() {
     assert!(!store.exists(), "a dry run created {}", store.display());
 
     // A real run creates and fills it; a dry run then reads it, writes nothing.
-    let (out, _) = decide_lines(&history, Some(profile));
+    let (out, recorded) = decide_lines(&history, Some(profile));
+    assert_eq!(recorded, without);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let before = std::fs::read(&store).unwrap();
     let (out, lines) = decide_lines(&dry, Some(profile));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        lines.is_empty(),
-        "the recorded send holds it back: {lines:?}"
-    );
+    assert_eq!(lines, without, "the recorded decision is replayed");
     assert_eq!(std::fs::read(&store).unwrap(), before);
 
     // Compacting is writing: not in a dry run.

@@ -142,11 +142,24 @@ fn sigkill_at_any_point_loses_nothing_and_resends_under_the_same_key() {
     }
     assert_eq!(keys.len(), PROFILES, "every profile emitted at least once");
     assert!(emitted >= PROFILES);
-    // A completed run followed by the same run emits nothing new.
-    assert!(run(&rules, &profiles, &store, None).is_empty());
+    // A completed run followed by the same run (same instant) chooses
+    // nothing new: it replays every recorded send under its key.
+    let replayed = run(&rules, &profiles, &store, None);
+    assert_eq!(replayed.len(), PROFILES);
+    for (profile, key) in replayed {
+        assert_eq!(
+            keys[&profile], key,
+            "{profile} was replayed under another key"
+        );
+    }
     // The store reopens cleanly, with each send recorded once.
     let history = DurableHistory::open(&store).unwrap();
     history.check().unwrap();
+    assert_eq!(
+        history.len().unwrap(),
+        PROFILES as u64,
+        "one record per send"
+    );
     for i in (0..PROFILES).step_by(997) {
         assert_eq!(history.times_sent(&format!("p-{i}"), "churn_email"), 1);
     }

@@ -1785,22 +1785,31 @@ holdout_percent = 50
     let early = at("2026-10-31T23:00:00Z");
     let worst = json!({"a": true, "unsubscribed": true, "email_opt_in": false});
     let ok = json!({"a": true, "email_opt_in": true});
-    let recent = |id: &str| {
+    // A send 12 hours before the decision (before it: a decision not
+    // later than the last recorded one would be a replay).
+    let recent_at = |id: &str, at: Timestamp| {
         history(&[sent(
             id,
             "m",
             "email",
             Category::Marketing,
-            minus(night, "12h"),
+            minus(at, "12h"),
         )])
     };
+    let recent = |id: &str| recent_at(id, night);
     let check =
         |id: &str, t: &serde_json::Value, h: &MemoryHistory, at: Timestamp, want: Reason| {
             let d = explain(&engine, &traits(&engine, id, t), h, at);
             assert!(d.emissions.is_empty(), "{want:?}: {d:#?}");
             assert_eq!(reason(&d, "m"), want, "{d:#?}");
         };
-    check(&held, &worst, &recent(&held), early, Reason::NotYetValid);
+    check(
+        &held,
+        &worst,
+        &recent_at(&held, early),
+        early,
+        Reason::NotYetValid,
+    );
     check(&held, &worst, &recent(&held), night, Reason::Holdout);
     check(&free, &worst, &recent(&free), night, Reason::Unsubscribed);
     check(

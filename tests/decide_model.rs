@@ -356,14 +356,19 @@ struct Sent {
 /// Named figures behind a suppression.
 type Figures = Vec<(String, Value)>;
 
+/// (action, channel, send_at).
+type ModelEmission = (String, String, i64);
+
 #[derive(Debug, Default, PartialEq)]
 struct Expected {
     /// (action, channel, send_at), best first.
-    emissions: Vec<(String, String, i64)>,
+    emissions: Vec<ModelEmission>,
     /// Held-out actions, in rank order.
     held_out: Vec<String>,
     /// (action, reason, figures), sorted by action.
     suppressions: Vec<(String, String, Figures)>,
+    /// Not later than the last recorded decision: a replay of it.
+    replayed: bool,
 }
 
 type Blocked = (&'static str, Figures);
@@ -374,6 +379,8 @@ struct Model {
     traits: Traits,
     sends: Vec<Sent>,
     max_actions: usize,
+    /// The last decision that recorded anything: its instant and emissions.
+    last: Option<(i64, Vec<ModelEmission>)>,
 }
 
 impl Model {
@@ -468,6 +475,19 @@ impl Model {
     }
 
     fn decide(&self) -> Expected {
+        // SPEC §5 item 7: not later than the last recorded decision, nothing
+        // new; at its instant, what it sent.
+        if let Some((at, emissions)) = self.last.as_ref().filter(|(at, _)| self.now <= *at) {
+            return Expected {
+                emissions: if self.now == *at {
+                    emissions.clone()
+                } else {
+                    Vec::new()
+                },
+                replayed: true,
+                ..Expected::default()
+            };
+        }
         let mut expected = Expected::default();
         let mut candidates: Vec<&ModelAction> = Vec::new();
         for a in ACTIONS.iter() {
@@ -512,6 +532,12 @@ impl Model {
     }
 
     fn record(&mut self, expected: &Expected) {
+        if expected.replayed {
+            return;
+        }
+        if !expected.emissions.is_empty() || !expected.held_out.is_empty() {
+            self.last = Some((self.now, expected.emissions.clone()));
+        }
         for (action, _, at) in &expected.emissions {
             let a = ACTIONS.iter().find(|a| a.id == action).unwrap();
             self.sends.push(Sent {
@@ -595,6 +621,7 @@ fn observed(decision: &Decision, expected: &Expected) -> Expected {
             .map(|e| e.action.to_string())
             .collect(),
         suppressions,
+        replayed: decision.replayed,
     }
 }
 
@@ -715,6 +742,7 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
         traits: initial,
         sends: Vec::new(),
         max_actions: *max_actions,
+        last: None,
     };
     let mut history = MemoryHistory::new();
     let mut profile = model.profile(engine);
@@ -746,9 +774,15 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
                 // Pure: the same inputs, the same decision, keys included.
                 let replay = engine.decide(&profile, &history, now, options).unwrap();
                 assert_eq!(replay, decision);
-                // Every emission is a new send: a key not seen before.
+                // Every emission is a new send, under a key not seen
+                // before; a replay's are recorded ones, and records nothing.
                 for e in &decision.emissions {
-                    assert!(!sent_keys.contains(&e.key), "key reused at step {step}");
+                    let seen = sent_keys.contains(&e.key);
+                    assert_eq!(seen, decision.replayed, "key at step {step}");
+                }
+                if decision.replayed {
+                    assert!(decision.update().is_empty());
+                    continue;
                 }
                 let records = decision.update().records;
                 let sent = records.iter().filter(|r| r.outcome == Outcome::Sent);

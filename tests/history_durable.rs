@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
     DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
-    MemoryHistory, Outcome, Record, Update,
+    LastDecision, MemoryHistory, Outcome, Record, Update,
 };
 use nextbest::rules::{Category, Format};
 use nextbest::{Profile, RuleSet, Timestamp};
@@ -219,11 +219,20 @@ fn assert_same(
         assert_same_profile(profile, durable, model, edges, cut)?;
         // The trait's own answers, from the questions every history answers.
         assert_same_profile(profile, &Defaults(model), model, edges, cut)?;
+        // The last decision is that of the records the store keeps (which
+        // the tests compare with the model's, less what compaction drops).
+        let kept = durable.records(profile).unwrap();
+        let last = LastDecision::from_newest_first(kept.iter().rev());
+        prop_assert_eq!(&durable.last_decision(profile), &last);
+        if cut == i64::MIN {
+            prop_assert_eq!(&model.last_decision(profile), &last);
+        }
         for since in [cut, 100] {
             let snapshot = durable
                 .profile_snapshot(profile, Timestamp::from_micros(since))
                 .expect("a durable store reads a profile at once");
             assert_same_profile(profile, &snapshot, model, edges, since.max(cut))?;
+            prop_assert_eq!(&snapshot.last_decision(profile), &last);
         }
     }
     durable
@@ -257,6 +266,10 @@ impl History for Defaults<'_> {
 
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
         self.0.journey(profile, journey)
+    }
+
+    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
+        self.0.last_decision(profile)
     }
 
     fn record(&mut self, _: &Update) -> Result<(), HistoryError> {

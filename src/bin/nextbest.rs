@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
-    DurableHistory, History, HistoryError, JourneyState, MemoryHistory, Update,
+    DurableHistory, History, HistoryError, JourneyState, LastDecision, MemoryHistory, Update,
 };
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
@@ -374,6 +374,11 @@ impl History for Batched {
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
         let pending = self.pending.journey(profile, journey);
         pending.or_else(|| self.store.journey(profile, journey))
+    }
+
+    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
+        let pending = self.pending.last_decision(profile);
+        pending.or_else(|| self.store.last_decision(profile))
     }
 
     /// The store's snapshot with this batch's decisions for the profile

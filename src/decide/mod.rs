@@ -24,7 +24,7 @@ use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
 use self::output::journey_json;
 use crate::hash::Fnv1a64;
-use crate::history::{History, JourneyState, JourneyUpdate, Outcome, Record, Update};
+use crate::history::{History, JourneyState, JourneyUpdate, LastDecision, Outcome, Record, Update};
 use crate::profile::Profile;
 use crate::rules::{Action, Category, Ranking, RuleSet};
 use crate::trigger::EvalError;
@@ -132,6 +132,12 @@ pub struct Decision {
     pub journeys: Vec<JourneyUpdate>,
     /// Every candidate that did not win, when explaining.
     pub suppressions: Vec<Suppression>,
+    /// Whether this decision is not later than the last one recorded for
+    /// the profile (SPEC §5 item 7): then it chooses nothing new. At the
+    /// same instant its emissions are the ones recorded then, under the
+    /// same keys; earlier, it has none. Its [`update`](Decision::update)
+    /// writes nothing.
+    pub replayed: bool,
 }
 
 impl Decision {
@@ -139,6 +145,9 @@ impl Decision {
     /// holdout and skipped step, and the new journey states. Pass it to
     /// [`History::record`] once the emissions are safe.
     pub fn update(&self) -> Update {
+        if self.replayed {
+            return Update::default();
+        }
         let record = |e: &Emission, outcome| Record {
             profile: e.profile.clone(),
             action: e.action.clone(),
@@ -175,6 +184,32 @@ impl Decision {
             lines.extend(self.journeys.iter().map(|u| journey_json(u, self.at)));
         }
         lines
+    }
+
+    /// The decision at `now` for a profile whose last recorded decision,
+    /// `last`, is not earlier: what was sent then, if `now` is that instant.
+    fn replay(now: Timestamp, last: LastDecision) -> Decision {
+        let emissions = if now == last.at {
+            (last.sent.into_iter())
+                .map(|record| Emission {
+                    profile: record.profile,
+                    action: record.action,
+                    channel: record.channel,
+                    category: record.category,
+                    send_at: record.send_at,
+                    journey: record.journey,
+                    key: record.key,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Decision {
+            at: now,
+            emissions,
+            replayed: true,
+            ..Decision::default()
+        }
     }
 
     /// Replaces (or sets) the profile's state in a journey.
@@ -267,12 +302,19 @@ pub struct Options {
 /// let decision = engine.decide(&profile, &history, now, Options::default())?;
 /// assert_eq!(decision.emissions[0].action, "nudge");
 ///
-/// // Recorded, the cooldown holds the next decision back.
+/// // Recorded, the cooldown holds the next day's decision back.
 /// use nextbest::history::History;
 /// history.record(&decision.update())?;
-/// let again = engine.decide(&profile, &history, now, Options { explain: true })?;
-/// assert!(again.emissions.is_empty());
-/// assert_eq!(again.suppressions[0].reason.name(), "cooldown");
+/// let tomorrow = Timestamp::parse("2026-11-25T09:00:00Z")?;
+/// let later = engine.decide(&profile, &history, tomorrow, Options { explain: true })?;
+/// assert!(later.emissions.is_empty());
+/// assert_eq!(later.suppressions[0].reason.name(), "cooldown");
+///
+/// // Decided again at the same instant (a retried batch), it repeats what
+/// // was recorded, under the same key, and records nothing new.
+/// let retried = engine.decide(&profile, &history, now, Options::default())?;
+/// assert_eq!(retried.emissions, decision.emissions);
+/// assert!(retried.replayed && retried.update().is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -378,6 +420,12 @@ impl Engine {
             Some(snapshot) => snapshot,
             None => history,
         };
+        // A retried or replayed decision contacts no one a second time.
+        if let Some(last) = history.last_decision(profile.id()) {
+            if now <= last.at {
+                return Ok(Decision::replay(now, last));
+            }
+        }
         let mut decision = Decision {
             at: now,
             emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),

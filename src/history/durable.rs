@@ -39,7 +39,8 @@ use redb::{
 };
 
 use super::{
-    History, HistoryError, JourneyState, JourneyStatus, MemoryHistory, Outcome, Record, Update,
+    History, HistoryError, JourneyState, JourneyStatus, LastDecision, MemoryHistory, Outcome,
+    Record, Update,
 };
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -285,22 +286,7 @@ impl DurableHistory {
             let mut out = Vec::new();
             for entry in view.records.range((profile, 0)..=(profile, u64::MAX))? {
                 let (seq, value) = entry?;
-                let (action, channel, category, outcome, at, send_at, key) = value.value();
-                let journey = view.steps.get((profile, seq.value().1))?.map(|step| {
-                    let (journey, step) = step.value();
-                    (journey.into(), step)
-                });
-                out.push(Record {
-                    profile: profile.into(),
-                    action: action.into(),
-                    channel: channel.into(),
-                    category: category_from_code(category)?,
-                    outcome: outcome_from_code(outcome)?,
-                    at: Timestamp::from_micros(at),
-                    send_at: Timestamp::from_micros(send_at),
-                    key: key.into(),
-                    journey,
-                });
+                out.push(decode_record(view, profile, seq.value().1, value.value())?);
             }
             Ok(out)
         };
@@ -454,8 +440,13 @@ impl History for DurableHistory {
         })
     }
 
-    /// Three range reads (the profile's counters, its journeys and its
-    /// sends) instead of a B-tree lookup per question. A failed read, or a
+    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
+        self.query(None, |view| read_last_decision(view, profile))
+    }
+
+    /// Four range reads (the profile's counters, its journeys, its sends
+    /// and its last decision's records) instead of a B-tree lookup per
+    /// question. A failed read, or a
     /// send of an unknown category (a damaged store), answers `None` and is
     /// kept, as for any query.
     fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
@@ -554,6 +545,53 @@ fn seek_channel(
     Ok((p == profile).then(|| channel.to_owned()))
 }
 
+/// The record of `profile` at `seq`, whose stored value is `value`.
+fn decode_record(
+    view: &View,
+    profile: &str,
+    seq: u64,
+    value: RecordValue<'_>,
+) -> Result<Record, Fault> {
+    let (action, channel, category, outcome, at, send_at, key) = value;
+    let journey = view.steps.get((profile, seq))?.map(|step| {
+        let (journey, step) = step.value();
+        (journey.into(), step)
+    });
+    Ok(Record {
+        profile: profile.into(),
+        action: action.into(),
+        channel: channel.into(),
+        category: category_from_code(category)?,
+        outcome: outcome_from_code(outcome)?,
+        at: Timestamp::from_micros(at),
+        send_at: Timestamp::from_micros(send_at),
+        key: key.into(),
+        journey,
+    })
+}
+
+/// The latest decision recorded for `profile`: its records read newest
+/// first, only as far back as that decision's instant.
+fn read_last_decision(view: &View, profile: &str) -> Result<Option<LastDecision>, Fault> {
+    let mut newest_first: Vec<Record> = Vec::new();
+    for entry in view
+        .records
+        .range((profile, 0)..=(profile, u64::MAX))?
+        .rev()
+    {
+        let (seq, value) = entry?;
+        let record = decode_record(view, profile, seq.value().1, value.value())?;
+        if newest_first
+            .first()
+            .is_some_and(|newest| newest.at != record.at)
+        {
+            break;
+        }
+        newest_first.push(record);
+    }
+    Ok(LastDecision::from_newest_first(newest_first))
+}
+
 /// What [`History::profile_snapshot`] holds, read from one snapshot.
 fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHistory, Fault> {
     let mut snapshot = MemoryHistory::new();
@@ -597,6 +635,9 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
         if at > since {
             snapshot.add_send(profile, at, channel, category_from_code(category)?);
         }
+    }
+    if let Some(last) = read_last_decision(view, profile)? {
+        snapshot.set_last_decision(profile, last);
     }
     Ok(snapshot)
 }

@@ -8,7 +8,7 @@ use std::hash::BuildHasherDefault;
 
 use compact_str::CompactString;
 
-use super::{History, HistoryError, JourneyState, Outcome, Record, Update};
+use super::{History, HistoryError, JourneyState, LastDecision, Outcome, Record, Update};
 use crate::hash::Fnv1a64;
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -29,6 +29,9 @@ struct ProfileLog {
     records: Vec<Record>,
     /// Per journey: where the profile stands.
     journeys: FastMap<CompactString, JourneyState>,
+    /// The last decision read from a store into a snapshot, which holds no
+    /// records: once records are added, they tell instead.
+    stored_last: Option<LastDecision>,
 }
 
 /// An interned action or channel name.
@@ -132,6 +135,11 @@ impl MemoryHistory {
         self.log(profile).insert_send(at, channel, category);
     }
 
+    /// Sets the last decision recorded for `profile`, read from a store.
+    pub(super) fn set_last_decision(&mut self, profile: &str, last: LastDecision) {
+        self.log(profile).stored_last = Some(last);
+    }
+
     /// Sets where `profile` stands in `journey`.
     pub(super) fn set_journey(&mut self, profile: &str, journey: &str, state: JourneyState) {
         self.log(profile).journeys.insert(journey.into(), state);
@@ -225,6 +233,12 @@ impl History for MemoryHistory {
 
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
         self.profiles.get(profile)?.journeys.get(journey).copied()
+    }
+
+    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
+        let log = self.profiles.get(profile)?;
+        LastDecision::from_newest_first(log.records.iter().rev())
+            .or_else(|| log.stored_last.clone())
     }
 
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {

@@ -9,6 +9,7 @@ mod memory;
 pub use durable::DurableHistory;
 pub use memory::MemoryHistory;
 
+use std::borrow::Borrow;
 use std::path::PathBuf;
 
 use compact_str::CompactString;
@@ -151,6 +152,60 @@ pub struct JourneyUpdate {
     pub journey: CompactString,
     /// Where the profile now stands in it.
     pub state: JourneyState,
+}
+
+/// The latest decision recorded for a profile: what a decision at the same
+/// or an earlier instant replays (SPEC §5 item 7).
+///
+/// "Latest" is in recording order: the instant of the profile's most
+/// recently recorded record, and the sends recorded at that instant just
+/// before it. The engine records a profile's decisions in time order (a
+/// decision not later than the last one records nothing), so this is also
+/// the latest in time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastDecision {
+    /// The instant it was decided at.
+    pub at: Timestamp,
+    /// Its sends, in the order they were emitted (best first).
+    pub sent: Vec<Record>,
+}
+
+impl LastDecision {
+    /// The last decision among `records`, given newest first (the reverse
+    /// of recording order): the instant of the first, with the sends at
+    /// that instant that follow it without a break.
+    ///
+    /// ```
+    /// use nextbest::history::{LastDecision, Outcome, Record};
+    /// use nextbest::rules::Category;
+    /// use nextbest::Timestamp;
+    /// let record = |at: &str, outcome| Record {
+    ///     profile: "c-1".into(), action: "a".into(), channel: "email".into(),
+    ///     category: Category::Marketing, outcome, at: Timestamp::parse(at).unwrap(),
+    ///     send_at: Timestamp::parse(at).unwrap(), key: at.into(), journey: None,
+    /// };
+    /// let recorded = [
+    ///     record("2026-11-23T09:00:00Z", Outcome::Sent),
+    ///     record("2026-11-24T09:00:00Z", Outcome::Sent),
+    ///     record("2026-11-24T09:00:00Z", Outcome::HeldOut),
+    /// ];
+    /// let last = LastDecision::from_newest_first(recorded.iter().rev()).unwrap();
+    /// assert_eq!(last.at.to_string(), "2026-11-24T09:00:00Z");
+    /// assert_eq!(last.sent, [recorded[1].clone()]);
+    /// ```
+    pub fn from_newest_first<R: Borrow<Record>>(
+        records: impl IntoIterator<Item = R>,
+    ) -> Option<LastDecision> {
+        let mut records = records.into_iter().peekable();
+        let at = records.peek()?.borrow().at;
+        let mut sent: Vec<Record> = records
+            .take_while(|record| record.borrow().at == at)
+            .filter(|record| record.borrow().outcome == Outcome::Sent)
+            .map(|record| record.borrow().clone())
+            .collect();
+        sent.reverse();
+        Some(LastDecision { at, sent })
+    }
 }
 
 /// What one or more decisions write into a history: written together, in one
@@ -314,11 +369,19 @@ pub trait History {
     /// Where `profile` stands in `journey`: `None` if it never entered it.
     fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState>;
 
+    /// The latest decision recorded for `profile` (see [`LastDecision`]):
+    /// `None` if nothing was ever recorded for it. A decision at its
+    /// instant or earlier chooses nothing new, so a retried batch never
+    /// contacts anyone twice. Required, not defaulted: a history that
+    /// answered "none" would let every retry send again.
+    fn last_decision(&self, profile: &str) -> Option<LastDecision>;
+
     /// Everything this history holds about `profile` that a decision asks,
     /// read at once into memory: its counters (times sent and last send, per
-    /// action), its journey states, and its sends decided after `since`, so
-    /// that a rolling-window count is exact for every window that starts
-    /// at or after `since`. The snapshot holds no [`Record`]s.
+    /// action), its journey states, its [`last_decision`](History::last_decision),
+    /// and its sends decided after `since`, so that a rolling-window count is
+    /// exact for every window that starts at or after `since`. The snapshot
+    /// holds no [`Record`]s.
     ///
     /// The engine asks for one at the start of each decision and, when it
     /// gets one, asks the snapshot its questions instead: a history that
