@@ -804,6 +804,11 @@ fn describe(json: &Json) -> String {
     match json {
         Json::Null => "null".to_owned(),
         Json::Bool(_) => format!("bool {shown}"),
+        Json::Number(n) if n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= 2f64.powi(53)) => {
+            format!(
+                "number {shown} (out of the int range, or a float past 2^53, which is not exact)"
+            )
+        }
         Json::Number(_) => format!("number {shown}"),
         Json::String(_) => format!("string {shown}"),
         Json::Array(_) => format!("array {shown}"),
@@ -836,10 +841,15 @@ pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
     })
 }
 
-/// A float that is exactly an i64 (`3.0` for an int field).
+/// A float that is certainly the integer it was written as (`3.0` for an
+/// int field): whole and of magnitude below 2⁵³. Past that, a float may be
+/// a rounded integer literal: JSON's `-9223372036854775809`, out of the i64
+/// range, is read as the float −2⁶³, and `9007199254740993.0` as
+/// 9007199254740992. Rounding either into range would be a silent change
+/// of the data.
 fn exact_int(x: f64) -> Option<i64> {
-    let fits = x.fract() == 0.0
-        && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x);
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2⁵³
+    let fits = x.fract() == 0.0 && x.abs() < EXACT;
     #[allow(clippy::cast_possible_truncation)]
     fits.then_some(x as i64)
 }

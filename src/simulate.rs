@@ -50,6 +50,7 @@
 //! ```
 
 use std::io::BufRead;
+use std::ops::ControlFlow;
 
 use serde_json::Value as Json;
 
@@ -176,10 +177,14 @@ impl<'e> Simulation<'e> {
                 detail,
             };
             let line = line.map_err(|e| error(format!("cannot read it: {e}")))?;
+            let line = match index {
+                0 => crate::stream::without_byte_order_mark(&line),
+                _ => &line,
+            };
             if line.trim().is_empty() {
                 continue;
             }
-            let json: Json = serde_json::from_str(&line)
+            let json: Json = serde_json::from_str(line)
                 .map_err(|e| error(format!("invalid JSON at column {}: {e}", e.column())))?;
             self = self.timeline_entry(&json).map_err(error)?;
         }
@@ -284,6 +289,58 @@ impl<'e> Simulation<'e> {
         to: Timestamp,
         step: Duration,
     ) -> Result<Timeline, SimulationError> {
+        let mut decisions = Vec::new();
+        self.run_each(history, from, to, step, |decision| {
+            decisions.push(decision);
+            ControlFlow::Continue(())
+        })?;
+        Ok(Timeline { decisions })
+    }
+
+    /// Like [`Simulation::run_with`], handing each decision that did
+    /// something to `each` as soon as it is recorded, instead of keeping
+    /// them: a long simulation streams in constant memory. `each` stops the
+    /// run early by returning [`ControlFlow::Break`].
+    ///
+    /// ```
+    /// # use nextbest::decide::Engine;
+    /// # use nextbest::rules::{Format, RuleSet};
+    /// # use nextbest::simulate::{Simulation, timeline_json_lines};
+    /// # use nextbest::{Duration, Profile, Timestamp};
+    /// use std::ops::ControlFlow;
+    /// use nextbest::history::MemoryHistory;
+    /// # let rules = RuleSet::parse(r#"
+    /// # [schema.traits]
+    /// # at_risk = "bool"
+    /// # [[action]]
+    /// # id = "nudge"
+    /// # channel = "email"
+    /// # trigger = "at_risk"
+    /// # cooldown = "2d"
+    /// # "#, Format::Toml, "rules.toml")?;
+    /// # let engine = Engine::new(rules);
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1").attribute("at_risk", true);
+    /// let simulation = Simulation::new(&engine, profile);
+    /// let (start, day) = (Timestamp::parse("2026-11-24T09:00:00Z")?, Duration::parse("1d")?);
+    /// let mut lines = Vec::new();
+    /// simulation.run_each(&mut MemoryHistory::new(), start, start + day + day, day, |decision| {
+    ///     lines.extend(timeline_json_lines(&decision, false));
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(lines.len(), 2); // days 0 and 2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Simulation::run_with`].
+    pub fn run_each(
+        &self,
+        history: &mut dyn History,
+        from: Timestamp,
+        to: Timestamp,
+        step: Duration,
+        mut each: impl FnMut(Decision) -> ControlFlow<()>,
+    ) -> Result<(), SimulationError> {
         let steps = step_count(from, to, step)?;
         let mut changes: Vec<&(Timestamp, String, Value)> = self.changes.iter().collect();
         // Stable: two changes of one trait at one instant apply in the order given.
@@ -294,7 +351,6 @@ impl<'e> Simulation<'e> {
         let options = Options {
             explain: self.explain,
         };
-        let mut decisions = Vec::new();
         for n in 0..steps {
             let now = instant(from, step, n);
             let mut changed = false;
@@ -307,11 +363,11 @@ impl<'e> Simulation<'e> {
             }
             let decision = self.engine.decide(&profile, history, now, options)?;
             history.record(&decision.update())?;
-            if !is_idle(&decision) {
-                decisions.push(decision);
+            if !is_idle(&decision) && each(decision).is_break() {
+                break;
             }
         }
-        Ok(Timeline { decisions })
+        Ok(())
     }
 }
 
@@ -395,18 +451,24 @@ impl Timeline {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_json_lines(&self, explain: bool) -> Vec<Json> {
-        let mut lines = Vec::new();
-        for decision in &self.decisions {
-            let at = Json::from(decision.at.to_string());
-            for line in decision.to_json_lines(explain) {
-                let mut object = serde_json::Map::new();
-                object.insert("at".into(), at.clone());
-                if let Json::Object(fields) = line {
-                    object.extend(fields);
-                }
-                lines.push(Json::Object(object));
-            }
-        }
-        lines
+        (self.decisions.iter())
+            .flat_map(|decision| timeline_json_lines(decision, explain))
+            .collect()
     }
+}
+
+/// One decision's lines of a timeline: [`Decision::to_json_lines`], each
+/// with the decision's `"at"` first.
+pub fn timeline_json_lines(decision: &Decision, explain: bool) -> Vec<Json> {
+    let at = Json::from(decision.at.to_string());
+    (decision.to_json_lines(explain).into_iter())
+        .map(|line| {
+            let mut object = serde_json::Map::new();
+            object.insert("at".into(), at.clone());
+            if let Json::Object(fields) = line {
+                object.extend(fields);
+            }
+            Json::Object(object)
+        })
+        .collect()
 }

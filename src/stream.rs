@@ -45,9 +45,18 @@ impl LineError {
     }
 }
 
-/// An iterator over the profiles of a JSON-lines reader: blank lines are
-/// skipped, a bad line is an error naming its number, and reading goes on
-/// after it.
+/// The UTF-8 byte order mark. Editors on Windows start files with one; it
+/// is not part of the first line.
+const BYTE_ORDER_MARK: char = '\u{feff}';
+
+/// `text` without a byte order mark at its start.
+pub(crate) fn without_byte_order_mark(text: &str) -> &str {
+    text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text)
+}
+
+/// An iterator over the profiles of a JSON-lines reader: a byte order mark
+/// at the start and blank lines are skipped, a bad line is an error naming
+/// its number, and reading goes on after it.
 ///
 /// ```
 /// use nextbest::{ProfileLines, Schema, Type};
@@ -57,6 +66,9 @@ impl LineError {
 /// assert_eq!(results[0].as_ref().map(|p| p.id()).ok(), Some("a"));
 /// let error = results[1].as_ref().unwrap_err();
 /// assert_eq!(error.to_string(), "line 3: profile `b`, field `traits.n`: expected int, found string \"x\"");
+///
+/// let with_bom = "\u{feff}{\"id\": \"a\", \"traits\": {\"n\": 1}}\n";
+/// assert!(ProfileLines::new(&schema, with_bom.as_bytes()).all(|p| p.is_ok()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ProfileLines<'s, R> {
@@ -88,7 +100,11 @@ impl<R: BufRead> Iterator for ProfileLines<'_, R> {
             self.buffer.clear();
             self.line += 1;
             let line = self.line;
-            match self.reader.read_line(&mut self.buffer) {
+            let read = self.reader.read_line(&mut self.buffer);
+            if line == 1 && self.buffer.starts_with(BYTE_ORDER_MARK) {
+                self.buffer.drain(..BYTE_ORDER_MARK.len_utf8());
+            }
+            match read {
                 Ok(0) => return None,
                 Ok(_) if self.buffer.trim().is_empty() => continue,
                 Ok(_) => {

@@ -365,4 +365,18 @@ pub enum EvalError {
         /// The profile's id.
         profile: String,
     },
+    /// A decision would name an instant outside the years 0000–9999, which
+    /// RFC 3339 cannot write: a `now` that far out, or a send deferred past
+    /// the end of year 9999.
+    #[error(
+        "profile `{profile}`: {what} {instant} is outside the years 0000 to 9999 that RFC 3339 can write"
+    )]
+    InstantOutOfRange {
+        /// The profile's id.
+        profile: String,
+        /// Which instant: `the decision instant`, or `the send time of action \`x\``.
+        what: String,
+        /// The instant.
+        instant: Timestamp,
+    },
 }

@@ -27,6 +27,27 @@ impl Timestamp {
         self.0
     }
 
+    /// The first instant RFC 3339 can write: `0000-01-01T00:00:00Z`.
+    pub const EARLIEST_RFC3339: Timestamp = Timestamp(-62_167_219_200_000_000);
+
+    /// The last instant RFC 3339 can write: `9999-12-31T23:59:59.999999Z`.
+    pub const LATEST_RFC3339: Timestamp = Timestamp(253_402_300_799_999_999);
+
+    /// Whether RFC 3339 can write this instant (its year is 0000 to 9999 in
+    /// UTC). Every timestamp [`parse`](Timestamp::parse) returns can; one
+    /// computed from it (a deferral, a cooldown's end) may not.
+    ///
+    /// ```
+    /// use nextbest::{Duration, Timestamp};
+    /// let last_day = Timestamp::parse("9999-12-31T12:00:00Z")?;
+    /// assert!(last_day.is_rfc3339());
+    /// assert!(!(last_day + Duration::parse("1d")?).is_rfc3339());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn is_rfc3339(self) -> bool {
+        Self::EARLIEST_RFC3339.0 <= self.0 && self.0 <= Self::LATEST_RFC3339.0
+    }
+
     /// Converts from chrono.
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
         Timestamp(at.timestamp_micros())
@@ -40,11 +61,19 @@ impl Timestamp {
     /// Parses RFC 3339 (`2026-01-15T10:00:00+02:00`) or a bare date
     /// (`2026-01-15`, midnight UTC).
     ///
+    /// ```
+    /// use nextbest::Timestamp;
+    /// // In UTC this is in year 10000, which RFC 3339 cannot write back.
+    /// assert!(Timestamp::parse("9999-12-31T23:00:00-05:00").is_err());
+    /// ```
+    ///
     /// # Errors
-    /// [`InvalidTimestamp`] when the text is neither.
+    /// [`InvalidTimestamp`] when the text is neither, or names an instant
+    /// whose year in UTC is outside 0000 to 9999.
     pub fn parse(text: &str) -> Result<Self, InvalidTimestamp> {
         parse_timestamp(text)
             .map(Timestamp)
+            .filter(|at| at.is_rfc3339())
             .ok_or_else(|| InvalidTimestamp(text.to_owned()))
     }
 

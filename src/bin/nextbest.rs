@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ use nextbest::history::{
 };
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
-use nextbest::simulate::{Simulation, SimulationError};
+use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
 use nextbest::{
     Compiler, Duration, Profile, ProfileBuilder, ProfileLines, RuleSetError, Schema, Timestamp,
 };
@@ -44,13 +45,13 @@ enum Command {
     Eval {
         /// The rule file whose schema the expression is written against.
         rules: PathBuf,
-        /// The expression.
-        #[arg(long)]
+        /// The expression (it may start with `-`: `--expr '-1 < n'`).
+        #[arg(long, allow_hyphen_values = true)]
         expr: String,
         /// The evaluation instant (RFC 3339); the current time if omitted.
         #[arg(long)]
         now: Option<String>,
-        /// JSON-lines profiles; standard input if omitted.
+        /// JSON-lines profiles; standard input if omitted or `-`.
         #[arg(long)]
         profiles: Option<PathBuf>,
     },
@@ -119,6 +120,14 @@ type Outcome = Result<(), Reported>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let writes_lines = !matches!(cli.command, Command::Check { .. });
+    if writes_lines && !standard_output_is_open() {
+        report(
+            "standard output is closed: nothing would see the lines, yet decisions would be \
+             recorded; redirect it (`> /dev/null` to discard them)",
+        );
+        return ExitCode::FAILURE;
+    }
     let outcome = match cli.command {
         Command::Check { rules } => check(&rules),
         Command::Eval {
@@ -165,6 +174,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Reported) => ExitCode::FAILURE,
     }
+}
+
+/// Whether the process was started with a standard output. A process
+/// started with it closed (`>&-`) gets `/dev/null` from the Rust runtime,
+/// opened for reading and writing, and every write "succeeds": told apart
+/// from a shell's `> /dev/null` (write-only) by its access mode, where the
+/// system shows it (Linux's `/proc`). Elsewhere, assumed open.
+fn standard_output_is_open() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return true;
+    };
+    if target != Path::new("/dev/null") {
+        return true;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return true;
+    };
+    // `flags:` is octal; the low two bits are the access mode, 2 = O_RDWR.
+    let flags = (info.lines())
+        .find_map(|line| line.strip_prefix("flags:"))
+        .and_then(|octal| u32::from_str_radix(octal.trim(), 8).ok());
+    flags.is_none_or(|flags| flags & 0o3 != 0o2)
 }
 
 fn report(message: impl std::fmt::Display) -> Reported {
@@ -214,8 +245,9 @@ fn instant(now: Option<&str>) -> Result<Timestamp, Reported> {
     }
 }
 
+/// The profiles' file, or standard input when there is none or it is `-`.
 fn profile_input(path: Option<&Path>) -> Result<(Box<dyn BufRead>, String), Reported> {
-    match path {
+    match path.filter(|path| *path != Path::new("-")) {
         Some(path) => {
             let file = File::open(path)
                 .map_err(|e| report(format!("cannot read `{}`: {e}", path.display())))?;
@@ -469,19 +501,23 @@ impl Store for Batched {
 fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run: Run) -> Outcome {
     let engine = Engine::new(load_rules(rules)?);
     let now = instant(Some(now))?;
-    let path = (profiles != Path::new("-")).then_some(profiles);
     let mut history = open_history(history, &engine, now, run)?;
     let progress = io::stderr().is_terminal();
     let mut decided = 0u64;
+    let mut warned = 0u64;
     let options = Options {
         explain: run.explain,
     };
-    let outcome = stream_profiles(&engine.rules().schema, path, |profile, out| {
+    let outcome = stream_profiles(&engine.rules().schema, Some(profiles), |profile, out| {
         let decision = engine
             .decide(&profile, &*history, now, options)
             .map_err(report)?;
         // A failed read would have decided from a partial history.
         history.check().map_err(report)?;
+        for warning in &decision.warnings {
+            eprintln!("warning: {warning}");
+        }
+        warned += u64::from(!decision.warnings.is_empty());
         for line in decision.to_json_lines(run.explain) {
             if let Flow::Stop = write_line(out, line)? {
                 return Ok(Flow::Stop);
@@ -502,11 +538,22 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
     if progress && decided >= 100_000 {
         eprintln!();
     }
+    if warned > 0 {
+        let plural = if decided == 1 { "profile" } else { "profiles" };
+        eprintln!("warning: {warned} of {decided} {plural} decided with a warning (see above)");
+    }
     let end = outcome?;
     // Only what reached the output is committed: after a closed pipe the
     // last batch is decided again next time, under the same keys.
-    if let (End::Completed { .. }, false) = (&end, run.dry_run) {
-        history.commit().map_err(report)?;
+    match end {
+        End::Completed { .. } if !run.dry_run => history.commit().map_err(report)?,
+        End::Completed { .. } => {}
+        End::Stopped => {
+            return Err(report(
+                "the output was closed before every decision was written; \
+                 what was not written was not recorded",
+            ));
+        }
     }
     end.outcome()
 }
@@ -538,17 +585,29 @@ fn simulate(args: &SimulateArgs) -> Outcome {
             .timeline_json(BufReader::new(file))
             .map_err(|e| report(format!("{}:{}: {}", path.display(), e.line, e.detail)))?;
     }
-    let timeline = simulation.run(from, to, step).map_err(|e| match e {
+    // Each decision's lines are written as it is made: memory stays
+    // constant however long the simulation.
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut written: Outcome = Ok(());
+    let mut history = MemoryHistory::new();
+    let run = simulation.run_each(&mut history, from, to, step, |decision| {
+        for line in timeline_json_lines(&decision, args.explain) {
+            match write_line(&mut out, line) {
+                Ok(Flow::Continue) => {}
+                stop => {
+                    written = stop.map(|_| ());
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    run.map_err(|e| match e {
         // The range is the command line's, not the profile's.
         SimulationError::Range { .. } => report(format!("--from, --to, --step: {e}")),
         e => report(format!("`{}`: {e}", args.profile.display())),
     })?;
-    let mut out = BufWriter::new(io::stdout().lock());
-    for line in timeline.to_json_lines(args.explain) {
-        if let Flow::Stop = write_line(&mut out, line)? {
-            return Ok(());
-        }
-    }
+    written?;
     out.flush().or_else(|e| write_failed(&e))
 }
 
@@ -556,7 +615,9 @@ fn simulate(args: &SimulateArgs) -> Outcome {
 fn load_profile(schema: &Schema, path: &Path) -> Result<ProfileBuilder, Reported> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| report(format!("cannot read `{}`: {e}", path.display())))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    // A byte order mark (Windows editors write one) is not JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         report(format!(
             "{}:{}:{}: invalid JSON: {e}",
             path.display(),

@@ -143,6 +143,8 @@ pub(super) struct Situation<'a> {
     history: &'a dyn History,
     now: Timestamp,
     global_bucket: OnceCell<i64>,
+    /// The profile's zone, where the rules have quiet hours.
+    zone: Option<Tz>,
     /// The end of the quiet period the profile is in now, if it is.
     quiet_until: OnceCell<Option<Timestamp>>,
     /// Per cap: the sends in its window already in the history.
@@ -180,6 +182,7 @@ impl<'a> Situation<'a> {
         history: &'a dyn History,
         now: Timestamp,
         explain: bool,
+        zone: Option<Tz>,
     ) -> Self {
         Situation {
             rules,
@@ -188,6 +191,7 @@ impl<'a> Situation<'a> {
             history,
             now,
             global_bucket: OnceCell::new(),
+            zone,
             quiet_until: OnceCell::new(),
             cap_counts: Cells::new(rules.caps.len()),
         }
@@ -501,14 +505,7 @@ impl<'a> Situation<'a> {
     fn quiet_until(&self) -> Option<Timestamp> {
         *self.quiet_until.get_or_init(|| {
             let quiet = self.rules.quiet_hours.as_ref()?;
-            let zone = quiet
-                .timezone
-                .as_ref()
-                .and_then(|t| match self.profile.attribute_slot(t.slot) {
-                    Value::String(name) => name.parse::<Tz>().ok(),
-                    _ => None,
-                })
-                .unwrap_or(quiet.default_timezone);
+            let zone = self.zone.unwrap_or(quiet.default_timezone);
             quiet::quiet_until(self.now, zone, quiet.start, quiet.end)
         })
     }

@@ -79,6 +79,26 @@ impl Reason {
     }
 }
 
+/// Something about a profile that a decision worked around, as the warning
+/// says; the caller should tell whoever maintains the data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The profile's time-zone trait names no IANA zone: quiet hours used
+    /// the rule set's `default_timezone` instead.
+    #[error(
+        "profile `{profile}`: time zone `{zone}` is not an IANA zone; quiet hours use the default zone `{used}`"
+    )]
+    UnknownTimeZone {
+        /// The profile's id.
+        profile: CompactString,
+        /// The trait's value.
+        zone: String,
+        /// The zone used instead.
+        used: &'static str,
+    },
+}
+
 /// An action to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emission {
@@ -132,6 +152,9 @@ pub struct Decision {
     pub journeys: Vec<JourneyUpdate>,
     /// Every candidate that did not win, when explaining.
     pub suppressions: Vec<Suppression>,
+    /// What the caller should know about the inputs (a time-zone trait that
+    /// names no zone…): the decision went on as it says.
+    pub warnings: Vec<Warning>,
     /// Whether this decision is not later than the last one recorded for
     /// the profile (SPEC §5 item 7): then it chooses nothing new. At the
     /// same instant its emissions are the ones recorded then, under the
@@ -399,7 +422,9 @@ impl Engine {
     /// Decides the next-best actions for `profile` at `now`.
     ///
     /// # Errors
-    /// [`EvalError::SchemaMismatch`] if the profile was built against another schema.
+    /// [`EvalError::SchemaMismatch`] if the profile was built against another
+    /// schema; [`EvalError::InstantOutOfRange`] if `now`, or the time an
+    /// emission is deferred to, is outside the years RFC 3339 can write.
     pub fn decide(
         &self,
         profile: &Profile,
@@ -411,6 +436,9 @@ impl Engine {
             return Err(EvalError::SchemaMismatch {
                 profile: profile.id().to_owned(),
             });
+        }
+        if !now.is_rfc3339() {
+            return Err(out_of_range(profile, "the decision instant".into(), now));
         }
         // A store that pays per query reads the profile once (see
         // `History::profile_snapshot`).
@@ -431,7 +459,17 @@ impl Engine {
             emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),
             ..Decision::default()
         };
-        let situation = Situation::new(&self.rules, profile, history, now, options.explain);
+        let zone = self.rules.quiet_hours.as_ref().map(|quiet| {
+            quiet::profile_zone(quiet, profile).unwrap_or_else(|(zone, used)| {
+                decision.warnings.push(Warning::UnknownTimeZone {
+                    profile: profile.id().into(),
+                    zone,
+                    used: used.name(),
+                });
+                used
+            })
+        });
+        let situation = Situation::new(&self.rules, profile, history, now, options.explain, zone);
         // Room for every candidate when that is a small allocation, else for
         // as many as one holds, grown only when more triggers fire.
         let most = self.rules.actions.len() + self.rules.journeys.len();
@@ -451,6 +489,12 @@ impl Engine {
         });
         for candidate in candidates {
             self.settle(&situation, options, candidate, &mut decision);
+        }
+        // Quiet hours may defer a send past the end of year 9999: it could
+        // be neither written out nor sent.
+        if let Some(late) = (decision.emissions.iter()).find(|e| !e.send_at.is_rfc3339()) {
+            let what = format!("the send time of action `{}`", late.action);
+            return Err(out_of_range(profile, what, late.send_at));
         }
         Ok(decision)
     }
@@ -700,6 +744,14 @@ fn rank(action: &Action, profile: &Profile, now: Timestamp) -> Result<f64, EvalE
         // A NULL score ranks below every number.
         Ranking::Score(score) => score.evaluate(profile, now)?.unwrap_or(f64::NEG_INFINITY),
     })
+}
+
+fn out_of_range(profile: &Profile, what: String, instant: Timestamp) -> EvalError {
+    EvalError::InstantOutOfRange {
+        profile: profile.id().to_owned(),
+        what,
+        instant,
+    }
 }
 
 fn emission(

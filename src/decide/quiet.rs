@@ -3,7 +3,24 @@
 use chrono::{Duration as ChronoDuration, LocalResult, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
-use crate::value::Timestamp;
+use crate::profile::Profile;
+use crate::rules::QuietHours;
+use crate::value::{Timestamp, Value};
+
+/// The zone quiet hours use for `profile`: the one its time-zone trait
+/// names, or the rule set's default when there is no such trait or it is
+/// NULL. A name that is no IANA zone is the default too, and handed back as
+/// `Err` with the zone used, so that the caller can say so.
+pub(crate) fn profile_zone(quiet: &QuietHours, profile: &Profile) -> Result<Tz, (String, Tz)> {
+    let default = quiet.default_timezone;
+    let Some(trait_ref) = &quiet.timezone else {
+        return Ok(default);
+    };
+    match profile.attribute_slot(trait_ref.slot) {
+        Value::String(name) => name.parse::<Tz>().map_err(|_| (name.to_string(), default)),
+        _ => Ok(default),
+    }
+}
 
 /// Whether local time-of-day `t` is in the quiet period `[start, end)`, which
 /// wraps past midnight when `end <= start`.
