@@ -72,6 +72,22 @@ fn many_profiles(dir: &Scratch, count: usize) -> std::path::PathBuf {
     path
 }
 
+/// `eval RULES --expr EXPR` over profiles given on stdin.
+fn eval_stdin(expr: &str, input: &str) -> std::process::Output {
+    nextbest(
+        &["eval", RULES, "--expr", expr, "--profiles", "-"],
+        Some(input),
+    )
+}
+
+/// `decide RULES --now NOW` over profiles given on stdin.
+fn decide_stdin(now: &str, input: &str) -> std::process::Output {
+    nextbest(
+        &["decide", RULES, "--profiles", "-", "--now", now],
+        Some(input),
+    )
+}
+
 fn records_in(store: &std::path::Path) -> u64 {
     DurableHistory::open(store).unwrap().len().unwrap()
 }
@@ -170,17 +186,7 @@ fn an_expression_may_start_with_a_minus() {
 #[test]
 fn a_byte_order_mark_before_the_first_profile_is_skipped() {
     let input = format!("\u{feff}{}\n", churner("bom", "UTC"));
-    let out = nextbest(
-        &[
-            "eval",
-            RULES,
-            "--expr",
-            "login_count_30d = 1",
-            "--profiles",
-            "/dev/stdin",
-        ],
-        Some(&input),
-    );
+    let out = eval_stdin("login_count_30d = 1", &input);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "bom\ttrue\n");
 }
@@ -189,17 +195,7 @@ fn a_byte_order_mark_before_the_first_profile_is_skipped() {
 fn a_send_deferred_past_year_9999_is_refused() {
     // 22:00 is quiet: the send would go out at 08:00 of year 10000.
     let input = churner("late", "UTC");
-    let out = nextbest(
-        &[
-            "decide",
-            RULES,
-            "--profiles",
-            "-",
-            "--now",
-            "9999-12-31T22:00:00Z",
-        ],
-        Some(&input),
-    );
+    let out = decide_stdin("9999-12-31T22:00:00Z", &input);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert_eq!(text(&out.stdout), "");
     let stderr = text(&out.stderr);
@@ -208,17 +204,7 @@ fn a_send_deferred_past_year_9999_is_refused() {
         "{stderr}"
     );
     // An instant that is in year 10000 once in UTC is not a timestamp.
-    let out = nextbest(
-        &[
-            "decide",
-            RULES,
-            "--profiles",
-            "-",
-            "--now",
-            "9999-12-31T23:00:00-05:00",
-        ],
-        Some(&input),
-    );
+    let out = decide_stdin("9999-12-31T23:00:00-05:00", &input);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--now"));
 }
@@ -231,17 +217,7 @@ fn an_unknown_time_zone_uses_the_default_and_says_so() {
         churner("berlin", "Europe/Berlin")
     );
     // 22:00 UTC is quiet in UTC (the default) and in Berlin (23:00).
-    let out = nextbest(
-        &[
-            "decide",
-            RULES,
-            "--profiles",
-            "-",
-            "--now",
-            "2026-11-24T22:00:00Z",
-        ],
-        Some(&input),
-    );
+    let out = decide_stdin("2026-11-24T22:00:00Z", &input);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains(r#""profile":"mars","action":"churn_email","channel":"email","send_at":"2026-11-25T08:00:00Z""#), "{stdout}");
@@ -270,17 +246,7 @@ fn an_int_outside_the_i64_range_is_refused_not_rounded() {
         "9007199254740993.0",
     ] {
         let input = format!(r#"{{"id": "big", "traits": {{"login_count_30d": {value}}}}}"#);
-        let out = nextbest(
-            &[
-                "eval",
-                RULES,
-                "--expr",
-                "login_count_30d < 0",
-                "--profiles",
-                "-",
-            ],
-            Some(&input),
-        );
+        let out = eval_stdin("login_count_30d < 0", &input);
         assert_eq!(out.status.code(), Some(1), "{value}: {}", text(&out.stdout));
         let stderr = text(&out.stderr);
         assert!(
@@ -291,16 +257,6 @@ fn an_int_outside_the_i64_range_is_refused_not_rounded() {
     // In range, and a whole float that is exact, still load.
     let input = r#"{"id": "ok", "traits": {"login_count_30d": -9223372036854775808}}
 {"id": "three", "traits": {"login_count_30d": 3.0}}"#;
-    let out = nextbest(
-        &[
-            "eval",
-            RULES,
-            "--expr",
-            "login_count_30d < 0",
-            "--profiles",
-            "-",
-        ],
-        Some(input),
-    );
+    let out = eval_stdin("login_count_30d < 0", input);
     assert_eq!(text(&out.stdout), "ok\ttrue\nthree\tfalse\n");
 }
