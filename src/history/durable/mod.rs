@@ -27,6 +27,7 @@
 //! The `meta` table keeps its name and types in every future version, so that
 //! any version can tell which version wrote a file.
 
+mod contain;
 mod open;
 
 use std::fmt;
@@ -252,7 +253,7 @@ impl DurableHistory {
     /// [`HistoryError::Io`] if the store cannot be written; then nothing was
     /// deleted.
     pub fn compact(&mut self, older_than: Timestamp) -> Result<usize, HistoryError> {
-        let txn = self.db.begin_write().map_err(|e| io_error(&self.path, e))?;
+        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
         let removed = match compact_in(&txn, older_than.as_micros()) {
             Ok(removed) => removed,
             Err(e) => {
@@ -374,7 +375,7 @@ impl History for DurableHistory {
         if update.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(|e| io_error(&self.path, e))?;
+        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
         let written =
             write_records(&txn, &update.records).and_then(|()| write_journeys(&txn, update));
         if let Err(e) = written {
@@ -671,6 +672,18 @@ fn outcome_from_code(code: u8) -> Result<Outcome, StorageError> {
             "unknown outcome code {code}"
         ))),
     }
+}
+
+/// A write transaction of the store. Committed in two phases (two syncs):
+/// with one, redb recovers from a commit cut short by a crash by checking
+/// its pages' checksums, and so takes a committed page damaged later for
+/// such a commit and silently rolls the store back to the commit before,
+/// losing acknowledged records. With two, a page whose checksum fails is
+/// damage, which opening the store reports.
+fn begin_write(db: &Database) -> Result<WriteTransaction, Fault> {
+    let mut txn = db.begin_write()?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
 }
 
 /// A failure inside redb, boxed: `redb::Error` is large.
