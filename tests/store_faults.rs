@@ -190,17 +190,26 @@ fn assert_holds(store: &Path, acknowledged: &Acknowledged, what: &str) {
     history.check().unwrap();
 }
 
+/// Runs decide on each of `days` in turn, each run exiting 0, and adds
+/// their sends to `acknowledged`.
+fn daily_runs(
+    dir: &Scratch,
+    profiles: &Path,
+    store: &Path,
+    days: std::ops::RangeInclusive<u32>,
+    acknowledged: &mut Acknowledged,
+) {
+    for d in days {
+        acknowledge(acknowledged, &decide(dir, profiles, &day(d), store, &[]));
+    }
+}
+
 /// A store built by three daily runs over 40 profiles, and its sends.
 fn small_store(dir: &Scratch) -> (PathBuf, Acknowledged) {
     let profiles = dir.profiles(40);
     let store = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
-    for d in 1..=3 {
-        acknowledge(
-            &mut acknowledged,
-            &decide(dir, &profiles, &day(d), &store, &[]),
-        );
-    }
+    daily_runs(dir, &profiles, &store, 1..=3, &mut acknowledged);
     assert_eq!(acknowledged.values().map(Vec::len).sum::<usize>(), 120);
     (store, acknowledged)
 }
@@ -298,17 +307,9 @@ fn damage_to_the_last_commit_is_refused_not_rolled_back_over() {
     let profiles = dir.profiles(40);
     let store = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
-    for d in 1..=2 {
-        acknowledge(
-            &mut acknowledged,
-            &decide(&dir, &profiles, &day(d), &store, &[]),
-        );
-    }
+    daily_runs(&dir, &profiles, &store, 1..=2, &mut acknowledged);
     let before = std::fs::read(&store).unwrap();
-    acknowledge(
-        &mut acknowledged,
-        &decide(&dir, &profiles, &day(3), &store, &[]),
-    );
+    daily_runs(&dir, &profiles, &store, 3..=3, &mut acknowledged);
     let after = std::fs::read(&store).unwrap();
     let written: Vec<usize> = (4096..after.len())
         .filter(|&i| before.get(i) != Some(&after[i]))
@@ -398,12 +399,7 @@ fn a_process_killed_while_it_compacts_loses_no_acknowledged_send() {
     let profiles = dir.profiles(1500);
     let pristine = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
-    for d in 1..=4 {
-        acknowledge(
-            &mut acknowledged,
-            &decide(&dir, &profiles, &day(d), &pristine, &[]),
-        );
-    }
+    daily_runs(&dir, &profiles, &pristine, 1..=4, &mut acknowledged);
     let bytes = std::fs::read(&pristine).unwrap();
     for (round, delay_ms) in [0u64, 2, 5, 10, 20, 40, 80, 160].into_iter().enumerate() {
         let store = dir.file(&format!("compacted-{round}.db"));
@@ -531,4 +527,51 @@ fn damage_is_an_error_of_its_own_naming_the_store() {
     assert!(error.to_string().contains("is damaged"), "{error}");
     let error = DurableHistory::open_unchanged(&cut).unwrap_err();
     assert!(matches!(error, HistoryError::Damaged { .. }), "{error:?}");
+}
+
+#[test]
+fn history_verify_says_ok_with_counts_or_names_the_damage() {
+    let dir = Scratch::new("verify");
+    let (store, _) = small_store(&dir);
+    let verify = |path: &Path| {
+        let output = Command::new(env!("CARGO_BIN_EXE_nextbest"))
+            .args(["history", "verify"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stdout, stderr)
+    };
+    let before = std::fs::read(&store).unwrap();
+    let (code, stdout, stderr) = verify(&store);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "{}: ok (120 records, 120 sends, 0 journey states)\n",
+            store.display()
+        )
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before, "verify changed it");
+
+    let cut = dir.file("cut.db");
+    std::fs::write(&cut, &before[..before.len() / 3]).unwrap();
+    let (code, stdout, stderr) = verify(&cut);
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: history store {} is damaged",
+            cut.display()
+        )),
+        "{stderr}"
+    );
+
+    let missing = dir.file("missing.db");
+    let (code, _, stderr) = verify(&missing);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(!missing.exists(), "verify created it");
 }

@@ -6,7 +6,7 @@
 mod durable;
 mod memory;
 
-pub use durable::DurableHistory;
+pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 
 use std::path::PathBuf;

@@ -29,6 +29,9 @@
 
 mod contain;
 mod open;
+mod verify;
+
+pub use verify::Contents;
 
 use std::fmt;
 use std::ops::{Bound, RangeInclusive};
@@ -212,11 +215,7 @@ impl DurableHistory {
             }
             Ok(out)
         };
-        match &self.view {
-            Some(view) => read(view),
-            None => View::open(&self.db).and_then(|view| read(&view)),
-        }
-        .map_err(|e| io_error(&self.path, e))
+        self.read(read)
     }
 
     /// How many records the store holds, of every profile.
@@ -224,11 +223,7 @@ impl DurableHistory {
     /// # Errors
     /// [`HistoryError::Io`] if the store cannot be read.
     pub fn len(&self) -> Result<u64, HistoryError> {
-        match &self.view {
-            Some(view) => view.records.len().map_err(Fault::from),
-            None => View::open(&self.db).and_then(|view| Ok(view.records.len()?)),
-        }
-        .map_err(|e| io_error(&self.path, e))
+        self.read(|view| Ok(view.records.len()?))
     }
 
     /// Whether the store holds no record.
@@ -273,6 +268,16 @@ impl DurableHistory {
         // After a failed commit, the snapshot shows what the store holds.
         self.view = View::open(&self.db).ok();
         committed
+    }
+
+    /// Reads the current snapshot (a fresh one when there is none); a failed
+    /// read is an error naming the store.
+    fn read<R>(&self, read: impl FnOnce(&View) -> Result<R, Fault>) -> Result<R, HistoryError> {
+        match &self.view {
+            Some(view) => read(view),
+            None => View::open(&self.db).and_then(|view| read(&view)),
+        }
+        .map_err(|e| io_error(&self.path, e))
     }
 
     /// Runs a query against the current snapshot; a failed read answers
