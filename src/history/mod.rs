@@ -6,7 +6,7 @@
 mod durable;
 mod memory;
 
-pub use durable::DurableHistory;
+pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 
 use std::borrow::Borrow;
@@ -263,6 +263,16 @@ pub enum HistoryError {
         /// The file.
         path: PathBuf,
         /// Why not.
+        detail: String,
+    },
+    /// The file is a store, but damaged (cut short, or bytes changed under
+    /// it): its checksums do not match, or its database engine cannot read
+    /// it. Nothing was decided from it.
+    #[error("history store {} is damaged ({detail}); restore it from a backup", .path.display())]
+    Damaged {
+        /// The store's file.
+        path: PathBuf,
+        /// What is wrong with it.
         detail: String,
     },
     /// The store was written in a format version this build does not read;
