@@ -15,7 +15,7 @@ use std::path::Path;
 
 pub use model::*;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, LineIndex};
 use crate::syntax::Span;
 
 /// The format of a rule file.
@@ -150,16 +150,9 @@ pub struct InvalidRuleSet {
 impl InvalidRuleSet {
     /// Renders every diagnostic like a compiler, in colour when `styled`.
     pub fn render(&self, styled: bool) -> String {
-        let rendered: Vec<String> = self
-            .diagnostics
-            .iter()
-            .map(|d| {
-                if styled {
-                    d.render_styled(&self.origin, &self.source)
-                } else {
-                    d.render(&self.origin, &self.source)
-                }
-            })
+        let lines = LineIndex::new(&self.source);
+        let rendered: Vec<String> = (self.diagnostics.iter())
+            .map(|d| d.render_indexed(&self.origin, &self.source, &lines, styled))
             .collect();
         rendered.join("\n\n")
     }
