@@ -251,3 +251,70 @@ fn journeys_that_can_never_run_are_refused_with_their_place() {
         "{rendered}"
     );
 }
+
+// Loading is linear in the file (issue 12): each file below took minutes to
+// check when every key, id or diagnostic walked the whole file again; now
+// each loads in well under a second (a few in a debug build).
+
+/// A schema of `traits` int traits and a consent rule, then `actions`.
+fn generated(traits: usize, actions: usize, action: impl Fn(usize) -> String) -> String {
+    let mut source = String::from("[schema.traits]\nok = \"bool\"\n");
+    for i in 0..traits {
+        source.push_str(&format!("t{i} = \"int\"\n"));
+    }
+    source.push_str("\n[consent]\nemail = { opt_in = \"ok\" }\n\n");
+    for i in 0..actions {
+        source.push_str(&action(i));
+    }
+    source
+}
+
+#[test]
+fn a_hundred_thousand_traits_load() {
+    let source = generated(100_000, 1, |_| {
+        "[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"t99999 > 1\"\n".to_owned()
+    });
+    let rules = RuleSet::parse(&source, Format::Toml, "rules.toml").unwrap();
+    assert_eq!(rules.schema.attribute_count(), 100_001);
+}
+
+#[test]
+fn twenty_thousand_actions_load_and_a_repeated_id_is_found() {
+    let action = |i: usize| {
+        format!("[[action]]\nid = \"a{i}\"\nchannel = \"email\"\ntrigger = \"t0 > {i}\"\n\n")
+    };
+    let source = generated(1, 20_000, action);
+    let rules = RuleSet::parse(&source, Format::Toml, "rules.toml").unwrap();
+    assert_eq!(rules.actions.len(), 20_000);
+
+    let repeated = source + &action(0);
+    let rendered = problems(&repeated, Format::Toml);
+    assert!(rendered.contains("duplicate action id `a0`"), "{rendered}");
+    let line = (repeated.lines().enumerate())
+        .filter(|(_, l)| *l == "id = \"a0\"")
+        .last()
+        .unwrap()
+        .0
+        + 1;
+    assert!(
+        rendered.contains(&format!("--> rules.toml:{line}:6")),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn ten_thousand_errors_are_each_rendered_at_their_line() {
+    let source = generated(1, 10_000, |i| {
+        format!("[[action]]\nid = \"a{i}\"\nchannel = \"email\"\ncooldwn = \"1d\"\n\n")
+    });
+    let rendered = problems(&source, Format::Toml);
+    assert_eq!(rendered.matches("unknown key `cooldwn`").count(), 10_000);
+    let last = source.lines().count() - 1;
+    assert!(
+        rendered.ends_with(&format!(
+            "--> rules.toml:{last}:1\n      |\n{last} | cooldwn = \"1d\"\n      | ^^^^^^^ did you mean `cooldown`?"
+        )),
+        "{}",
+        &rendered[rendered.len() - 300..]
+    );
+}

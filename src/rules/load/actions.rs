@@ -1,7 +1,7 @@
 //! `[[action]]` tables.
 
 use super::Loader;
-use super::read::optional;
+use super::read::{FirstSeen, optional};
 use crate::check::suggest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::rules::doc::Doc;
@@ -12,7 +12,7 @@ use crate::trigger::Compiler;
 impl Loader<'_> {
     pub(super) fn actions(&mut self, doc: &Doc, compiler: &Compiler<'_>) -> Vec<(Action, Span)> {
         let mut actions: Vec<(Action, Span)> = Vec::new();
-        let mut seen = Vec::new();
+        let mut seen = FirstSeen::default();
         for item in self.array_of_tables(doc, "`action`") {
             if !self.first_definition("action", item, "id", &mut seen) {
                 continue;

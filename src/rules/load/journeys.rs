@@ -1,7 +1,9 @@
 //! `[[journey]]` tables: steps, fallbacks and the order they fall due in.
 
+use std::collections::HashSet;
+
 use super::Loader;
-use super::read::{optional, peek_string};
+use super::read::{FirstSeen, optional, peek_string};
 use crate::check::suggest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::rules::doc::{Doc, DocValue};
@@ -15,10 +17,10 @@ impl Loader<'_> {
         &mut self,
         doc: &Doc,
         schema: &Schema,
-        actions: &[String],
+        actions: &HashSet<&str>,
     ) -> Vec<Journey> {
         let mut journeys = Vec::new();
-        let mut seen = Vec::new();
+        let mut seen = FirstSeen::default();
         for item in self.array_of_tables(doc, "`journey`") {
             if !self.first_definition("journey", item, "id", &mut seen) {
                 continue;
@@ -34,7 +36,7 @@ impl Loader<'_> {
         &mut self,
         doc: &Doc,
         schema: &Schema,
-        actions: &[String],
+        actions: &HashSet<&str>,
     ) -> Option<(Journey, Span)> {
         let fields = self.fields(
             doc,
@@ -104,7 +106,7 @@ impl Loader<'_> {
         &mut self,
         doc: &Doc,
         what: &str,
-        actions: &[String],
+        actions: &HashSet<&str>,
     ) -> Option<(Step, Span)> {
         let fields = self.fields(doc, what, &["after", "action"])?;
         let after = self
@@ -112,18 +114,16 @@ impl Loader<'_> {
             .and_then(|d| self.duration(d, "`after`"));
         let action_doc = self.required(&fields, "action")?;
         let action = self.string(action_doc, "`action`")?;
-        if !actions.contains(&action.text) {
+        if !actions.contains(action.text.as_str()) {
             let diagnostic = Diagnostic::error(
                 Code::UnknownAction,
                 format!("{what} names `{}`, which is not an action", action.text),
                 action_doc.span,
             );
-            self.report(
-                match suggest(&action.text, actions.iter().map(String::as_str)) {
-                    Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
-                    None => diagnostic.with_label("no [[action]] has this id"),
-                },
-            );
+            self.report(match suggest(&action.text, actions.iter().copied()) {
+                Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
+                None => diagnostic.with_label("no [[action]] has this id"),
+            });
             return None;
         }
         let after_span = fields.get("after").map_or(doc.span, |d| d.span);
@@ -181,13 +181,13 @@ impl Loader<'_> {
 
 /// The ids of every `[[action]]` written in the file, valid or not: a journey
 /// naming an action that has problems of its own is not told it does not exist.
-pub(super) fn declared_actions(actions: Option<&Doc>) -> Vec<String> {
+pub(super) fn declared_actions(actions: Option<&Doc>) -> HashSet<&str> {
     match actions.map(|d| &d.value) {
         Some(DocValue::Array(items)) => items
             .iter()
             .filter_map(|i| peek_string(i, "id"))
             .map(|(id, _)| id)
             .collect(),
-        _ => Vec::new(),
+        _ => HashSet::new(),
     }
 }

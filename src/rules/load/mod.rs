@@ -8,7 +8,7 @@ mod read;
 use chrono_tz::Tz;
 
 use self::journeys::declared_actions;
-use self::read::optional;
+use self::read::{FirstSeen, optional};
 use super::doc::Doc;
 use super::model::*;
 use crate::check::suggest;
@@ -318,7 +318,7 @@ impl<'s> Loader<'s> {
 
     fn caps(&mut self, doc: &Doc, channels: &[String]) -> Vec<FrequencyCap> {
         let mut caps: Vec<(FrequencyCap, Span)> = Vec::new();
-        let mut seen = Vec::new();
+        let mut seen = FirstSeen::default();
         for item in self.array_of_tables(doc, "`cap`") {
             if !self.first_definition("cap", item, "name", &mut seen) {
                 continue;

@@ -2,6 +2,9 @@
 //! durations, times, trait references and embedded expressions, each
 //! reporting what is wrong with its place.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 
@@ -54,8 +57,9 @@ impl Loader<'_> {
         let DocValue::Table(entries) = &doc.value else {
             return self.wrong_kind(doc, what, "a table");
         };
-        for (i, (key, _)) in entries.iter().enumerate() {
-            if let Some((first, _)) = entries.iter().take(i).find(|(k, _)| k.text == key.text) {
+        let mut keys = FirstSeen::default();
+        for (key, _) in entries {
+            if let Some(first) = keys.repeat(&key.text, key.span) {
                 self.report(
                     Diagnostic::error(
                         Code::DuplicateId,
@@ -63,7 +67,7 @@ impl Loader<'_> {
                         key.span,
                     )
                     .with_label("defined again here")
-                    .with_secondary(first.span, "first defined here"),
+                    .with_secondary(first, "first defined here"),
                 );
             }
             if !allowed.is_empty() && !allowed.contains(&key.text.as_str()) {
@@ -325,9 +329,9 @@ impl Loader<'_> {
     /// a history that sums per channel).
     pub(super) fn distinct(&mut self, items: &[(String, Span)], what: &str) -> bool {
         let mut distinct = true;
-        for (index, (item, span)) in items.iter().enumerate() {
-            let earlier = items.get(..index).unwrap_or_default();
-            if let Some((_, first)) = earlier.iter().find(|(e, _)| e == item) {
+        let mut listed = FirstSeen::default();
+        for (item, span) in items {
+            if let Some(first) = listed.repeat(item, *span) {
                 self.report(
                     Diagnostic::error(
                         Code::InvalidValue,
@@ -335,7 +339,7 @@ impl Loader<'_> {
                         *span,
                     )
                     .with_label("listed again here")
-                    .with_secondary(*first, "first listed here"),
+                    .with_secondary(first, "first listed here"),
                 );
                 distinct = false;
             }
@@ -345,35 +349,55 @@ impl Loader<'_> {
 
     /// Whether `item`'s id (its `key`) is not defined earlier; a repeat is
     /// reported, even when the first definition has problems of its own.
-    pub(super) fn first_definition(
+    pub(super) fn first_definition<'d>(
         &mut self,
         kind: &str,
-        item: &Doc,
+        item: &'d Doc,
         key: &str,
-        seen: &mut Vec<(String, Span)>,
+        seen: &mut FirstSeen<'d>,
     ) -> bool {
         let Some((id, span)) = peek_string(item, key) else {
             return true;
         };
-        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
-            self.report(
-                Diagnostic::error(
-                    Code::DuplicateId,
-                    format!("duplicate {kind} {key} `{id}`"),
-                    span,
-                )
-                .with_label("defined again here")
-                .with_secondary(*first, "first defined here"),
-            );
-            return false;
+        let Some(first) = seen.repeat(id, span) else {
+            return true;
+        };
+        self.report(
+            Diagnostic::error(
+                Code::DuplicateId,
+                format!("duplicate {kind} {key} `{id}`"),
+                span,
+            )
+            .with_label("defined again here")
+            .with_secondary(first, "first defined here"),
+        );
+        false
+    }
+}
+
+/// Where each name was first written: a repeat is found with one look-up,
+/// so checking a table of n keys or a file of n ids is linear in n.
+#[derive(Debug, Default)]
+pub(super) struct FirstSeen<'a> {
+    first: HashMap<&'a str, Span>,
+}
+
+impl<'a> FirstSeen<'a> {
+    /// Records `name`, written at `span`; if it was written before, where it
+    /// was first written (and the first place is kept).
+    pub(super) fn repeat(&mut self, name: &'a str, span: Span) -> Option<Span> {
+        match self.first.entry(name) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(entry) => {
+                entry.insert(span);
+                None
+            }
         }
-        seen.push((id, span));
-        true
     }
 }
 
 /// The string value of `key` in a table, without reporting anything.
-pub(super) fn peek_string(doc: &Doc, key: &str) -> Option<(String, Span)> {
+pub(super) fn peek_string<'d>(doc: &'d Doc, key: &str) -> Option<(&'d str, Span)> {
     let DocValue::Table(entries) = &doc.value else {
         return None;
     };
@@ -381,7 +405,7 @@ pub(super) fn peek_string(doc: &Doc, key: &str) -> Option<(String, Span)> {
         .iter()
         .find(|(k, _)| k.text == key)
         .and_then(|(_, v)| match &v.value {
-            DocValue::String(t) => Some((t.text.clone(), v.span)),
+            DocValue::String(t) => Some((t.text.as_str(), v.span)),
             _ => None,
         })
 }
@@ -393,5 +417,20 @@ pub(super) fn optional<T>(value: Option<Option<T>>) -> Option<Option<T>> {
         None => Some(None),
         Some(None) => None,
         Some(Some(v)) => Some(Some(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_seen_keeps_the_first_place_of_each_name() {
+        let mut seen = FirstSeen::default();
+        assert_eq!(seen.repeat("a", Span::new(0, 1)), None);
+        assert_eq!(seen.repeat("b", Span::new(2, 3)), None);
+        assert_eq!(seen.repeat("a", Span::new(4, 5)), Some(Span::new(0, 1)));
+        assert_eq!(seen.repeat("a", Span::new(6, 7)), Some(Span::new(0, 1)));
+        assert_eq!(seen.first.len(), 2, "one entry per name, found by hashing");
     }
 }
