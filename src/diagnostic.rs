@@ -83,7 +83,9 @@ pub enum Code {
     BadTraitReference,
     /// E0411: a value outside its allowed range or set.
     InvalidValue,
-    /// E0412: a channel no action uses and nextbest does not know.
+    /// E0412: a channel an action or a cap names that `[consent]` does not
+    /// declare, or a `[consent]` entry for a channel no action uses and
+    /// nextbest does not know.
     UnknownChannel,
     /// E0413: a journey that can never run as written.
     UnreachableJourney,

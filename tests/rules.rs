@@ -135,12 +135,15 @@ fn a_channel_listed_twice_in_a_cap_is_refused_with_its_place() {
 fn toml_and_json_mean_the_same() {
     let json = r#"{
   "schema": {"traits": {"n": "int"}, "events": {"visit": {"path": "string"}}},
-  "action": [{"id": "a", "channel": "email", "trigger": "n > 1 AND count(visit) > 0", "cooldown": "1d"}]
+  "action": [{"id": "a", "channel": "email", "trigger": "n > 1 AND count(visit) > 0", "cooldown": "1d"}],
+  "consent": {"email": {}}
 }"#;
-    let toml = "[schema.traits]\nn = \"int\"\n[schema.events]\nvisit = { path = \"string\" }\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1 AND count(visit) > 0\"\ncooldown = \"1d\"\n";
+    let toml = "[schema.traits]\nn = \"int\"\n[schema.events]\nvisit = { path = \"string\" }\n[consent]\nemail = {}\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1 AND count(visit) > 0\"\ncooldown = \"1d\"\n";
     let from_json = RuleSet::parse(json, Format::Json, "rules.json").unwrap();
     let from_toml = RuleSet::parse(toml, Format::Toml, "rules.toml").unwrap();
     assert_eq!(from_json.schema, from_toml.schema);
+    assert_eq!(from_json.consent, from_toml.consent);
+    assert_eq!(from_json.consent.open, ["email"]);
     assert_eq!(from_json.actions[0].cooldown, from_toml.actions[0].cooldown);
     assert_eq!(
         from_json.actions[0].trigger.as_ref().unwrap().source(),
@@ -317,4 +320,75 @@ fn ten_thousand_errors_are_each_rendered_at_their_line() {
         "{}",
         &rendered[rendered.len() - 300..]
     );
+}
+
+// Every channel is declared (SPEC §4): a channel an action or a cap names and
+// `[consent]` does not declare is refused, so a typo never sends without consent.
+
+#[test]
+fn a_misspelt_action_channel_is_refused_with_a_suggestion() {
+    let source = classic().replacen("channel     = \"email\"", "channel     = \"emial\"", 1);
+    assert_ne!(source, classic());
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("error[E0412]: channel `emial` is not declared in [consent]"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("did you mean `email`?"), "{rendered}");
+    let place = place(&source, "\"emial\"", "\"emial\"");
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+}
+
+#[test]
+fn a_misspelt_cap_channel_is_refused_with_a_suggestion() {
+    let source = classic().replace(
+        r#"channels = ["email", "push", "sms"]"#,
+        r#"channels = ["email", "psuh", "sms"]"#,
+    );
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("channel `psuh` is not declared in [consent]"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("did you mean `push`?"), "{rendered}");
+    let place = place(&source, "\"psuh\"", "\"psuh\"");
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+}
+
+#[test]
+fn a_channel_without_a_consent_entry_is_refused_and_told_how_to_declare_it() {
+    let source = classic().replace("sales_task = {}\n", "");
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("channel `sales_task` is not declared in [consent]"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("or `sales_task = {}` if it needs no opt-in"),
+        "{rendered}"
+    );
+    // Without any [consent] at all, each action's channel is reported.
+    let bare = "[schema.traits]\nx = \"int\"\n[[action]]\nid = \"a\"\nchannel = \"email\"\n[[action]]\nid = \"b\"\nchannel = \"push\"\n";
+    let rendered = problems(bare, Format::Toml);
+    assert_eq!(rendered.matches("error[E0412]").count(), 2, "{rendered}");
+}
+
+#[test]
+fn a_channel_that_needs_no_opt_in_is_declared_empty_in_toml_and_json() {
+    let toml = RuleSet::parse(&classic(), Format::Toml, "classic.toml").unwrap();
+    let json = RuleSet::parse(&classic_json(), Format::Json, "classic.json").unwrap();
+    assert_eq!(toml.consent, json.consent);
+    assert_eq!(toml.consent.open, ["in_app", "sales_task"]);
+    let needs_opt_in: Vec<&str> = (toml.consent.channels.iter())
+        .map(|c| c.channel.as_str())
+        .collect();
+    assert_eq!(needs_opt_in, ["email", "push", "sms"]);
+    for action in &toml.actions {
+        let channel = action.channel.as_str();
+        assert!(
+            toml.consent.channel(channel).is_some()
+                || toml.consent.open.iter().any(|c| c == channel),
+            "{channel}"
+        );
+    }
 }

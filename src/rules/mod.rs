@@ -46,6 +46,10 @@ impl RuleSet {
     /// let rules = RuleSet::parse(r#"
     /// [schema.traits]
     /// login_count_30d = "int"
+    /// email_opt_in = "bool"
+    ///
+    /// [consent]
+    /// email = { opt_in = "email_opt_in" }
     ///
     /// [[action]]
     /// id = "nudge"

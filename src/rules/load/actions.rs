@@ -1,5 +1,7 @@
 //! `[[action]]` tables.
 
+use indexmap::IndexSet;
+
 use super::Loader;
 use super::read::{FirstSeen, optional};
 use crate::check::suggest;
@@ -10,21 +12,31 @@ use crate::syntax::Span;
 use crate::trigger::Compiler;
 
 impl Loader<'_> {
-    pub(super) fn actions(&mut self, doc: &Doc, compiler: &Compiler<'_>) -> Vec<(Action, Span)> {
+    pub(super) fn actions(
+        &mut self,
+        doc: &Doc,
+        compiler: &Compiler<'_>,
+        channels: &IndexSet<&str>,
+    ) -> Vec<(Action, Span)> {
         let mut actions: Vec<(Action, Span)> = Vec::new();
         let mut seen = FirstSeen::default();
         for item in self.array_of_tables(doc, "`action`") {
             if !self.first_definition("action", item, "id", &mut seen) {
                 continue;
             }
-            if let Some(action) = self.action(item, compiler) {
+            if let Some(action) = self.action(item, compiler, channels) {
                 actions.push(action);
             }
         }
         actions
     }
 
-    pub(super) fn action(&mut self, doc: &Doc, compiler: &Compiler<'_>) -> Option<(Action, Span)> {
+    pub(super) fn action(
+        &mut self,
+        doc: &Doc,
+        compiler: &Compiler<'_>,
+        channels: &IndexSet<&str>,
+    ) -> Option<(Action, Span)> {
         const KEYS: [&str; 14] = [
             "id",
             "channel",
@@ -46,10 +58,11 @@ impl Loader<'_> {
             self.string(d, "`action.id`")
                 .map(|t| (t.text.clone(), d.span))
         });
-        let channel = self
-            .required(&fields, "channel")
-            .and_then(|d| self.string(d, "`action.channel`"))
-            .map(|t| t.text.clone());
+        let channel = self.required(&fields, "channel").and_then(|d| {
+            let name = &self.string(d, "`action.channel`")?.text;
+            self.declared_channel(name, d.span, channels)
+                .then(|| name.clone())
+        });
         let category = match fields.get("category") {
             Some(d) => self.category(d, "`action.category`"),
             None => Some(Category::Marketing),

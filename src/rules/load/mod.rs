@@ -2,13 +2,16 @@
 //! everything and reports every problem with its place in the file.
 
 mod actions;
+mod channels;
 mod journeys;
 mod read;
 
 use chrono_tz::Tz;
+use indexmap::IndexSet;
 
+use self::channels::{declared_channels, known_channels};
 use self::journeys::declared_actions;
-use self::read::{FirstSeen, optional};
+use self::read::FirstSeen;
 use super::doc::Doc;
 use super::model::*;
 use crate::check::suggest;
@@ -16,10 +19,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::schema::{EventSchema, Schema, Type};
 use crate::syntax::Span;
 use crate::trigger::Compiler;
-
-/// Channels nextbest knows without an action using them.
-pub(crate) const KNOWN_CHANNELS: [&str; 6] =
-    ["email", "push", "sms", "in_app", "sales_task", "webhook"];
 
 pub(crate) struct Loader<'s> {
     pub diagnostics: Vec<Diagnostic>,
@@ -66,21 +65,21 @@ impl<'s> Loader<'s> {
         };
         let schema = schema?;
         let compiler = Compiler::new(&schema);
+        let declared = declared_channels(top.get("consent"));
         let actions = top
             .get("action")
-            .map(|doc| self.actions(doc, &compiler))
+            .map(|doc| self.actions(doc, &compiler, &declared))
             .unwrap_or_default();
-        let channels = self.known_channels(&actions);
         let consent = top
             .get("consent")
-            .map(|doc| self.consent(doc, &schema, &channels))
+            .map(|doc| self.consent(doc, &schema, &known_channels(top.get("action"))))
             .unwrap_or_default();
         let quiet_hours = top
             .get("quiet_hours")
             .and_then(|doc| self.quiet_hours(doc, &schema));
         let caps = top
             .get("cap")
-            .map(|doc| self.caps(doc, &channels))
+            .map(|doc| self.caps(doc, &declared))
             .unwrap_or_default();
         let holdout = top.get("holdout").and_then(|doc| self.holdout(doc));
         let decision = top
@@ -189,79 +188,6 @@ impl<'s> Loader<'s> {
         }
     }
 
-    fn known_channels(&self, actions: &[(Action, Span)]) -> Vec<String> {
-        let mut channels: Vec<String> = KNOWN_CHANNELS.iter().map(|c| (*c).to_owned()).collect();
-        for (action, _) in actions {
-            if !channels.contains(&action.channel) {
-                channels.push(action.channel.clone());
-            }
-        }
-        channels
-    }
-
-    fn channel(&mut self, name: &str, span: Span, channels: &[String]) -> bool {
-        if channels.iter().any(|c| c == name) {
-            return true;
-        }
-        let diagnostic = Diagnostic::error(
-            Code::UnknownChannel,
-            format!("unknown channel `{name}`"),
-            span,
-        );
-        self.report(match suggest(name, channels.iter().map(String::as_str)) {
-            Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
-            None => diagnostic
-                .with_label("no action uses this channel")
-                .with_help(format!("known channels: {}", channels.join(", "))),
-        });
-        false
-    }
-
-    fn consent(&mut self, doc: &Doc, schema: &Schema, channels: &[String]) -> Consent {
-        let mut consent = Consent::default();
-        let Some(fields) = self.fields(doc, "[consent]", &[]) else {
-            return consent;
-        };
-        for (key, value) in fields.entries {
-            if key.text == "unsubscribed" {
-                consent.unsubscribed =
-                    self.trait_ref(value, "`consent.unsubscribed`", schema, &Type::Bool);
-                continue;
-            }
-            if !self.channel(&key.text, key.span, channels) {
-                continue;
-            }
-            let what = format!("consent for `{}`", key.text);
-            let Some(rule) = self.fields(value, &what, &["opt_in", "expires"]) else {
-                continue;
-            };
-            let opt_in = self.required(&rule, "opt_in").and_then(|d| {
-                self.trait_ref(
-                    d,
-                    &format!("`consent.{}.opt_in`", key.text),
-                    schema,
-                    &Type::Bool,
-                )
-            });
-            let expires = rule.get("expires").map(|d| {
-                self.trait_ref(
-                    d,
-                    &format!("`consent.{}.expires`", key.text),
-                    schema,
-                    &Type::Timestamp,
-                )
-            });
-            if let (Some(opt_in), Some(expires)) = (opt_in, optional(expires)) {
-                consent.channels.push(ChannelConsent {
-                    channel: key.text.clone(),
-                    opt_in,
-                    expires,
-                });
-            }
-        }
-        consent
-    }
-
     fn quiet_hours(&mut self, doc: &Doc, schema: &Schema) -> Option<QuietHours> {
         let fields = self.fields(
             doc,
@@ -316,7 +242,7 @@ impl<'s> Loader<'s> {
         }
     }
 
-    fn caps(&mut self, doc: &Doc, channels: &[String]) -> Vec<FrequencyCap> {
+    fn caps(&mut self, doc: &Doc, declared: &IndexSet<&str>) -> Vec<FrequencyCap> {
         let mut caps: Vec<(FrequencyCap, Span)> = Vec::new();
         let mut seen = FirstSeen::default();
         for item in self.array_of_tables(doc, "`cap`") {
@@ -351,12 +277,12 @@ impl<'s> Loader<'s> {
                 Some(Some(list)) => list,
                 None => Vec::new(),
             };
-            let known = cap_channels
-                .iter()
-                .all(|(c, span)| self.channel(c, *span, channels));
+            let undeclared = (cap_channels.iter())
+                .filter(|(c, span)| !self.declared_channel(c, *span, declared))
+                .count();
             let distinct = self.distinct(&cap_channels, "`cap.channels`");
-            let (Some((name, name_span)), Some(max), Some(per), true, true) =
-                (name, max, per, known, distinct)
+            let (Some((name, name_span)), Some(max), Some(per), 0, true) =
+                (name, max, per, undeclared, distinct)
             else {
                 continue;
             };

@@ -375,6 +375,20 @@ impl Loader<'_> {
     }
 }
 
+/// `diagnostic` about the unknown `name`, labelled "did you mean" with the
+/// closest of `candidates`, or by `otherwise` when none is close enough.
+pub(super) fn did_you_mean<'a>(
+    diagnostic: Diagnostic,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a &'a str>,
+    otherwise: impl FnOnce(Diagnostic) -> Diagnostic,
+) -> Diagnostic {
+    match suggest(name, candidates.into_iter().copied()) {
+        Some(s) => diagnostic.with_label(format!("did you mean `{s}`?")),
+        None => otherwise(diagnostic),
+    }
+}
+
 /// Where each name was first written: a repeat is found with one look-up,
 /// so checking a table of n keys or a file of n ids is linear in n.
 #[derive(Debug, Default)]
