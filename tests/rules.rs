@@ -392,3 +392,111 @@ fn a_channel_that_needs_no_opt_in_is_declared_empty_in_toml_and_json() {
         );
     }
 }
+
+// Contradictions are load errors with their place (SPEC §4).
+
+#[test]
+fn a_validity_window_that_closes_before_it_opens_is_refused() {
+    let source = classic().replace(
+        "valid_until = \"2027-01-31T23:59:59Z\"",
+        "valid_until = \"2026-10-31T23:59:59Z\"",
+    );
+    assert_ne!(source, classic());
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains(
+            "error[E0411]: `action.valid_until` is before `action.valid_from`: the action could never be sent"
+        ),
+        "{rendered}"
+    );
+    let until = place(&source, "valid_until", "\"2026-10-31");
+    assert!(rendered.contains(&format!("--> {until}")), "{rendered}");
+    assert!(rendered.contains("it opens here"), "{rendered}");
+    // One instant is a window: both ends are included.
+    let instant = classic().replace("2027-01-31T23:59:59Z", "2026-11-01T00:00:00Z");
+    RuleSet::parse(&instant, Format::Toml, "rules.toml").unwrap();
+}
+
+#[test]
+fn a_cooldown_or_cap_window_of_zero_length_is_refused() {
+    let source = classic()
+        .replace("cooldown    = \"14d\"", "cooldown    = \"0d\"")
+        .replace("per      = \"7d\"", "per      = \"0ms\"");
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("`action.cooldown` must be longer than zero, found `0d`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`cap.per` must be longer than zero, found `0ms`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(&format!("--> {}", place(&source, "\"0d\"", "\"0d\""))),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(&format!("--> {}", place(&source, "\"0ms\"", "\"0ms\""))),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn a_default_time_zone_that_is_not_an_iana_zone_is_refused_with_a_suggestion() {
+    for (zone, suggestion) in [
+        ("utc", Some("UTC")),
+        ("europe/berlin", Some("Europe/Berlin")),
+        ("Europe/Berln", Some("Europe/Berlin")),
+        ("Mars/Olympus_Mons", None),
+        ("+02:00", None),
+    ] {
+        let source = classic().replace(
+            "default_timezone = \"UTC\"",
+            &format!("default_timezone = \"{zone}\""),
+        );
+        let rendered = problems(&source, Format::Toml);
+        assert!(
+            rendered.contains(&format!(
+                "error[E0208]: `quiet_hours.default_timezone`: unknown time zone `{zone}`"
+            )),
+            "{rendered}"
+        );
+        let place = place(&source, "default_timezone", "\"");
+        assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+        match suggestion {
+            Some(s) => assert!(
+                rendered.contains(&format!("did you mean `{s}`?")),
+                "{rendered}"
+            ),
+            None => assert!(
+                rendered.contains("expected an IANA zone name"),
+                "{rendered}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn percentages_outside_0_to_100_are_refused() {
+    let source = classic().replace("percent = 5", "percent = 101").replace(
+        "valid_until = \"2027-01-31T23:59:59Z\"",
+        "valid_until = \"2027-01-31T23:59:59Z\"\nholdout_percent = -1",
+    );
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("`holdout.percent` must be between 0 and 100, found 101"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`action.holdout_percent` must be between 0 and 100, found -1"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(&format!("--> {}", place(&source, "percent = 101", "101"))),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(&format!("--> {}", place(&source, "holdout_percent", "-1"))),
+        "{rendered}"
+    );
+}

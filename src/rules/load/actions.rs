@@ -10,6 +10,7 @@ use crate::rules::doc::Doc;
 use crate::rules::model::*;
 use crate::syntax::Span;
 use crate::trigger::Compiler;
+use crate::value::Timestamp;
 
 impl Loader<'_> {
     pub(super) fn actions(
@@ -96,7 +97,7 @@ impl Loader<'_> {
         };
         let cooldown = fields
             .get("cooldown")
-            .map(|d| self.duration(d, "`action.cooldown`"));
+            .map(|d| self.window(d, "`action.cooldown`"));
         let max_sends = fields.get("max_sends").map(|d| {
             self.integer(d, "`action.max_sends`", 1..=i64::from(u32::MAX))
                 .map(|m| u32::try_from(m).unwrap_or(u32::MAX))
@@ -111,12 +112,19 @@ impl Loader<'_> {
         let valid_until = fields
             .get("valid_until")
             .map(|d| self.timestamp(d, "`action.valid_until`"));
+        let valid = self.validity(
+            fields.get("valid_from").zip(valid_from.flatten()),
+            fields.get("valid_until").zip(valid_until.flatten()),
+        );
         let holdout_percent = fields.get("holdout_percent").map(|d| {
             self.integer(d, "`action.holdout_percent`", 0..=100)
                 .and_then(|p| u8::try_from(p).ok())
         });
         if let Some(d) = fields.get("description") {
             self.string(d, "`action.description`");
+        }
+        if !valid {
+            return None;
         }
         let (id, span) = id?;
         Some((
@@ -159,5 +167,30 @@ impl Loader<'_> {
                 None
             }
         }
+    }
+
+    /// Whether an action's validity window is open: `valid_from` after
+    /// `valid_until` would never let it be sent, and is reported.
+    fn validity(
+        &mut self,
+        from: Option<(&Doc, Timestamp)>,
+        until: Option<(&Doc, Timestamp)>,
+    ) -> bool {
+        let (Some((from_doc, from)), Some((until_doc, until))) = (from, until) else {
+            return true;
+        };
+        if from <= until {
+            return true;
+        }
+        self.report(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "`action.valid_until` is before `action.valid_from`: the action could never be sent",
+                until_doc.span,
+            )
+            .with_label("the window closes here, before it opens")
+            .with_secondary(from_doc.span, "it opens here"),
+        );
+        false
     }
 }

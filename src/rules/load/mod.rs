@@ -271,7 +271,7 @@ impl<'s> Loader<'s> {
                 .and_then(|d| self.integer(d, "`cap.max`", 1..=i64::from(u32::MAX)));
             let per = self
                 .required(&fields, "per")
-                .and_then(|d| self.duration(d, "`cap.per`"));
+                .and_then(|d| self.window(d, "`cap.per`"));
             let cap_channels: Vec<(String, Span)> = match cap_channels {
                 Some(None) => continue,
                 Some(Some(list)) => list,

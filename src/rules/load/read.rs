@@ -166,6 +166,28 @@ impl Loader<'_> {
         }
     }
 
+    /// A duration longer than zero: a cooldown or a cap's window of zero
+    /// length would hold nothing back.
+    pub(super) fn window(&mut self, doc: &Doc, what: &str) -> Option<Duration> {
+        let duration = self.duration(doc, what)?;
+        if duration > Duration::default() {
+            return Some(duration);
+        }
+        let written = match &doc.value {
+            DocValue::String(text) => text.text.as_str(),
+            _ => "",
+        };
+        self.report(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("{what} must be longer than zero, found `{written}`"),
+                doc.span,
+            )
+            .with_label("a window of zero length holds nothing back"),
+        );
+        None
+    }
+
     pub(super) fn timestamp(&mut self, doc: &Doc, what: &str) -> Option<Timestamp> {
         let text = match &doc.value {
             DocValue::String(t) => t.text.clone(),
@@ -207,10 +229,12 @@ impl Loader<'_> {
         if let Ok(zone) = text.text.parse::<Tz>() {
             return Some(zone);
         }
-        let suggestion = suggest(
-            &text.text,
-            chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
-        );
+        let names = || chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+        // `utc` or `europe/berlin` is a zone in the wrong case: suggest it,
+        // though its edit distance is too large for a typo.
+        let suggestion = (names().find(|name| name.eq_ignore_ascii_case(text.text.trim())))
+            .map(str::to_owned)
+            .or_else(|| suggest(&text.text, names()));
         let diagnostic = Diagnostic::error(
             Code::UnknownTimeZone,
             format!("{what}: unknown time zone `{}`", text.text),
