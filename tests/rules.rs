@@ -35,6 +35,12 @@ fn place(source: &str, line_with: &str, column_at: &str) -> String {
     format!("rules.toml:{}:{}", index + 1, column + 1)
 }
 
+/// Asserts that `rendered` points at the first `needle` of `source`.
+fn points_at(rendered: &str, source: &str, needle: &str) {
+    let place = place(source, needle, needle);
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+}
+
 #[test]
 fn the_classic_rule_set_loads() {
     let rules =
@@ -335,8 +341,7 @@ fn a_misspelt_action_channel_is_refused_with_a_suggestion() {
         "{rendered}"
     );
     assert!(rendered.contains("did you mean `email`?"), "{rendered}");
-    let place = place(&source, "\"emial\"", "\"emial\"");
-    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+    points_at(&rendered, &source, "\"emial\"");
 }
 
 #[test]
@@ -351,8 +356,7 @@ fn a_misspelt_cap_channel_is_refused_with_a_suggestion() {
         "{rendered}"
     );
     assert!(rendered.contains("did you mean `push`?"), "{rendered}");
-    let place = place(&source, "\"psuh\"", "\"psuh\"");
-    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+    points_at(&rendered, &source, "\"psuh\"");
 }
 
 #[test]
@@ -409,8 +413,7 @@ fn a_validity_window_that_closes_before_it_opens_is_refused() {
         ),
         "{rendered}"
     );
-    let until = place(&source, "valid_until", "\"2026-10-31");
-    assert!(rendered.contains(&format!("--> {until}")), "{rendered}");
+    points_at(&rendered, &source, "\"2026-10-31");
     assert!(rendered.contains("it opens here"), "{rendered}");
     // One instant is a window: both ends are included.
     let instant = classic().replace("2027-01-31T23:59:59Z", "2026-11-01T00:00:00Z");
@@ -431,14 +434,8 @@ fn a_cooldown_or_cap_window_of_zero_length_is_refused() {
         rendered.contains("`cap.per` must be longer than zero, found `0ms`"),
         "{rendered}"
     );
-    assert!(
-        rendered.contains(&format!("--> {}", place(&source, "\"0d\"", "\"0d\""))),
-        "{rendered}"
-    );
-    assert!(
-        rendered.contains(&format!("--> {}", place(&source, "\"0ms\"", "\"0ms\""))),
-        "{rendered}"
-    );
+    points_at(&rendered, &source, "\"0d\"");
+    points_at(&rendered, &source, "\"0ms\"");
 }
 
 #[test]
@@ -461,8 +458,7 @@ fn a_default_time_zone_that_is_not_an_iana_zone_is_refused_with_a_suggestion() {
             )),
             "{rendered}"
         );
-        let place = place(&source, "default_timezone", "\"");
-        assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+        points_at(&rendered, &source, &format!("\"{zone}\""));
         match suggestion {
             Some(s) => assert!(
                 rendered.contains(&format!("did you mean `{s}`?")),
@@ -491,12 +487,7 @@ fn percentages_outside_0_to_100_are_refused() {
         rendered.contains("`action.holdout_percent` must be between 0 and 100, found -1"),
         "{rendered}"
     );
-    assert!(
-        rendered.contains(&format!("--> {}", place(&source, "percent = 101", "101"))),
-        "{rendered}"
-    );
-    assert!(
-        rendered.contains(&format!("--> {}", place(&source, "holdout_percent", "-1"))),
-        "{rendered}"
-    );
+    points_at(&rendered, &source, "101");
+    let place = place(&source, "holdout_percent", "-1");
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
 }

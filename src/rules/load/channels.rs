@@ -28,39 +28,42 @@ impl Loader<'_> {
         span: Span,
         declared: &IndexSet<&str>,
     ) -> bool {
-        if declared.contains(name) {
-            return true;
-        }
-        let diagnostic = Diagnostic::error(
-            Code::UnknownChannel,
-            format!("channel `{name}` is not declared in [consent]"),
-            span,
-        );
-        self.report(did_you_mean(diagnostic, name, declared, |d| {
+        let message = || format!("channel `{name}` is not declared in [consent]");
+        self.channel_in(name, span, declared, message, |d| {
             d.with_label("not declared in [consent]").with_help(format!(
                 "declare it in [consent]: `{name} = {{ opt_in = \"<bool trait>\" }}`, \
                  or `{name} = {{}}` if it needs no opt-in"
             ))
-        }));
-        false
+        })
     }
 
     /// Whether a `[consent]` key names a channel nextbest knows or an action
     /// uses; another one (a typo) is reported.
     fn known_channel(&mut self, name: &str, span: Span, known: &IndexSet<&str>) -> bool {
-        if known.contains(name) {
-            return true;
-        }
-        let diagnostic = Diagnostic::error(
-            Code::UnknownChannel,
-            format!("unknown channel `{name}`"),
-            span,
-        );
-        self.report(did_you_mean(diagnostic, name, known, |d| {
+        let message = || format!("unknown channel `{name}`");
+        self.channel_in(name, span, known, message, |d| {
             let known: Vec<&str> = known.iter().copied().collect();
             d.with_label("no action uses this channel")
                 .with_help(format!("known channels: {}", known.join(", ")))
-        }));
+        })
+    }
+
+    /// Whether `name` is one of `channels`; if not, `message` is reported
+    /// where it is written with the closest channel as "did you mean", or as
+    /// `otherwise` labels it.
+    fn channel_in(
+        &mut self,
+        name: &str,
+        span: Span,
+        channels: &IndexSet<&str>,
+        message: impl FnOnce() -> String,
+        otherwise: impl FnOnce(Diagnostic) -> Diagnostic,
+    ) -> bool {
+        if channels.contains(name) {
+            return true;
+        }
+        let diagnostic = Diagnostic::error(Code::UnknownChannel, message(), span);
+        self.report(did_you_mean(diagnostic, name, channels, otherwise));
         false
     }
 
