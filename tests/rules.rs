@@ -332,31 +332,27 @@ fn ten_thousand_errors_are_each_rendered_at_their_line() {
 // `[consent]` does not declare is refused, so a typo never sends without consent.
 
 #[test]
-fn a_misspelt_action_channel_is_refused_with_a_suggestion() {
-    let source = classic().replacen("channel     = \"email\"", "channel     = \"emial\"", 1);
-    assert_ne!(source, classic());
-    let rendered = problems(&source, Format::Toml);
-    assert!(
-        rendered.contains("error[E0412]: channel `emial` is not declared in [consent]"),
-        "{rendered}"
-    );
-    assert!(rendered.contains("did you mean `email`?"), "{rendered}");
-    points_at(&rendered, &source, "\"emial\"");
-}
-
-#[test]
-fn a_misspelt_cap_channel_is_refused_with_a_suggestion() {
-    let source = classic().replace(
-        r#"channels = ["email", "push", "sms"]"#,
-        r#"channels = ["email", "psuh", "sms"]"#,
-    );
-    let rendered = problems(&source, Format::Toml);
-    assert!(
-        rendered.contains("channel `psuh` is not declared in [consent]"),
-        "{rendered}"
-    );
-    assert!(rendered.contains("did you mean `push`?"), "{rendered}");
-    points_at(&rendered, &source, "\"psuh\"");
+fn a_misspelt_channel_of_an_action_or_a_cap_is_refused_with_a_suggestion() {
+    for (line, meant, typo) in [
+        ("channel     = \"email\"", "email", "emial"),
+        (r#"channels = ["email", "push", "sms"]"#, "push", "psuh"),
+    ] {
+        let misspelt = line.replace(&format!("\"{meant}\""), &format!("\"{typo}\""));
+        let source = classic().replacen(line, &misspelt, 1);
+        assert_ne!(source, classic());
+        let rendered = problems(&source, Format::Toml);
+        assert!(
+            rendered.contains(&format!(
+                "error[E0412]: channel `{typo}` is not declared in [consent]"
+            )),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains(&format!("did you mean `{meant}`?")),
+            "{rendered}"
+        );
+        points_at(&rendered, &source, &format!("\"{typo}\""));
+    }
 }
 
 #[test]
