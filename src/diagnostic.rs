@@ -6,6 +6,7 @@
 //! renderer rustc uses, and only when asked.
 
 use std::fmt;
+use std::ops::Range;
 
 use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
@@ -82,7 +83,9 @@ pub enum Code {
     BadTraitReference,
     /// E0411: a value outside its allowed range or set.
     InvalidValue,
-    /// E0412: a channel no action uses and nextbest does not know.
+    /// E0412: a channel an action or a cap names that `[consent]` does not
+    /// declare, or a `[consent]` entry for a channel no action uses and
+    /// nextbest does not know.
     UnknownChannel,
     /// E0413: a journey that can never run as written.
     UnreachableJourney,
@@ -236,26 +239,76 @@ impl Diagnostic {
     /// assert!(text.contains("^^^^^^^^^^^^^ did you mean `login_count_30d`?"));
     /// ```
     pub fn render(&self, origin: &str, source: &str) -> String {
-        self.render_with(&Renderer::plain(), origin, source)
+        self.render_indexed(origin, source, &LineIndex::new(source), false)
     }
 
     /// Like [`Diagnostic::render`], with ANSI colours for a terminal.
     pub fn render_styled(&self, origin: &str, source: &str) -> String {
-        self.render_with(&Renderer::styled(), origin, source)
+        self.render_indexed(origin, source, &LineIndex::new(source), true)
     }
 
-    fn render_with(&self, renderer: &Renderer, origin: &str, source: &str) -> String {
-        let clamp = |span: Span| {
-            let end = span.end.min(source.len());
-            floor_char_boundary(source, span.start.min(end))..floor_char_boundary(source, end)
+    /// Like [`Diagnostic::render`] (in colour when `styled`), with the lines
+    /// of `source` indexed once by the caller: only the lines the diagnostic
+    /// points at are read, so rendering each of many diagnostics of one text
+    /// costs its own lines rather than the whole text.
+    ///
+    /// ```
+    /// use nextbest::{Code, Diagnostic, diagnostic::LineIndex, syntax::Span};
+    /// let source = "a = 1\nb = 2\n";
+    /// let lines = LineIndex::new(source);
+    /// let text = Diagnostic::error(Code::UnknownKey, "unknown key `b`", Span::new(6, 7))
+    ///     .render_indexed("rules.toml", source, &lines, false);
+    /// assert!(text.contains("--> rules.toml:2:1"));
+    /// ```
+    pub fn render_indexed(
+        &self,
+        origin: &str,
+        source: &str,
+        lines: &LineIndex,
+        styled: bool,
+    ) -> String {
+        let primary = clamp(source, self.span);
+        let secondary: Vec<Range<usize>> = (self.secondary.iter())
+            .map(|(span, _)| clamp(source, *span))
+            .collect();
+        let start = secondary.iter().fold(primary.start, |s, r| s.min(r.start));
+        let end = secondary.iter().fold(primary.end, |e, r| e.max(r.end));
+        let (window, first_line) = lines.window(start, end, source.len());
+        let text = source.get(window.clone()).unwrap_or_default();
+        let shift = |range: &Range<usize>| {
+            range.start.saturating_sub(window.start)..range.end.saturating_sub(window.start)
         };
-        let mut snippet = Snippet::source(source).path(origin).annotation(
-            AnnotationKind::Primary
-                .span(clamp(self.span))
-                .label(&self.label),
-        );
-        for (span, label) in &self.secondary {
-            snippet = snippet.annotation(AnnotationKind::Context.span(clamp(*span)).label(label));
+        let secondary = secondary.iter().map(shift).collect();
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        self.render_snippet(
+            &renderer,
+            origin,
+            (text, first_line),
+            shift(&primary),
+            secondary,
+        )
+    }
+
+    /// Renders with annotate-snippets against `text`, whose first line is
+    /// line `first_line` of the file; the ranges are into `text`.
+    fn render_snippet(
+        &self,
+        renderer: &Renderer,
+        origin: &str,
+        (text, first_line): (&str, usize),
+        primary: Range<usize>,
+        secondary: Vec<Range<usize>>,
+    ) -> String {
+        let mut snippet = Snippet::source(text)
+            .line_start(first_line)
+            .path(origin)
+            .annotation(AnnotationKind::Primary.span(primary).label(&self.label));
+        for (range, (_, label)) in secondary.into_iter().zip(&self.secondary) {
+            snippet = snippet.annotation(AnnotationKind::Context.span(range).label(label));
         }
         let level = match self.severity {
             Severity::Error => Level::ERROR,
@@ -270,6 +323,69 @@ impl Diagnostic {
         }
         renderer.render(&[group])
     }
+}
+
+/// Where each line of a text starts, found once: a diagnostic rendered with
+/// it reads only the lines it points at, so rendering all the diagnostics of
+/// a file is linear in the file and the diagnostics, not their product.
+///
+/// ```
+/// use nextbest::diagnostic::LineIndex;
+/// let lines = LineIndex::new("ab\ncd\nef");
+/// assert_eq!(lines.len(), 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIndex {
+    /// The byte offset of each line's first byte; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the lines of `text` (one pass over it). A final newline ends
+    /// the last line rather than starting an empty one: the end of the text
+    /// is the end of its last line, as the renderer sees it.
+    pub fn new(text: &str) -> Self {
+        let after_newlines = (text.match_indices('\n'))
+            .map(|(i, _)| i + 1)
+            .filter(|start| *start < text.len());
+        LineIndex {
+            starts: std::iter::once(0).chain(after_newlines).collect(),
+        }
+    }
+
+    /// How many lines the text has.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Whether there are no lines (never: an empty text has one empty line).
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The 0-based line that holds byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|start| *start <= offset)
+            .saturating_sub(1)
+    }
+
+    /// The whole lines from the one holding byte `start` to the one holding
+    /// byte `end`, newlines included, of a text `len` bytes long; and the
+    /// 1-based number of the first.
+    fn window(&self, start: usize, end: usize, len: usize) -> (Range<usize>, usize) {
+        let first = self.line(start);
+        let last = self.line(end.max(start));
+        let from = self.starts.get(first).copied().unwrap_or_default();
+        let to = self.starts.get(last + 1).copied().unwrap_or(len);
+        (from..to.max(from), first + 1)
+    }
+}
+
+/// A span as a range of `source`: within it, on char boundaries.
+fn clamp(source: &str, span: Span) -> Range<usize> {
+    let end = span.end.min(source.len());
+    floor_char_boundary(source, span.start.min(end))..floor_char_boundary(source, end)
 }
 
 /// The largest char boundary not after `index`.
@@ -307,4 +423,120 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    /// The diagnostic rendered against the whole of `source`, as it was
+    /// before lines were indexed: what the windowed rendering must match.
+    fn whole(diagnostic: &Diagnostic, source: &str) -> String {
+        let secondary = (diagnostic.secondary.iter())
+            .map(|(span, _)| clamp(source, *span))
+            .collect();
+        diagnostic.render_snippet(
+            &Renderer::plain(),
+            "f.toml",
+            (source, 1),
+            clamp(source, diagnostic.span),
+            secondary,
+        )
+    }
+
+    #[test]
+    fn the_line_index_finds_each_line_and_the_window_of_whole_lines() {
+        let text = "ab\ncd\n\nef";
+        let lines = LineIndex::new(text);
+        assert_eq!(lines.starts, [0, 3, 6, 7]);
+        assert_eq!(lines.line(0), 0);
+        assert_eq!(lines.line(2), 0, "a newline belongs to its line");
+        assert_eq!(lines.line(3), 1);
+        assert_eq!(lines.line(6), 2);
+        assert_eq!(lines.line(text.len()), 3);
+        assert_eq!(lines.window(4, 4, text.len()), (3..6, 2));
+        assert_eq!(lines.window(1, 7, text.len()), (0..text.len(), 1));
+        assert_eq!(lines.window(9, 9, text.len()), (7..9, 4));
+        let ended = LineIndex::new("ab\n");
+        assert_eq!(ended.len(), 1, "a final newline starts no line");
+        assert_eq!(ended.window(3, 3, 3), (0..3, 1));
+    }
+
+    #[test]
+    fn a_diagnostic_far_down_a_long_file_reads_only_its_lines() {
+        let mut source = "x = 1\n".repeat(100_000);
+        source.push_str("bad = 2\n");
+        let at = source.len() - 8;
+        let d = Diagnostic::error(Code::UnknownKey, "unknown key `bad`", Span::new(at, at + 3))
+            .with_label("here")
+            .with_secondary(Span::new(6, 7), "and here");
+        let lines = LineIndex::new(&source);
+        assert_eq!(
+            lines.window(6, at + 3, source.len()),
+            (6..source.len(), 2),
+            "the window spans the lines between the two places"
+        );
+        let far = Diagnostic::error(Code::UnknownKey, "unknown key `bad`", Span::new(at, at + 3));
+        assert_eq!(
+            lines.window(at, at + 3, source.len()),
+            (at..source.len(), 100_001)
+        );
+        assert_eq!(
+            far.render_indexed("f.toml", &source, &lines, false),
+            whole(&far, &source)
+        );
+        assert_eq!(d.render("f.toml", &source), whole(&d, &source));
+    }
+
+    #[test]
+    fn an_empty_span_at_the_start_of_line_10_gets_a_two_digit_gutter() {
+        let source = "x = 1\n".repeat(9) + "[[action]]\n";
+        let at = source.len() - 11;
+        let d = Diagnostic::error(
+            Code::MissingKey,
+            "an [[action]] needs an `id`",
+            Span::new(at, at),
+        )
+        .with_label("in `[[action]]`");
+        let expected = "error[E0403]: an [[action]] needs an `id`\n  --> f.toml:10:1\n   |\n10 | [[action]]\n   | ^ in `[[action]]`";
+        assert_eq!(d.render("f.toml", &source), expected);
+        // The whole text made the renderer count the lines before the span
+        // only: one digit for line 10.
+        assert!(whole(&d, &source).contains("\n10| [[action]]"));
+    }
+
+    const PIECES: &[&str] = &["a", "bc", "é", "\n", "\r\n", "\t", " ", "\n\n", "日本"];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Rendering the lines a diagnostic points at gives the same text,
+        /// byte for byte, as rendering the whole file.
+        #[test]
+        fn rendering_a_window_of_lines_is_rendering_the_whole_text(
+            pieces in proptest::collection::vec(0..PIECES.len(), 0..40),
+            spans in proptest::collection::vec((0usize..120, 0usize..12), 1..4),
+            help in proptest::bool::ANY,
+        ) {
+            let source: String = pieces.iter().map(|i| PIECES[*i]).collect();
+            let span = |(start, len): (usize, usize)| Span::new(start, start + len);
+            let mut d = Diagnostic::error(Code::InvalidValue, "bad", span(spans[0]))
+                .with_label("primary");
+            for (i, s) in spans.iter().enumerate().skip(1) {
+                d = d.with_secondary(span(*s), format!("secondary {i}"));
+            }
+            if help {
+                d = d.with_help("try again");
+            }
+            // Where every span is empty at the start of a line (a missing
+            // key's place), the whole text gave a gutter one digit too narrow
+            // at line 10, 100…: see the test below.
+            let end = spans.iter().map(|s| clamp(&source, span(*s)).end).max();
+            let lines = LineIndex::new(&source);
+            let at_line_start = end.is_some_and(|e| e > 0 && lines.starts.contains(&e));
+            proptest::prop_assume!(!at_line_start);
+            proptest::prop_assert_eq!(d.render("f.toml", &source), whole(&d, &source));
+        }
+    }
 }

@@ -19,6 +19,9 @@
 //! at_risk = "bool"
 //! [schema.events]
 //! login = {}
+//! [consent]
+//! email = {}
+//! push = {}
 //! [[action]]
 //! id = "email_day_0"
 //! channel = "email"
@@ -261,6 +264,8 @@ impl<'e> Simulation<'e> {
     /// # let rules = RuleSet::parse(r#"
     /// # [schema.traits]
     /// # at_risk = "bool"
+    /// # [consent]
+    /// # email = {}
     /// # [[action]]
     /// # id = "nudge"
     /// # channel = "email"
@@ -440,7 +445,7 @@ impl Timeline {
     /// # use nextbest::rules::{Format, RuleSet};
     /// # use nextbest::simulate::Simulation;
     /// # use nextbest::{Duration, Profile, Timestamp};
-    /// # let rules = RuleSet::parse("[schema.traits]\nx = \"int\"\n[[action]]\nid = \"hello\"\nchannel = \"email\"\ntrigger = \"TRUE\"\nmax_sends = 1", Format::Toml, "r.toml")?;
+    /// # let rules = RuleSet::parse("[schema.traits]\nx = \"int\"\n[consent]\nemail = {}\n[[action]]\nid = \"hello\"\nchannel = \"email\"\ntrigger = \"TRUE\"\nmax_sends = 1", Format::Toml, "r.toml")?;
     /// # let engine = Engine::new(rules);
     /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
     /// let profile = Profile::builder(&engine.rules().schema, "c-1");

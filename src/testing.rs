@@ -20,7 +20,9 @@
 //! [schema.events]
 //! login = {}
 //! [consent]
+//! email = {}
 //! push = { opt_in = "push_opt_in" }
+//! sales_task = {}
 //! [[action]]
 //! id = "rescue_email"
 //! channel = "email"

@@ -40,7 +40,7 @@ fn check_accepts_the_bundled_rules_in_both_formats() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert_eq!(
             text(&out.stdout),
-            format!("{file}: ok (12 traits, 5 event types, 8 actions, 1 journey, 1 cap)\n")
+            format!("{file}: ok (13 traits, 5 event types, 8 actions, 1 journey, 1 cap)\n")
         );
         assert!(out.stderr.is_empty());
     }

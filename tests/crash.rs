@@ -27,6 +27,9 @@ const RULES: &str = r#"
 login_count_30d = "int"
 login_count_60d = "int"
 
+[consent]
+email = {}
+
 [[action]]
 id = "churn_email"
 channel = "email"

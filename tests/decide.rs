@@ -209,6 +209,7 @@ support_ticket = { severity = "int" }
 unsubscribed = "unsubscribed"
 email = { opt_in = "email_opt_in", expires = "email_consent_expires" }
 push  = { opt_in = "push_opt_in" }
+in_app = {}
 "#;
 
 fn inline(rest: &str) -> Engine {
@@ -753,7 +754,7 @@ holdout_percent = 100
 // ---------------------------------------------------------------------------
 
 /// One marketing and one transactional email, one marketing push, and one
-/// marketing in-app message (no consent rule for in_app).
+/// marketing in-app message (in_app needs no opt-in).
 const CONSENT_RULES: &str = r#"
 [decision]
 max_actions = 10

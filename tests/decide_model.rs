@@ -50,6 +50,7 @@ unsubscribed = "unsubscribed"
 email = { opt_in = "email_opt_in", expires = "email_consent_expires" }
 push  = { opt_in = "push_opt_in" }
 sms   = { opt_in = "sms_opt_in" }
+in_app = {}
 
 [holdout]
 percent = 10

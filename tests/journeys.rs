@@ -246,6 +246,10 @@ fn a_step_blocked_by_a_cap_goes_out_as_soon_as_the_window_frees_it() {
     let rules = r#"
 [schema.traits]
 at_risk = "bool"
+[consent]
+email = {}
+push = {}
+in_app = {}
 [[cap]]
 name = "one-every-two-days"
 max = 1
@@ -397,6 +401,11 @@ const THREE_STEPS: &str = r#"
 at_risk = "bool"
 [schema.events]
 login = {}
+[consent]
+email = {}
+push = {}
+in_app = {}
+sales_task = {}
 [[action]]
 id = "email"
 channel = "email"

@@ -36,6 +36,8 @@ login = {}
 [consent]
 email = { opt_in = "email_opt_in" }
 push = { opt_in = "push_opt_in" }
+in_app = {}
+sales_task = {}
 
 [quiet_hours]
 start = "21:00"

@@ -35,6 +35,12 @@ fn place(source: &str, line_with: &str, column_at: &str) -> String {
     format!("rules.toml:{}:{}", index + 1, column + 1)
 }
 
+/// Asserts that `rendered` points at the first `needle` of `source`.
+fn points_at(rendered: &str, source: &str, needle: &str) {
+    let place = place(source, needle, needle);
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
+}
+
 #[test]
 fn the_classic_rule_set_loads() {
     let rules =
@@ -135,12 +141,15 @@ fn a_channel_listed_twice_in_a_cap_is_refused_with_its_place() {
 fn toml_and_json_mean_the_same() {
     let json = r#"{
   "schema": {"traits": {"n": "int"}, "events": {"visit": {"path": "string"}}},
-  "action": [{"id": "a", "channel": "email", "trigger": "n > 1 AND count(visit) > 0", "cooldown": "1d"}]
+  "action": [{"id": "a", "channel": "email", "trigger": "n > 1 AND count(visit) > 0", "cooldown": "1d"}],
+  "consent": {"email": {}}
 }"#;
-    let toml = "[schema.traits]\nn = \"int\"\n[schema.events]\nvisit = { path = \"string\" }\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1 AND count(visit) > 0\"\ncooldown = \"1d\"\n";
+    let toml = "[schema.traits]\nn = \"int\"\n[schema.events]\nvisit = { path = \"string\" }\n[consent]\nemail = {}\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1 AND count(visit) > 0\"\ncooldown = \"1d\"\n";
     let from_json = RuleSet::parse(json, Format::Json, "rules.json").unwrap();
     let from_toml = RuleSet::parse(toml, Format::Toml, "rules.toml").unwrap();
     assert_eq!(from_json.schema, from_toml.schema);
+    assert_eq!(from_json.consent, from_toml.consent);
+    assert_eq!(from_json.consent.open, ["email"]);
     assert_eq!(from_json.actions[0].cooldown, from_toml.actions[0].cooldown);
     assert_eq!(
         from_json.actions[0].trigger.as_ref().unwrap().source(),
@@ -250,4 +259,231 @@ fn journeys_that_can_never_run_are_refused_with_their_place() {
         rendered.contains(&format!("rules.toml:{line}:")),
         "{rendered}"
     );
+}
+
+// Loading is linear in the file (issue 12): each file below took minutes to
+// check when every key, id or diagnostic walked the whole file again; now
+// each loads in well under a second (a few in a debug build).
+
+/// A schema of `traits` int traits and a consent rule, then `actions`.
+fn generated(traits: usize, actions: usize, action: impl Fn(usize) -> String) -> String {
+    let mut source = String::from("[schema.traits]\nok = \"bool\"\n");
+    for i in 0..traits {
+        source.push_str(&format!("t{i} = \"int\"\n"));
+    }
+    source.push_str("\n[consent]\nemail = { opt_in = \"ok\" }\n\n");
+    for i in 0..actions {
+        source.push_str(&action(i));
+    }
+    source
+}
+
+#[test]
+fn a_hundred_thousand_traits_load() {
+    let source = generated(100_000, 1, |_| {
+        "[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"t99999 > 1\"\n".to_owned()
+    });
+    let rules = RuleSet::parse(&source, Format::Toml, "rules.toml").unwrap();
+    assert_eq!(rules.schema.attribute_count(), 100_001);
+}
+
+#[test]
+fn twenty_thousand_actions_load_and_a_repeated_id_is_found() {
+    let action = |i: usize| {
+        format!("[[action]]\nid = \"a{i}\"\nchannel = \"email\"\ntrigger = \"t0 > {i}\"\n\n")
+    };
+    let source = generated(1, 20_000, action);
+    let rules = RuleSet::parse(&source, Format::Toml, "rules.toml").unwrap();
+    assert_eq!(rules.actions.len(), 20_000);
+
+    let repeated = source + &action(0);
+    let rendered = problems(&repeated, Format::Toml);
+    assert!(rendered.contains("duplicate action id `a0`"), "{rendered}");
+    let line = (repeated.lines().enumerate())
+        .filter(|(_, l)| *l == "id = \"a0\"")
+        .last()
+        .unwrap()
+        .0
+        + 1;
+    assert!(
+        rendered.contains(&format!("--> rules.toml:{line}:6")),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn ten_thousand_errors_are_each_rendered_at_their_line() {
+    let source = generated(1, 10_000, |i| {
+        format!("[[action]]\nid = \"a{i}\"\nchannel = \"email\"\ncooldwn = \"1d\"\n\n")
+    });
+    let rendered = problems(&source, Format::Toml);
+    assert_eq!(rendered.matches("unknown key `cooldwn`").count(), 10_000);
+    let last = source.lines().count() - 1;
+    assert!(
+        rendered.ends_with(&format!(
+            "--> rules.toml:{last}:1\n      |\n{last} | cooldwn = \"1d\"\n      | ^^^^^^^ did you mean `cooldown`?"
+        )),
+        "{}",
+        &rendered[rendered.len() - 300..]
+    );
+}
+
+// Every channel is declared (SPEC §4): a channel an action or a cap names and
+// `[consent]` does not declare is refused, so a typo never sends without consent.
+
+#[test]
+fn a_misspelt_channel_of_an_action_or_a_cap_is_refused_with_a_suggestion() {
+    for (line, meant, typo) in [
+        ("channel     = \"email\"", "email", "emial"),
+        (r#"channels = ["email", "push", "sms"]"#, "push", "psuh"),
+    ] {
+        let misspelt = line.replace(&format!("\"{meant}\""), &format!("\"{typo}\""));
+        let source = classic().replacen(line, &misspelt, 1);
+        assert_ne!(source, classic());
+        let rendered = problems(&source, Format::Toml);
+        assert!(
+            rendered.contains(&format!(
+                "error[E0412]: channel `{typo}` is not declared in [consent]"
+            )),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains(&format!("did you mean `{meant}`?")),
+            "{rendered}"
+        );
+        points_at(&rendered, &source, &format!("\"{typo}\""));
+    }
+}
+
+#[test]
+fn a_channel_without_a_consent_entry_is_refused_and_told_how_to_declare_it() {
+    let source = classic().replace("sales_task = {}\n", "");
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("channel `sales_task` is not declared in [consent]"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("or `sales_task = {}` if it needs no opt-in"),
+        "{rendered}"
+    );
+    // Without any [consent] at all, each action's channel is reported.
+    let bare = "[schema.traits]\nx = \"int\"\n[[action]]\nid = \"a\"\nchannel = \"email\"\n[[action]]\nid = \"b\"\nchannel = \"push\"\n";
+    let rendered = problems(bare, Format::Toml);
+    assert_eq!(rendered.matches("error[E0412]").count(), 2, "{rendered}");
+}
+
+#[test]
+fn a_channel_that_needs_no_opt_in_is_declared_empty_in_toml_and_json() {
+    let toml = RuleSet::parse(&classic(), Format::Toml, "classic.toml").unwrap();
+    let json = RuleSet::parse(&classic_json(), Format::Json, "classic.json").unwrap();
+    assert_eq!(toml.consent, json.consent);
+    assert_eq!(toml.consent.open, ["in_app", "sales_task"]);
+    let needs_opt_in: Vec<&str> = (toml.consent.channels.iter())
+        .map(|c| c.channel.as_str())
+        .collect();
+    assert_eq!(needs_opt_in, ["email", "push", "sms"]);
+    for action in &toml.actions {
+        let channel = action.channel.as_str();
+        assert!(
+            toml.consent.channel(channel).is_some()
+                || toml.consent.open.iter().any(|c| c == channel),
+            "{channel}"
+        );
+    }
+}
+
+// Contradictions are load errors with their place (SPEC §4).
+
+#[test]
+fn a_validity_window_that_closes_before_it_opens_is_refused() {
+    let source = classic().replace(
+        "valid_until = \"2027-01-31T23:59:59Z\"",
+        "valid_until = \"2026-10-31T23:59:59Z\"",
+    );
+    assert_ne!(source, classic());
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains(
+            "error[E0411]: `action.valid_until` is before `action.valid_from`: the action could never be sent"
+        ),
+        "{rendered}"
+    );
+    points_at(&rendered, &source, "\"2026-10-31");
+    assert!(rendered.contains("it opens here"), "{rendered}");
+    // One instant is a window: both ends are included.
+    let instant = classic().replace("2027-01-31T23:59:59Z", "2026-11-01T00:00:00Z");
+    RuleSet::parse(&instant, Format::Toml, "rules.toml").unwrap();
+}
+
+#[test]
+fn a_cooldown_or_cap_window_of_zero_length_is_refused() {
+    let source = classic()
+        .replace("cooldown    = \"14d\"", "cooldown    = \"0d\"")
+        .replace("per      = \"7d\"", "per      = \"0ms\"");
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("`action.cooldown` must be longer than zero, found `0d`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`cap.per` must be longer than zero, found `0ms`"),
+        "{rendered}"
+    );
+    points_at(&rendered, &source, "\"0d\"");
+    points_at(&rendered, &source, "\"0ms\"");
+}
+
+#[test]
+fn a_default_time_zone_that_is_not_an_iana_zone_is_refused_with_a_suggestion() {
+    for (zone, suggestion) in [
+        ("utc", Some("UTC")),
+        ("europe/berlin", Some("Europe/Berlin")),
+        ("Europe/Berln", Some("Europe/Berlin")),
+        ("Mars/Olympus_Mons", None),
+        ("+02:00", None),
+    ] {
+        let source = classic().replace(
+            "default_timezone = \"UTC\"",
+            &format!("default_timezone = \"{zone}\""),
+        );
+        let rendered = problems(&source, Format::Toml);
+        assert!(
+            rendered.contains(&format!(
+                "error[E0208]: `quiet_hours.default_timezone`: unknown time zone `{zone}`"
+            )),
+            "{rendered}"
+        );
+        points_at(&rendered, &source, &format!("\"{zone}\""));
+        match suggestion {
+            Some(s) => assert!(
+                rendered.contains(&format!("did you mean `{s}`?")),
+                "{rendered}"
+            ),
+            None => assert!(
+                rendered.contains("expected an IANA zone name"),
+                "{rendered}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn percentages_outside_0_to_100_are_refused() {
+    let source = classic().replace("percent = 5", "percent = 101").replace(
+        "valid_until = \"2027-01-31T23:59:59Z\"",
+        "valid_until = \"2027-01-31T23:59:59Z\"\nholdout_percent = -1",
+    );
+    let rendered = problems(&source, Format::Toml);
+    assert!(
+        rendered.contains("`holdout.percent` must be between 0 and 100, found 101"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`action.holdout_percent` must be between 0 and 100, found -1"),
+        "{rendered}"
+    );
+    points_at(&rendered, &source, "101");
+    let place = place(&source, "holdout_percent", "-1");
+    assert!(rendered.contains(&format!("--> {place}")), "{rendered}");
 }

@@ -312,6 +312,8 @@ pub struct Options {
 /// let rules = RuleSet::parse(r#"
 /// [schema.traits]
 /// login_count_30d = "int"
+/// [consent]
+/// email = {}
 /// [[action]]
 /// id = "nudge"
 /// channel = "email"

@@ -15,7 +15,7 @@ use std::path::Path;
 
 pub use model::*;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, LineIndex};
 use crate::syntax::Span;
 
 /// The format of a rule file.
@@ -46,6 +46,10 @@ impl RuleSet {
     /// let rules = RuleSet::parse(r#"
     /// [schema.traits]
     /// login_count_30d = "int"
+    /// email_opt_in = "bool"
+    ///
+    /// [consent]
+    /// email = { opt_in = "email_opt_in" }
     ///
     /// [[action]]
     /// id = "nudge"
@@ -150,16 +154,9 @@ pub struct InvalidRuleSet {
 impl InvalidRuleSet {
     /// Renders every diagnostic like a compiler, in colour when `styled`.
     pub fn render(&self, styled: bool) -> String {
-        let rendered: Vec<String> = self
-            .diagnostics
-            .iter()
-            .map(|d| {
-                if styled {
-                    d.render_styled(&self.origin, &self.source)
-                } else {
-                    d.render(&self.origin, &self.source)
-                }
-            })
+        let lines = LineIndex::new(&self.source);
+        let rendered: Vec<String> = (self.diagnostics.iter())
+            .map(|d| d.render_indexed(&self.origin, &self.source, &lines, styled))
             .collect();
         rendered.join("\n\n")
     }

@@ -66,8 +66,12 @@ pub struct AttributeRef {
 pub struct Consent {
     /// A bool trait: TRUE blocks every marketing action on every channel.
     pub unsubscribed: Option<AttributeRef>,
-    /// Per-channel opt-in; a channel without an entry needs no consent.
+    /// The channels that need an opt-in, and what each needs.
     pub channels: Vec<ChannelConsent>,
+    /// The channels declared as needing no opt-in (`in_app = {}`). Every
+    /// channel an action or a cap names is in `channels` or here: a rule set
+    /// naming any other does not load.
+    pub open: Vec<String>,
 }
 
 impl Consent {
