@@ -317,6 +317,8 @@ impl<'e> Simulation<'e> {
     /// # let rules = RuleSet::parse(r#"
     /// # [schema.traits]
     /// # at_risk = "bool"
+    /// # [consent]
+    /// # email = {}
     /// # [[action]]
     /// # id = "nudge"
     /// # channel = "email"

@@ -35,6 +35,9 @@ const RULES: &str = r#"
 [schema.traits]
 n = "int"
 
+[consent]
+email = {}
+
 [[action]]
 id = "hello"
 channel = "email"
