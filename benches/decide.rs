@@ -212,15 +212,15 @@ fn fill(history: &mut dyn History, engine: &Engine, rng: &mut Rng, now: Timestam
 fn evaluate_triggers(engine: &Engine, profile: &Profile, now: Timestamp) -> usize {
     let mut fired = 0;
     for action in &engine.rules().actions {
-        if let Some(trigger) = &action.trigger {
-            if trigger.matches(profile, now).unwrap() {
-                fired += 1;
-                if let Some(suppress) = &action.suppress_if {
-                    fired += usize::from(suppress.matches(profile, now).unwrap());
-                }
-                if let Ranking::Score(score) = &action.ranking {
-                    fired += usize::from(score.evaluate(profile, now).unwrap().is_some());
-                }
+        if let Some(trigger) = &action.trigger
+            && trigger.matches(profile, now).unwrap()
+        {
+            fired += 1;
+            if let Some(suppress) = &action.suppress_if {
+                fired += usize::from(suppress.matches(profile, now).unwrap());
+            }
+            if let Ranking::Score(score) = &action.ranking {
+                fired += usize::from(score.evaluate(profile, now).unwrap().is_some());
             }
         }
     }

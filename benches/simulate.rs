@@ -612,10 +612,10 @@ fn native_run(p: &NativeProfile, start: i64) -> Vec<Send> {
                     Channel::Push if !p.push_opt_in => return Err(Blocked::Skip),
                     _ => {}
                 }
-                if let (Some(cooldown), Some(last)) = (action.cooldown, last_sent[index]) {
-                    if now < last + cooldown {
-                        return Err(Blocked::Retry);
-                    }
+                if let (Some(cooldown), Some(last)) = (action.cooldown, last_sent[index])
+                    && now < last + cooldown
+                {
+                    return Err(Blocked::Retry);
                 }
                 if action.max_sends.is_some_and(|max| times_sent[index] >= max) {
                     return Err(Blocked::Skip);

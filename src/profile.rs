@@ -920,10 +920,10 @@ impl ProfileBuilder {
         let schema = self.schema.clone();
         match schema.attribute(name) {
             Some((slot, ty)) => {
-                if let Some(value) = self.checked(|| format!("traits.{name}"), ty, value.into()) {
-                    if let Some(cell) = self.attributes.get_mut(slot) {
-                        *cell = value;
-                    }
+                if let Some(value) = self.checked(|| format!("traits.{name}"), ty, value.into())
+                    && let Some(cell) = self.attributes.get_mut(slot)
+                {
+                    *cell = value;
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
@@ -959,10 +959,10 @@ impl ProfileBuilder {
                 });
                 continue;
             };
-            if let Some(value) = self.checked(field, ty, value.into()) {
-                if let Some(cell) = row.get_mut(slot) {
-                    *cell = value;
-                }
+            if let Some(value) = self.checked(field, ty, value.into())
+                && let Some(cell) = row.get_mut(slot)
+            {
+                *cell = value;
             }
         }
         if let Some(rows) = self.events.get_mut(index) {

@@ -399,10 +399,10 @@ impl Model {
             if gb_bucket(&self.id, GLOBAL_SALT) < GLOBAL_PERCENT {
                 return Err(("holdout", vec![]));
             }
-            if let Some(percent) = a.holdout_percent {
-                if gb_bucket(&self.id, a.id) < percent {
-                    return Err(("holdout", vec![]));
-                }
+            if let Some(percent) = a.holdout_percent
+                && gb_bucket(&self.id, a.id) < percent
+            {
+                return Err(("holdout", vec![]));
             }
             if is_true(t.unsubscribed) {
                 return Err(("unsubscribed", vec![]));
@@ -426,24 +426,23 @@ impl Model {
             }
         }
         let mine: Vec<&Sent> = self.sends.iter().filter(|s| s.action == a.id).collect();
-        if let Some(cooldown) = a.cooldown {
-            if let Some(last) = mine.iter().map(|s| s.at).max() {
-                if now < last + cooldown {
-                    let until = Value::Timestamp(Timestamp::from_micros(last + cooldown));
-                    return Err(("cooldown", vec![("until".into(), until)]));
-                }
-            }
+        if let Some(cooldown) = a.cooldown
+            && let Some(last) = mine.iter().map(|s| s.at).max()
+            && now < last + cooldown
+        {
+            let until = Value::Timestamp(Timestamp::from_micros(last + cooldown));
+            return Err(("cooldown", vec![("until".into(), until)]));
         }
-        if let Some(max) = a.max_sends {
-            if mine.len() >= max {
-                return Err((
-                    "max_sends",
-                    vec![
-                        ("count".into(), Value::Int(mine.len() as i64)),
-                        ("max".into(), Value::Int(max as i64)),
-                    ],
-                ));
-            }
+        if let Some(max) = a.max_sends
+            && mine.len() >= max
+        {
+            return Err((
+                "max_sends",
+                vec![
+                    ("count".into(), Value::Int(mine.len() as i64)),
+                    ("max".into(), Value::Int(max as i64)),
+                ],
+            ));
         }
         if marketing {
             for cap in &CAPS {

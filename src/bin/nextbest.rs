@@ -564,7 +564,7 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
             }
         }
         decided += 1;
-        if progress && decided % 100_000 == 0 {
+        if progress && decided.is_multiple_of(100_000) {
             eprint!("\r{decided} profiles decided");
         }
         Ok(Flow::Continue)

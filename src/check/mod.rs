@@ -64,22 +64,22 @@ pub(crate) fn check(
         context,
     };
     let root = checker.expr(expr);
-    if let (Some(node), Some(expected)) = (&root, expected) {
-        if !expected.accepts(&node.ty) {
-            checker.diagnostics.push(
-                Diagnostic::error(
-                    Code::WrongResultType,
-                    format!(
-                        "{} must be {}, found `{}`",
-                        expected.what(),
-                        expected.type_name(),
-                        node.ty
-                    ),
-                    expr.span,
-                )
-                .with_label(format!("this has type `{}`", node.ty)),
-            );
-        }
+    if let (Some(node), Some(expected)) = (&root, expected)
+        && !expected.accepts(&node.ty)
+    {
+        checker.diagnostics.push(
+            Diagnostic::error(
+                Code::WrongResultType,
+                format!(
+                    "{} must be {}, found `{}`",
+                    expected.what(),
+                    expected.type_name(),
+                    node.ty
+                ),
+                expr.span,
+            )
+            .with_label(format!("this has type `{}`", node.ty)),
+        );
     }
     match root {
         Some(root) if checker.diagnostics.is_empty() => Ok(Checked {

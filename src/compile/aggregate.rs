@@ -171,11 +171,10 @@ impl Compiler {
             AggregateFn::Count => int_fn(move |env| scan.count(env)),
             AggregateFn::Sum => int_fn(move |env| {
                 if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env))
+                    && let Some(Some(PrefixSums::Int { sums, .. })) = columns.prefix.get(slot)
                 {
-                    if let Some(Some(PrefixSums::Int { sums, .. })) = columns.prefix.get(slot) {
-                        let total = sums.get(end)? - sums.get(start)?;
-                        return i64::try_from(total).ok();
-                    }
+                    let total = sums.get(end)? - sums.get(start)?;
+                    return i64::try_from(total).ok();
                 }
                 let total: i128 = scan
                     .values(env, slot)?

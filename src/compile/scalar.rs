@@ -316,10 +316,10 @@ impl Compiler {
         if let Some(leaf) = Self::float_leaf(node) {
             return FloatOperand::leaf(leaf);
         }
-        if let NodeKind::Arith(Arith::Float(op), lhs, rhs) = &node.kind {
-            if let (Some(a), Some(b)) = (Self::float_leaf(lhs), Self::float_leaf(rhs)) {
-                return FloatOperand::Arith(*op, a, b);
-            }
+        if let NodeKind::Arith(Arith::Float(op), lhs, rhs) = &node.kind
+            && let (Some(a), Some(b)) = (Self::float_leaf(lhs), Self::float_leaf(rhs))
+        {
+            return FloatOperand::Arith(*op, a, b);
         }
         FloatOperand::Fn(self.float(node))
     }
@@ -400,15 +400,15 @@ impl Compiler {
         if let Some(pred) = Self::attr_vs_scaled(mask, true, int, float) {
             return pred;
         }
-        if let (Some(Some(c)), NodeKind::Attribute(slot)) = (Self::const_int(int), &float.kind) {
-            if (-EXACT..=EXACT).contains(&c) {
-                #[allow(clippy::cast_precision_loss)]
-                return Pred::FloatAttrConst {
-                    slot: *slot,
-                    mask: mask.swapped(),
-                    c: c as f64,
-                };
-            }
+        if let (Some(Some(c)), NodeKind::Attribute(slot)) = (Self::const_int(int), &float.kind)
+            && (-EXACT..=EXACT).contains(&c)
+        {
+            #[allow(clippy::cast_precision_loss)]
+            return Pred::FloatAttrConst {
+                slot: *slot,
+                mask: mask.swapped(),
+                c: c as f64,
+            };
         }
         Pred::IntFloat {
             a: self.int_operand(int),

@@ -257,10 +257,10 @@ impl<'a> Situation<'a> {
     fn rate(&self, action: &Action, plan: &Plan, decision: &Decision) -> Verdict {
         if action.category == Category::Marketing {
             self.caps(plan, decision)?;
-            if action.quiet_hours == QuietHoursPolicy::Drop {
-                if let Some(until) = self.quiet_until() {
-                    return Err(self.block(Reason::QuietHours, || vec![("until", until.into())]));
-                }
+            if action.quiet_hours == QuietHoursPolicy::Drop
+                && let Some(until) = self.quiet_until()
+            {
+                return Err(self.block(Reason::QuietHours, || vec![("until", until.into())]));
             }
         }
         Ok(())
@@ -397,12 +397,12 @@ impl<'a> Situation<'a> {
         let consent = &self.rules.consent;
         let marketing = action.category == Category::Marketing;
         let profile = self.profile;
-        if let (true, Some(unsubscribed)) = (marketing, &consent.unsubscribed) {
-            if profile.bool_slot(unsubscribed.slot) == Some(true) {
-                return Err(self.block(Reason::Unsubscribed, || {
-                    vec![("trait", unsubscribed.name.as_str().into())]
-                }));
-            }
+        if let (true, Some(unsubscribed)) = (marketing, &consent.unsubscribed)
+            && profile.bool_slot(unsubscribed.slot) == Some(true)
+        {
+            return Err(self.block(Reason::Unsubscribed, || {
+                vec![("trait", unsubscribed.name.as_str().into())]
+            }));
         }
         let Some(rule) = plan.consent.and_then(|index| consent.channels.get(index)) else {
             return Ok(());
@@ -415,14 +415,13 @@ impl<'a> Situation<'a> {
             None if marketing => return Err(self.block(Reason::NoConsent, || vec![channel()])),
             None => return Ok(()),
         }
-        if let (true, Some(expires)) = (marketing, &rule.expires) {
-            if let Some(until) = profile.timestamp_slot(expires.slot) {
-                if until <= self.now {
-                    return Err(self.block(Reason::ConsentExpired, || {
-                        vec![channel(), ("expired_at", until.into())]
-                    }));
-                }
-            }
+        if let (true, Some(expires)) = (marketing, &rule.expires)
+            && let Some(until) = profile.timestamp_slot(expires.slot)
+            && until <= self.now
+        {
+            return Err(self.block(Reason::ConsentExpired, || {
+                vec![channel(), ("expired_at", until.into())]
+            }));
         }
         Ok(())
     }

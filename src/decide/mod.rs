@@ -451,10 +451,10 @@ impl Engine {
             None => history,
         };
         // A retried or replayed decision contacts no one a second time.
-        if let Some(last) = history.last_decision(profile.id()) {
-            if now <= last.at {
-                return Ok(Decision::replay(now, last));
-            }
+        if let Some(last) = history.last_decision(profile.id())
+            && now <= last.at
+        {
+            return Ok(Decision::replay(now, last));
         }
         let mut decision = Decision {
             at: now,
@@ -527,12 +527,12 @@ impl Engine {
                         .push(emission(profile, action, now, journey, key));
                 }
             }
-            if let Some(stage) = progress.due {
-                if let Some((index, action)) = self.stage_action(position, stage.index) {
-                    let mut candidate = self.candidate(index, action, profile, now)?;
-                    candidate.stage = Some(Box::new(stage));
-                    candidates.push(candidate);
-                }
+            if let Some(stage) = progress.due
+                && let Some((index, action)) = self.stage_action(position, stage.index)
+            {
+                let mut candidate = self.candidate(index, action, profile, now)?;
+                candidate.stage = Some(Box::new(stage));
+                candidates.push(candidate);
             }
         }
         Ok(())
@@ -587,10 +587,10 @@ impl Engine {
         let Some(action) = self.rules.actions.get(index) else {
             return Ok(());
         };
-        if let Some(trigger) = &action.trigger {
-            if trigger.matches(profile, now)? {
-                candidates.push(self.candidate(index, action, profile, now)?);
-            }
+        if let Some(trigger) = &action.trigger
+            && trigger.matches(profile, now)?
+        {
+            candidates.push(self.candidate(index, action, profile, now)?);
         }
         Ok(())
     }

@@ -348,10 +348,10 @@ impl Builder {
             height = height.max(built.height);
             operands.push(built.expr);
         }
-        if operands.len() == 1 {
-            if let Some(expr) = operands.pop() {
-                return Ok(Built { expr, height });
-            }
+        if operands.len() == 1
+            && let Some(expr) = operands.pop()
+        {
+            return Ok(Built { expr, height });
         }
         self.node(ExprKind::Logical(op, operands), span, height)
     }

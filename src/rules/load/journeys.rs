@@ -143,9 +143,10 @@ impl Loader<'_> {
         fallback: Option<&(Step, Span)>,
     ) {
         for pair in steps.windows(2) {
-            if let [(before, before_span), (after, after_span)] = pair {
-                if after.after < before.after {
-                    self.report(
+            if let [(before, before_span), (after, after_span)] = pair
+                && after.after < before.after
+            {
+                self.report(
                         Diagnostic::error(
                             Code::UnreachableJourney,
                             format!(
@@ -157,24 +158,23 @@ impl Loader<'_> {
                         .with_label("this step is due earlier than the one before it")
                         .with_secondary(*before_span, "previous step"),
                     );
-                }
             }
         }
-        if let (Some((fallback, span)), Some((last, last_span))) = (fallback, steps.last()) {
-            if fallback.after < last.after {
-                self.report(
-                    Diagnostic::error(
-                        Code::UnreachableJourney,
-                        format!(
-                            "the fallback (`{}`) falls due before the last step (`{}`)",
-                            fallback.after, last.after
-                        ),
-                        *span,
-                    )
-                    .with_label("a fallback counts from entry, like the steps")
-                    .with_secondary(*last_span, "last step"),
-                );
-            }
+        if let (Some((fallback, span)), Some((last, last_span))) = (fallback, steps.last())
+            && fallback.after < last.after
+        {
+            self.report(
+                Diagnostic::error(
+                    Code::UnreachableJourney,
+                    format!(
+                        "the fallback (`{}`) falls due before the last step (`{}`)",
+                        fallback.after, last.after
+                    ),
+                    *span,
+                )
+                .with_label("a fallback counts from entry, like the steps")
+                .with_secondary(*last_span, "last step"),
+            );
         }
     }
 }
