@@ -223,9 +223,12 @@ fn assert_same(
         // the tests compare with the model's, less what compaction drops).
         let kept = durable.records(profile).unwrap();
         let last = LastDecision::from_newest_first(kept.iter().rev());
+        let last_at = last.as_ref().map(|last| last.at);
         prop_assert_eq!(&durable.last_decision(profile), &last);
+        prop_assert_eq!(durable.last_decided_at(profile), last_at);
         if cut == i64::MIN {
             prop_assert_eq!(&model.last_decision(profile), &last);
+            prop_assert_eq!(model.last_decided_at(profile), last_at);
         }
         for since in [cut, 100] {
             let snapshot = durable
@@ -233,6 +236,7 @@ fn assert_same(
                 .expect("a durable store reads a profile at once");
             assert_same_profile(profile, &snapshot, model, edges, since.max(cut))?;
             prop_assert_eq!(&snapshot.last_decision(profile), &last);
+            prop_assert_eq!(snapshot.last_decided_at(profile), last_at);
         }
     }
     durable

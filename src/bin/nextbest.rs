@@ -447,6 +447,11 @@ impl History for Batched {
         pending.or_else(|| self.store.last_decision(profile))
     }
 
+    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
+        let pending = self.pending.last_decided_at(profile);
+        pending.or_else(|| self.store.last_decided_at(profile))
+    }
+
     /// The store's snapshot with this batch's decisions for the profile
     /// recorded on top.
     fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {

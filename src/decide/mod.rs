@@ -210,10 +210,11 @@ impl Decision {
     }
 
     /// The decision at `now` for a profile whose last recorded decision,
-    /// `last`, is not earlier: what was sent then, if `now` is that instant.
-    fn replay(now: Timestamp, last: LastDecision) -> Decision {
-        let emissions = if now == last.at {
-            (last.sent.into_iter())
+    /// `last`, is not earlier: what was sent then, if `now` is that instant
+    /// (and nothing if the history cannot say what that was).
+    fn replay(now: Timestamp, last: Option<LastDecision>) -> Decision {
+        let emissions = match last.filter(|last| last.at == now) {
+            Some(last) => (last.sent.into_iter())
                 .map(|record| Emission {
                     profile: record.profile,
                     action: record.action,
@@ -223,9 +224,8 @@ impl Decision {
                     journey: record.journey,
                     key: record.key,
                 })
-                .collect()
-        } else {
-            Vec::new()
+                .collect(),
+            None => Vec::new(),
         };
         Decision {
             at: now,
@@ -451,10 +451,11 @@ impl Engine {
             None => history,
         };
         // A retried or replayed decision contacts no one a second time.
-        if let Some(last) = history.last_decision(profile.id())
-            && now <= last.at
+        if history
+            .last_decided_at(profile.id())
+            .is_some_and(|at| now <= at)
         {
-            return Ok(Decision::replay(now, last));
+            return Ok(Decision::replay(now, history.last_decision(profile.id())));
         }
         let mut decision = Decision {
             at: now,

@@ -27,6 +27,10 @@ struct ProfileLog {
     sends: Vec<(Timestamp, Name, Category)>,
     /// Everything, in recording order.
     records: Vec<Record>,
+    /// When the last of `records` was decided: kept beside the counters, as
+    /// every decision asks it and the records sit in a cache line of their
+    /// own.
+    last_at: Option<Timestamp>,
     /// Per journey: where the profile stands.
     journeys: FastMap<CompactString, JourneyState>,
     /// The last decision read from a store into a snapshot, which holds no
@@ -241,6 +245,11 @@ impl History for MemoryHistory {
             .or_else(|| log.stored_last.clone())
     }
 
+    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
+        let log = self.profiles.get(profile)?;
+        (log.last_at).or_else(|| log.stored_last.as_ref().map(|last| last.at))
+    }
+
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
         for record in &update.records {
             let (action, channel) = (self.intern(&record.action), self.intern(&record.channel));
@@ -256,6 +265,7 @@ impl History for MemoryHistory {
                 log.insert_send(record.at, channel, record.category);
             }
             log.records.push(record.clone());
+            log.last_at = Some(record.at);
         }
         for change in &update.journeys {
             self.set_journey(&change.profile, &change.journey, change.state);

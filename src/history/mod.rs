@@ -386,6 +386,13 @@ pub trait History {
     /// answered "none" would let every retry send again.
     fn last_decision(&self, profile: &str) -> Option<LastDecision>;
 
+    /// The instant of [`last_decision`](History::last_decision), without
+    /// its sends: the engine asks it at every decision, and the sends only
+    /// to replay. Implement it where it is cheaper than the whole answer.
+    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
+        self.last_decision(profile).map(|last| last.at)
+    }
+
     /// Everything this history holds about `profile` that a decision asks,
     /// read at once into memory: its counters (times sent and last send, per
     /// action), its journey states, its [`last_decision`](History::last_decision),
