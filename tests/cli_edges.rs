@@ -260,3 +260,36 @@ fn an_int_outside_the_i64_range_is_refused_not_rounded() {
     let out = eval_stdin("login_count_30d < 0", input);
     assert_eq!(text(&out.stdout), "ok\ttrue\nthree\tfalse\n");
 }
+
+#[test]
+fn an_explained_instant_past_year_9999_is_written_as_the_last_rfc_3339_one() {
+    let dir = Scratch::new("far-cooldown");
+    let rules = dir.file("rules.toml");
+    let rules_text = "[schema.traits]\nn = \"int\"\n[consent]\nemail = {}\n\
+                      [[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 0\"\n\
+                      cooldown = \"3650000d\"\n";
+    std::fs::write(&rules, rules_text).unwrap();
+    let store = dir.file("history.redb");
+    let run = |now: &str| {
+        let args = [
+            "decide",
+            rules.to_str().unwrap(),
+            "--profiles",
+            "-",
+            "--explain",
+            "--now",
+            now,
+            "--history",
+            store.to_str().unwrap(),
+        ];
+        let out = nextbest(&args, Some("{\"id\": \"x\", \"traits\": {\"n\": 1}}\n"));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    run("2026-01-01T00:00:00Z");
+    let blocked = run("2026-01-02T00:00:00Z");
+    assert!(
+        blocked.contains(r#""until":"9999-12-31T23:59:59.999999Z""#),
+        "{blocked}"
+    );
+}

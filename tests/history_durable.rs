@@ -162,8 +162,16 @@ fn arb_update() -> impl Strategy<Value = Update> {
     (
         prop::collection::vec(arb_record(), 0..=5),
         prop::collection::vec(arb_journey_update(), 0..=3),
+        // A decision that only changed journey states names its instant.
+        prop::collection::vec((prop::sample::select(&PROFILES[..]), -20i64..200), 0..=2),
     )
-        .prop_map(|(records, journeys)| Update { records, journeys })
+        .prop_map(|(records, journeys, decided)| Update {
+            records,
+            journeys,
+            decided: (decided.into_iter())
+                .map(|(profile, at)| (profile.into(), Timestamp::from_micros(at)))
+                .collect(),
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -219,11 +227,12 @@ fn assert_same(
         assert_same_profile(profile, durable, model, edges, cut)?;
         // The trait's own answers, from the questions every history answers.
         assert_same_profile(profile, &Defaults(model), model, edges, cut)?;
-        // The last decision is that of the records the store keeps (which
-        // the tests compare with the model's, less what compaction drops).
+        // The instant of the last decision is never lost; its sends are
+        // those that end the records the store keeps (which the tests
+        // compare with the model's, less what compaction drops).
+        let last_at = model.last_decided_at(profile);
         let kept = durable.records(profile).unwrap();
-        let last = LastDecision::from_newest_first(kept.iter().rev());
-        let last_at = last.as_ref().map(|last| last.at);
+        let last = last_at.map(|at| LastDecision::at(at, kept.iter().rev()));
         prop_assert_eq!(&durable.last_decision(profile), &last);
         prop_assert_eq!(durable.last_decided_at(profile), last_at);
         if cut == i64::MIN {
@@ -432,14 +441,18 @@ proptest! {
             all.extend(batch);
         }
         let removed = durable.compact(Timestamp::from_micros(cut)).unwrap();
-        prop_assert_eq!(removed, all.iter().filter(|r| r.at.as_micros() <= cut).count());
+        // Each profile's last decision's records are kept, whatever the cut.
+        let kept = |r: &Record| {
+            r.at.as_micros() > cut || model.last_decided_at(&r.profile) == Some(r.at)
+        };
+        prop_assert_eq!(removed, all.iter().filter(|r| !kept(r)).count());
         assert_same(&durable, &model, &all, cut)?;
         // Only the records after the cut are left, in recording order.
         for profile in PROFILES {
             let kept: Vec<Record> = model
                 .records(profile)
                 .iter()
-                .filter(|r| r.at.as_micros() > cut)
+                .filter(|r| kept(r))
                 .cloned()
                 .collect();
             prop_assert_eq!(durable.records(profile).unwrap(), kept);
@@ -550,24 +563,24 @@ fn a_store_of_a_newer_version_is_refused_and_left_alone() {
         get_meta(&path, "format").as_deref(),
         Some("nextbest-history")
     );
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
-    assert_eq!(DurableHistory::FORMAT_VERSION, 2);
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
+    assert_eq!(DurableHistory::FORMAT_VERSION, 3);
 
-    set_meta(&path, "version", "3");
+    set_meta(&path, "version", "4");
     let error = DurableHistory::open(&path).unwrap_err();
     assert!(
         matches!(
             &error,
-            HistoryError::Format { path: p, found: 3, expected: 2 } if *p == path
+            HistoryError::Format { path: p, found: 4, expected: 3 } if *p == path
         ),
         "{error:?}"
     );
     let message = error.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("version 4"), "{message}");
     assert!(message.contains("version 3"), "{message}");
-    assert!(message.contains("version 2"), "{message}");
     assert!(message.contains("newer nextbest"), "{message}");
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
 
     // Another format's metadata, or no version.
     set_meta(&path, "format", "something-else");
@@ -590,19 +603,22 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     assert_eq!(history.times_sent("c-1", "mail"), 1);
     assert_eq!(history.records("c-1").unwrap().len(), 2);
     assert_eq!(history.journey("c-1", "rescue"), None);
+    // The upgrade works out the instant of the last decision.
+    let latest = (history.records("c-1").unwrap().iter()).map(|r| r.at).max();
+    assert_eq!(history.last_decided_at("c-1"), latest);
     let state = JourneyState::entered(Timestamp::from_micros(30), 1);
     history
         .record(&Update {
-            records: Vec::new(),
             journeys: vec![JourneyUpdate {
                 profile: "c-1".into(),
                 journey: "rescue".into(),
                 state,
             }],
+            ..Update::default()
         })
         .unwrap();
     drop(history);
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("2"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
     let history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.journey("c-1", "rescue"), Some(state));
 }
@@ -654,7 +670,7 @@ fn opening_unchanged_creates_nothing_and_upgrades_nothing() {
             error,
             HistoryError::NeedsUpgrade {
                 found: 1,
-                expected: 2,
+                expected: 3,
                 ..
             }
         ),

@@ -443,13 +443,14 @@ impl History for Batched {
     }
 
     fn last_decision(&self, profile: &str) -> Option<LastDecision> {
+        // The batch's decisions are later than the store's.
         let pending = self.pending.last_decision(profile);
         pending.or_else(|| self.store.last_decision(profile))
     }
 
     fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
         let pending = self.pending.last_decided_at(profile);
-        pending.or_else(|| self.store.last_decided_at(profile))
+        pending.max(self.store.last_decided_at(profile))
     }
 
     /// The store's snapshot with this batch's decisions for the profile
@@ -460,6 +461,10 @@ impl History for Batched {
             records: self.pending.records(profile).to_vec(),
             journeys: (self.update.journeys.iter())
                 .filter(|change| change.profile == profile)
+                .cloned()
+                .collect(),
+            decided: (self.update.decided.iter())
+                .filter(|(decided, _)| decided == profile)
                 .cloned()
                 .collect(),
         };
@@ -564,8 +569,10 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
         }
         if !run.dry_run {
             history.record(&decision.update()).map_err(report)?;
-            if history.batch_full() {
-                commit(&mut *history, out)?;
+            if history.batch_full()
+                && let Flow::Stop = commit(&mut *history, out)?
+            {
+                return Ok(Flow::Stop);
             }
         }
         decided += 1;
@@ -669,11 +676,13 @@ fn load_profile(schema: &Schema, path: &Path) -> Result<ProfileBuilder, Reported
 }
 
 /// Flushes the emissions, then commits their records: at-least-once.
-fn commit(history: &mut dyn Store, out: &mut impl Write) -> Outcome {
+/// Stops when the reader went away: nothing after it can be written.
+fn commit(history: &mut dyn Store, out: &mut impl Write) -> Result<Flow, Reported> {
     if let Err(e) = out.flush() {
-        return write_failed(&e);
+        return write_failed(&e).map(|()| Flow::Stop);
     }
-    history.commit().map_err(report)
+    history.commit().map_err(report)?;
+    Ok(Flow::Continue)
 }
 
 /// A closed pipe (`nextbest eval … | head`) is a normal end, not an error.

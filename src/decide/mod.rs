@@ -185,9 +185,18 @@ impl Decision {
         let sent = self.emissions.iter().map(|e| record(e, Outcome::Sent));
         let held_out = self.held_out.iter().map(|e| record(e, Outcome::HeldOut));
         let skipped = self.skipped.iter().map(|e| record(e, Outcome::Skipped));
+        let records: Vec<Record> = sent.chain(held_out).chain(skipped).collect();
+        // A decision that only changed journey states is a decision all the
+        // same: a retry at its instant must replay it, not decide afresh
+        // from the states it wrote. (Records carry their own instant.)
+        let decided = match (records.first(), self.journeys.first()) {
+            (None, Some(change)) => vec![(change.profile.clone(), self.at)],
+            _ => Vec::new(),
+        };
         Update {
-            records: sent.chain(held_out).chain(skipped).collect(),
+            records,
             journeys: self.journeys.clone(),
+            decided,
         }
     }
 

@@ -94,7 +94,11 @@ pub(super) fn journey_json(update: &JourneyUpdate, at: Timestamp) -> Json {
     Json::Object(line)
 }
 
-/// A value as JSON: timestamps and durations as strings, as in profiles.
+/// A value as JSON: timestamps and durations as strings, as in profiles. A
+/// figure past the end of year 9999 (a cooldown of thousands of years ends
+/// there) is written as the last instant RFC 3339 can write, which it is at
+/// least: the line stays RFC 3339 for every reader. (A send time is never
+/// clamped: a decision that would send that late is refused.)
 fn json_value(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
@@ -102,7 +106,10 @@ fn json_value(value: &Value) -> Json {
         Value::Int(i) => Json::from(*i),
         Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
         Value::String(s) => Json::from(&**s),
-        Value::Timestamp(t) => Json::from(t.to_string()),
+        Value::Timestamp(t) => Json::from(
+            (*t).clamp(Timestamp::EARLIEST_RFC3339, Timestamp::LATEST_RFC3339)
+                .to_string(),
+        ),
         Value::Duration(d) => Json::from(d.to_string()),
         Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
     }

@@ -27,9 +27,9 @@ struct ProfileLog {
     sends: Vec<(Timestamp, Name, Category)>,
     /// Everything, in recording order.
     records: Vec<Record>,
-    /// When the last of `records` was decided: kept beside the counters, as
-    /// every decision asks it and the records sit in a cache line of their
-    /// own.
+    /// The latest instant of a decision recorded for the profile (see
+    /// [`LastDecision`]): kept beside the counters, as every decision asks
+    /// it and the records sit in cache lines of their own.
     last_at: Option<Timestamp>,
     /// Per journey: where the profile stands.
     journeys: FastMap<CompactString, JourneyState>,
@@ -141,7 +141,9 @@ impl MemoryHistory {
 
     /// Sets the last decision recorded for `profile`, read from a store.
     pub(super) fn set_last_decision(&mut self, profile: &str, last: LastDecision) {
-        self.log(profile).stored_last = Some(last);
+        let log = self.log(profile);
+        log.last_at = log.last_at.max(Some(last.at));
+        log.stored_last = Some(last);
     }
 
     /// Sets where `profile` stands in `journey`.
@@ -241,13 +243,19 @@ impl History for MemoryHistory {
 
     fn last_decision(&self, profile: &str) -> Option<LastDecision> {
         let log = self.profiles.get(profile)?;
-        LastDecision::from_newest_first(log.records.iter().rev())
-            .or_else(|| log.stored_last.clone())
+        let at = log.last_at?;
+        // A snapshot's records are only those recorded on top of it: the
+        // store's last decision is the answer until they are later.
+        match &log.stored_last {
+            Some(stored) if stored.at == at && log.records.last().is_none_or(|r| r.at != at) => {
+                Some(stored.clone())
+            }
+            _ => Some(LastDecision::at(at, log.records.iter().rev())),
+        }
     }
 
     fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        let log = self.profiles.get(profile)?;
-        (log.last_at).or_else(|| log.stored_last.as_ref().map(|last| last.at))
+        self.profiles.get(profile)?.last_at
     }
 
     fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
@@ -265,10 +273,16 @@ impl History for MemoryHistory {
                 log.insert_send(record.at, channel, record.category);
             }
             log.records.push(record.clone());
-            log.last_at = Some(record.at);
         }
         for change in &update.journeys {
             self.set_journey(&change.profile, &change.journey, change.state);
+        }
+        let instants = (update.records.iter())
+            .map(|record| (&record.profile, record.at))
+            .chain(update.decided.iter().map(|(profile, at)| (profile, *at)));
+        for (profile, at) in instants {
+            let log = self.log(profile);
+            log.last_at = log.last_at.max(Some(at));
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 
 use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use compact_str::CompactString;
@@ -157,11 +158,12 @@ pub struct JourneyUpdate {
 /// The latest decision recorded for a profile: what a decision at the same
 /// or an earlier instant replays (SPEC §5 item 7).
 ///
-/// "Latest" is in recording order: the instant of the profile's most
-/// recently recorded record, and the sends recorded at that instant just
-/// before it. The engine records a profile's decisions in time order (a
-/// decision not later than the last one records nothing), so this is also
-/// the latest in time.
+/// Its instant is the latest a history was given for the profile: the
+/// instant of a record, or of a decision that only changed journey states
+/// ([`Update::decided`]). Compaction never forgets it. Its sends are the
+/// [`Outcome::Sent`] records at that instant that end the profile's records
+/// in recording order (the engine records a profile's decisions in time
+/// order, since a decision not later than the last records nothing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastDecision {
     /// The instant it was decided at.
@@ -171,9 +173,9 @@ pub struct LastDecision {
 }
 
 impl LastDecision {
-    /// The last decision among `records`, given newest first (the reverse
-    /// of recording order): the instant of the first, with the sends at
-    /// that instant that follow it without a break.
+    /// The last decision, at `at`, of a profile whose records are
+    /// `newest_first` (the reverse of recording order): the sends among the
+    /// records at `at` that come before any record of another instant.
     ///
     /// ```
     /// use nextbest::history::{LastDecision, Outcome, Record};
@@ -189,22 +191,25 @@ impl LastDecision {
     ///     record("2026-11-24T09:00:00Z", Outcome::Sent),
     ///     record("2026-11-24T09:00:00Z", Outcome::HeldOut),
     /// ];
-    /// let last = LastDecision::from_newest_first(recorded.iter().rev()).unwrap();
-    /// assert_eq!(last.at.to_string(), "2026-11-24T09:00:00Z");
+    /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let last = LastDecision::at(at, recorded.iter().rev());
     /// assert_eq!(last.sent, [recorded[1].clone()]);
+    /// // A later decision that recorded only journey states sent nothing.
+    /// let later = Timestamp::parse("2026-11-25T09:00:00Z")?;
+    /// assert!(LastDecision::at(later, recorded.iter().rev()).sent.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_newest_first<R: Borrow<Record>>(
-        records: impl IntoIterator<Item = R>,
-    ) -> Option<LastDecision> {
-        let mut records = records.into_iter().peekable();
-        let at = records.peek()?.borrow().at;
-        let mut sent: Vec<Record> = records
+    pub fn at<R: Borrow<Record>>(
+        at: Timestamp,
+        newest_first: impl IntoIterator<Item = R>,
+    ) -> LastDecision {
+        let mut sent: Vec<Record> = (newest_first.into_iter())
             .take_while(|record| record.borrow().at == at)
             .filter(|record| record.borrow().outcome == Outcome::Sent)
             .map(|record| record.borrow().clone())
             .collect();
         sent.reverse();
-        Some(LastDecision { at, sent })
+        LastDecision { at, sent }
     }
 }
 
@@ -217,18 +222,38 @@ pub struct Update {
     /// Journey states to replace, in order (a later one for the same
     /// profile and journey wins).
     pub journeys: Vec<JourneyUpdate>,
+    /// The profiles whose decisions this update records, each with the
+    /// decision's instant: a later decision at or before it replays it
+    /// (see [`History::last_decision`]). Records carry their instant too;
+    /// this names it for a decision that only changed journey states.
+    pub decided: Vec<(CompactString, Timestamp)>,
 }
 
 impl Update {
     /// Whether it writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.journeys.is_empty()
+        self.records.is_empty() && self.journeys.is_empty() && self.decided.is_empty()
     }
 
     /// Appends another update after this one.
     pub fn extend(&mut self, other: Update) {
         self.records.extend(other.records);
         self.journeys.extend(other.journeys);
+        self.decided.extend(other.decided);
+    }
+
+    /// Per profile, the latest instant this update records a decision at:
+    /// its records' and its [`decided`](Update::decided) instants.
+    pub fn latest_per_profile(&self) -> HashMap<&str, Timestamp> {
+        let mut latest: HashMap<&str, Timestamp> = HashMap::new();
+        let instants = (self.records.iter())
+            .map(|record| (record.profile.as_str(), record.at))
+            .chain((self.decided.iter()).map(|(profile, at)| (profile.as_str(), *at)));
+        for (profile, at) in instants {
+            let entry = latest.entry(profile).or_insert(at);
+            *entry = (*entry).max(at);
+        }
+        latest
     }
 }
 
@@ -236,7 +261,7 @@ impl From<Vec<Record>> for Update {
     fn from(records: Vec<Record>) -> Update {
         Update {
             records,
-            journeys: Vec::new(),
+            ..Update::default()
         }
     }
 }

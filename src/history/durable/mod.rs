@@ -71,6 +71,10 @@ const RECORD_STEPS: TableDefinition<(&str, u64), (&str, u32)> =
 /// Per (profile, journey): (entered at µs, enrolment, stages done, tried,
 /// status, left at µs).
 const JOURNEYS: TableDefinition<(&str, &str), JourneyValue> = TableDefinition::new("journeys");
+/// Per profile: the instant (µs) of its last recorded decision, which
+/// replays are checked against. Compaction neither removes it nor the
+/// records decided at it.
+const LAST_DECIDED: TableDefinition<&str, i64> = TableDefinition::new("last_decided");
 
 type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
 type ActionsTable = ReadOnlyTable<(&'static str, &'static str), (u32, i64)>;
@@ -150,6 +154,7 @@ struct View {
     records: RecordsTable,
     steps: StepsTable,
     journeys: JourneysTable,
+    last_decided: ReadOnlyTable<&'static str, i64>,
 }
 
 impl View {
@@ -161,13 +166,14 @@ impl View {
             records: txn.open_table(RECORDS)?,
             steps: txn.open_table(RECORD_STEPS)?,
             journeys: txn.open_table(JOURNEYS)?,
+            last_decided: txn.open_table(LAST_DECIDED)?,
         })
     }
 }
 
 impl DurableHistory {
     /// The format version this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 2;
+    pub const FORMAT_VERSION: u32 = 3;
 
     /// The file of the store.
     pub fn path(&self) -> &Path {
@@ -357,6 +363,10 @@ impl History for DurableHistory {
         self.query(None, |view| read_last_decision(view, profile))
     }
 
+    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
+        self.query(None, |view| read_last_decided_at(view, profile))
+    }
+
     /// Four range reads (the profile's counters, its journeys, its sends
     /// and its last decision's records) instead of a B-tree lookup per
     /// question. A failed read, or a
@@ -372,8 +382,9 @@ impl History for DurableHistory {
             return Ok(());
         }
         let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
-        let written =
-            write_records(&txn, &update.records).and_then(|()| write_journeys(&txn, update));
+        let written = write_records(&txn, &update.records)
+            .and_then(|()| write_journeys(&txn, update))
+            .and_then(|()| write_last_decided(&txn, update));
         if let Err(e) = written {
             let _ = txn.abort();
             return Err(io_error(&self.path, e));
@@ -486,6 +497,9 @@ fn decode_record(
 /// The latest decision recorded for `profile`: its records read newest
 /// first, only as far back as that decision's instant.
 fn read_last_decision(view: &View, profile: &str) -> Result<Option<LastDecision>, Fault> {
+    let Some(at) = read_last_decided_at(view, profile)? else {
+        return Ok(None);
+    };
     let mut newest_first: Vec<Record> = Vec::new();
     for entry in view
         .records
@@ -493,16 +507,32 @@ fn read_last_decision(view: &View, profile: &str) -> Result<Option<LastDecision>
         .rev()
     {
         let (seq, value) = entry?;
-        let record = decode_record(view, profile, seq.value().1, value.value())?;
-        if newest_first
-            .first()
-            .is_some_and(|newest| newest.at != record.at)
-        {
+        if value.value().4 != at.as_micros() {
             break;
         }
-        newest_first.push(record);
+        newest_first.push(decode_record(view, profile, seq.value().1, value.value())?);
     }
-    Ok(LastDecision::from_newest_first(newest_first))
+    Ok(Some(LastDecision::at(at, newest_first)))
+}
+
+/// The instant of the last decision recorded for `profile`.
+fn read_last_decided_at(view: &View, profile: &str) -> Result<Option<Timestamp>, Fault> {
+    let at = view.last_decided.get(profile)?;
+    Ok(at.map(|at| Timestamp::from_micros(at.value())))
+}
+
+/// Moves each profile's last decided instant up to the latest the update
+/// records, inside `txn`.
+fn write_last_decided(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> {
+    let mut last_decided = txn.open_table(LAST_DECIDED)?;
+    for (profile, at) in update.latest_per_profile() {
+        let stored = last_decided.get(profile)?.map(|at| at.value());
+        let at = at.as_micros();
+        if stored.is_none_or(|stored| stored < at) {
+            last_decided.insert(profile, at)?;
+        }
+    }
+    Ok(())
 }
 
 /// What [`History::profile_snapshot`] holds, read from one snapshot.
@@ -652,25 +682,38 @@ fn journey_state(
     })
 }
 
-/// Deletes the records decided at or before `cut` inside `txn`. Journey
-/// states are kept: they are current, not history.
+/// Deletes the records decided at or before `cut` inside `txn`, but those
+/// of each profile's last decision: a decision at its instant or earlier
+/// must still replay it. Journey states are kept: they are current, not
+/// history.
 fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
     let mut by_time = txn.open_table(BY_TIME)?;
     let mut log = txn.open_table(RECORDS)?;
     let mut sends = txn.open_table(SENDS)?;
     let mut steps = txn.open_table(RECORD_STEPS)?;
+    let last_decided = txn.open_table(LAST_DECIDED)?;
     let mut removed = 0usize;
+    // The records kept are passed over: each chunk starts after the last.
+    let mut from = Bound::Unbounded;
     loop {
         let mut chunk: Vec<(i64, u64, String)> = Vec::new();
-        for entry in by_time.range(..=(cut, u64::MAX))?.take(COMPACT_CHUNK) {
+        for entry in by_time
+            .range((from, Bound::Included((cut, u64::MAX))))?
+            .take(COMPACT_CHUNK)
+        {
             let (key, profile) = entry?;
             let (at, seq) = key.value();
             chunk.push((at, seq, profile.value().to_owned()));
         }
-        if chunk.is_empty() {
+        let Some((at, seq, _)) = chunk.last() else {
             return Ok(removed);
-        }
+        };
+        from = Bound::Excluded((*at, *seq));
         for (at, seq, profile) in &chunk {
+            let last = last_decided.get(profile.as_str())?.map(|last| last.value());
+            if last == Some(*at) {
+                continue;
+            }
             by_time.remove((*at, *seq))?;
             steps.remove((profile.as_str(), *seq))?;
             if let Some(entry) = log.remove((profile.as_str(), *seq))? {

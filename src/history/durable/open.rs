@@ -1,17 +1,18 @@
 //! Opening a store: creating it, refusing a file that is not one, and
 //! upgrading an older format in place.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use redb::{Database, DatabaseError, StorageError, TableDefinition, TableError};
+use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition, TableError};
 
 use super::contain::contain;
 use super::{
-    ACTIONS, BY_TIME, COUNTERS, DurableHistory, FORMAT, Fault, JOURNEYS, META, RECORD_STEPS,
-    RECORDS, SENDS, View, begin_write, io_error,
+    ACTIONS, BY_TIME, COUNTERS, DurableHistory, FORMAT, Fault, JOURNEYS, LAST_DECIDED, META,
+    RECORD_STEPS, RECORDS, SENDS, View, begin_write, io_error,
 };
 use crate::history::HistoryError;
 
@@ -88,7 +89,9 @@ impl DurableHistory {
         match inspect(&path, &db)? {
             // A new file, or one whose first commit never happened.
             Found::Empty => initialize(&db).map_err(|e| io_error(&path, e))?,
-            Found::Version(1) => upgrade_from_v1(&db).map_err(|e| io_error(&path, e))?,
+            Found::Version(found) if found < Self::FORMAT_VERSION => {
+                upgrade(&db, found).map_err(|e| io_error(&path, e))?;
+            }
             Found::Version(_) => {}
         }
         DurableHistory::with_view(path, db)
@@ -158,6 +161,9 @@ fn inspect(path: &Path, db: &Database) -> Result<Found, HistoryError> {
         verify(path, &txn, RECORD_STEPS)?;
         verify(path, &txn, JOURNEYS)?;
     }
+    if version >= 3 {
+        verify(path, &txn, LAST_DECIDED)?;
+    }
     Ok(Found::Version(version))
 }
 
@@ -178,17 +184,44 @@ fn initialize(db: &Database) -> Result<(), Fault> {
         txn.open_table(BY_TIME)?;
         txn.open_table(RECORD_STEPS)?;
         txn.open_table(JOURNEYS)?;
+        txn.open_table(LAST_DECIDED)?;
     }
     txn.commit()?;
     Ok(())
 }
 
-/// Adds the tables of version 2 to a version 1 store, in one commit.
-fn upgrade_from_v1(db: &Database) -> Result<(), Fault> {
+/// Upgrades a store of version `found` to this build's, in one commit:
+/// version 2 added journeys (their tables start empty); version 3 the
+/// instant of each profile's last decision, which is the latest instant the
+/// store knows for it: of a record, of an entry into a journey, or of
+/// leaving one.
+fn upgrade(db: &Database, found: u32) -> Result<(), Fault> {
     let txn = begin_write(db)?;
     {
         txn.open_table(RECORD_STEPS)?;
-        txn.open_table(JOURNEYS)?;
+        let journeys = txn.open_table(JOURNEYS)?;
+        let records = txn.open_table(RECORDS)?;
+        let mut last_decided = txn.open_table(LAST_DECIDED)?;
+        // Every version before 3 lacks the instants: work them out.
+        let mut latest: HashMap<String, i64> = HashMap::new();
+        let mut note = |profile: &str, at: i64| {
+            let entry = latest.entry(profile.to_owned()).or_insert(at);
+            *entry = (*entry).max(at);
+        };
+        for entry in records.iter()? {
+            let (key, value) = entry?;
+            note(key.value().0, value.value().4);
+        }
+        for entry in journeys.iter()? {
+            let (key, value) = entry?;
+            let (entered_at, _, _, _, status, left_at) = value.value();
+            let left = if status == 0 { entered_at } else { left_at };
+            note(key.value().0, entered_at.max(left));
+        }
+        for (profile, at) in &latest {
+            last_decided.insert(profile.as_str(), *at)?;
+        }
+        debug_assert!(found < 3, "only older stores are upgraded");
         txn.open_table(META)?.insert(
             "version",
             DurableHistory::FORMAT_VERSION.to_string().as_str(),
