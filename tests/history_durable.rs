@@ -244,7 +244,7 @@ fn assert_same(
                 .profile_snapshot(profile, Timestamp::from_micros(since))
                 .expect("a durable store reads a profile at once");
             assert_same_profile(profile, &snapshot, model, edges, since.max(cut))?;
-            prop_assert_eq!(&snapshot.last_decision(profile), &last);
+            // It knows when the last decision was, not what it sent.
             prop_assert_eq!(snapshot.last_decided_at(profile), last_at);
         }
     }
@@ -992,4 +992,58 @@ fn decisions_against_the_store_are_those_against_memory() {
     }
     durable.check().unwrap();
     assert!(sent > profiles.len(), "only {sent} sends");
+}
+
+#[test]
+fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let (sent_at, left_at) = (Timestamp::from_micros(10), Timestamp::from_micros(50));
+    let mut history = DurableHistory::open(&path).unwrap();
+    let mut record = Record {
+        profile: "c-1".into(),
+        action: "mail".into(),
+        channel: "email".into(),
+        category: Category::Marketing,
+        outcome: Outcome::Sent,
+        at: sent_at,
+        send_at: sent_at,
+        key: "k".into(),
+        journey: None,
+    };
+    history.record(&vec![record.clone()].into()).unwrap();
+    let mut state = JourneyState::entered(sent_at, 1);
+    state.status = JourneyStatus::Exited(left_at);
+    let left = JourneyUpdate {
+        profile: "c-2".into(),
+        journey: "rescue".into(),
+        state,
+    };
+    record.profile = "c-2".into();
+    history.record(&vec![record].into()).unwrap();
+    history
+        .record(&Update {
+            journeys: vec![left],
+            ..Update::default()
+        })
+        .unwrap();
+    drop(history);
+    // As version 2 wrote it: without the notes of journey-only decisions.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(redb::TableDefinition::<&str, i64>::new("last_decided"))
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    set_meta(&path, "version", "2");
+
+    let history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.last_decided_at("c-1"), Some(sent_at));
+    // The journey was left after the last record: that is the last decision.
+    assert_eq!(history.last_decided_at("c-2"), Some(left_at));
+    let last = history.last_decision("c-2").unwrap();
+    assert_eq!((last.at, last.sent.len()), (left_at, 0));
+    drop(history);
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
 }

@@ -455,16 +455,18 @@ impl Engine {
         // `History::profile_snapshot`).
         let since = Timestamp::from_micros(now.as_micros().saturating_sub(self.longest_cap));
         let snapshot = history.profile_snapshot(profile.id(), since);
+        let store = history;
         let history: &dyn History = match &snapshot {
             Some(snapshot) => snapshot,
-            None => history,
+            None => store,
         };
-        // A retried or replayed decision contacts no one a second time.
+        // A retried or replayed decision contacts no one a second time. (A
+        // snapshot knows when the last decision was, not what it sent.)
         if history
             .last_decided_at(profile.id())
             .is_some_and(|at| now <= at)
         {
-            return Ok(Decision::replay(now, history.last_decision(profile.id())));
+            return Ok(Decision::replay(now, store.last_decision(profile.id())));
         }
         let mut decision = Decision {
             at: now,

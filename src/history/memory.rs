@@ -27,15 +27,12 @@ struct ProfileLog {
     sends: Vec<(Timestamp, Name, Category)>,
     /// Everything, in recording order.
     records: Vec<Record>,
-    /// The latest instant of a decision recorded for the profile (see
-    /// [`LastDecision`]): kept beside the counters, as every decision asks
-    /// it and the records sit in cache lines of their own.
+    /// The instant of the profile's last decision (see [`LastDecision`]):
+    /// kept beside the counters, as every decision asks it and the records
+    /// sit in cache lines of their own.
     last_at: Option<Timestamp>,
     /// Per journey: where the profile stands.
     journeys: FastMap<CompactString, JourneyState>,
-    /// The last decision read from a store into a snapshot, which holds no
-    /// records: once records are added, they tell instead.
-    stored_last: Option<LastDecision>,
 }
 
 /// An interned action or channel name.
@@ -139,11 +136,11 @@ impl MemoryHistory {
         self.log(profile).insert_send(at, channel, category);
     }
 
-    /// Sets the last decision recorded for `profile`, read from a store.
-    pub(super) fn set_last_decision(&mut self, profile: &str, last: LastDecision) {
+    /// Sets the instant of the last decision recorded for `profile`, read
+    /// from a store (its sends are not: see [`History::profile_snapshot`]).
+    pub(super) fn set_last_decided_at(&mut self, profile: &str, at: Timestamp) {
         let log = self.log(profile);
-        log.last_at = log.last_at.max(Some(last.at));
-        log.stored_last = Some(last);
+        log.last_at = log.last_at.max(Some(at));
     }
 
     /// Sets where `profile` stands in `journey`.
@@ -243,15 +240,7 @@ impl History for MemoryHistory {
 
     fn last_decision(&self, profile: &str) -> Option<LastDecision> {
         let log = self.profiles.get(profile)?;
-        let at = log.last_at?;
-        // A snapshot's records are only those recorded on top of it: the
-        // store's last decision is the answer until they are later.
-        match &log.stored_last {
-            Some(stored) if stored.at == at && log.records.last().is_none_or(|r| r.at != at) => {
-                Some(stored.clone())
-            }
-            _ => Some(LastDecision::at(at, log.records.iter().rev())),
-        }
+        Some(LastDecision::at(log.last_at?, log.records.iter().rev()))
     }
 
     fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
@@ -281,8 +270,7 @@ impl History for MemoryHistory {
             .map(|record| (&record.profile, record.at))
             .chain(update.decided.iter().map(|(profile, at)| (profile, *at)));
         for (profile, at) in instants {
-            let log = self.log(profile);
-            log.last_at = log.last_at.max(Some(at));
+            self.set_last_decided_at(profile, at);
         }
         Ok(())
     }

@@ -158,12 +158,13 @@ pub struct JourneyUpdate {
 /// The latest decision recorded for a profile: what a decision at the same
 /// or an earlier instant replays (SPEC §5 item 7).
 ///
-/// Its instant is the latest a history was given for the profile: the
-/// instant of a record, or of a decision that only changed journey states
-/// ([`Update::decided`]). Compaction never forgets it. Its sends are the
+/// Its instant is the latest a history was given for the profile: of a
+/// record, or of a decision that only changed journey states
+/// ([`Update::decided`]); compaction never forgets it. Its sends are the
 /// [`Outcome::Sent`] records at that instant that end the profile's records
 /// in recording order (the engine records a profile's decisions in time
-/// order, since a decision not later than the last records nothing).
+/// order, since a decision not later than the last records nothing, so
+/// those are all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastDecision {
     /// The instant it was decided at.
@@ -420,10 +421,12 @@ pub trait History {
 
     /// Everything this history holds about `profile` that a decision asks,
     /// read at once into memory: its counters (times sent and last send, per
-    /// action), its journey states, its [`last_decision`](History::last_decision),
-    /// and its sends decided after `since`, so that a rolling-window count is
-    /// exact for every window that starts at or after `since`. The snapshot
-    /// holds no [`Record`]s.
+    /// action), its journey states, the instant of its last decision
+    /// ([`last_decided_at`](History::last_decided_at)), and its sends decided
+    /// after `since`, so that a rolling-window count is exact for every
+    /// window that starts at or after `since`. The snapshot holds no
+    /// [`Record`]s, so not the sends of the last decision either: a replay,
+    /// which is rare, asks this history for them.
     ///
     /// The engine asks for one at the start of each decision and, when it
     /// gets one, asks the snapshot its questions instead: a history that

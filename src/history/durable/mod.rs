@@ -33,6 +33,7 @@ mod verify;
 
 pub use verify::Contents;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Bound, RangeInclusive};
 use std::path::{Path, PathBuf};
@@ -71,9 +72,12 @@ const RECORD_STEPS: TableDefinition<(&str, u64), (&str, u32)> =
 /// Per (profile, journey): (entered at µs, enrolment, stages done, tried,
 /// status, left at µs).
 const JOURNEYS: TableDefinition<(&str, &str), JourneyValue> = TableDefinition::new("journeys");
-/// Per profile: the instant (µs) of its last recorded decision, which
-/// replays are checked against. Compaction neither removes it nor the
-/// records decided at it.
+/// Per profile: the latest instant of a decision that sent nothing (it held
+/// out, skipped, or only changed journey states). The instant of a
+/// profile's last decision is the later of this and of its last send (in
+/// `actions`): written only for decisions that send nothing, so that a
+/// send costs no extra write and a snapshot no extra range. Compaction
+/// keeps the records decided at the last decision's instant.
 const LAST_DECIDED: TableDefinition<&str, i64> = TableDefinition::new("last_decided");
 
 type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
@@ -367,9 +371,8 @@ impl History for DurableHistory {
         self.query(None, |view| read_last_decided_at(view, profile))
     }
 
-    /// Four range reads (the profile's counters, its journeys, its sends
-    /// and its last decision's records) instead of a B-tree lookup per
-    /// question. A failed read, or a
+    /// Three range reads (the profile's counters, its journeys and its
+    /// sends) and one lookup instead of a B-tree lookup per question. A failed read, or a
     /// send of an unknown category (a damaged store), answers `None` and is
     /// kept, as for any query.
     fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
@@ -517,18 +520,53 @@ fn read_last_decision(view: &View, profile: &str) -> Result<Option<LastDecision>
 
 /// The instant of the last decision recorded for `profile`.
 fn read_last_decided_at(view: &View, profile: &str) -> Result<Option<Timestamp>, Fault> {
-    let at = view.last_decided.get(profile)?;
-    Ok(at.map(|at| Timestamp::from_micros(at.value())))
+    let last_send = last_send_at(&view.actions, profile)?;
+    last_decided_at(&view.last_decided, profile, last_send)
 }
 
-/// Moves each profile's last decided instant up to the latest the update
-/// records, inside `txn`.
+/// The later of `last_send` and the instant noted for `profile`.
+fn last_decided_at(
+    noted: &impl ReadableTable<&'static str, i64>,
+    profile: &str,
+    last_send: Option<i64>,
+) -> Result<Option<Timestamp>, Fault> {
+    let noted = noted.get(profile)?.map(|at| at.value());
+    Ok(noted.max(last_send).map(Timestamp::from_micros))
+}
+
+/// When the last send to `profile` was decided.
+fn last_send_at(
+    actions: &impl ReadableTable<(&'static str, &'static str), (u32, i64)>,
+    profile: &str,
+) -> Result<Option<i64>, Fault> {
+    let mut latest = None;
+    for entry in actions.range((Bound::Included((profile, "")), Bound::Unbounded))? {
+        let (key, value) = entry?;
+        if key.value().0 != profile {
+            break;
+        }
+        latest = latest.max(Some(value.value().1));
+    }
+    Ok(latest)
+}
+
+/// Notes, inside `txn`, the instant of each decision of the update that
+/// sent nothing (its records, if any, are held out or skipped), where it is
+/// later than what was noted before.
 fn write_last_decided(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> {
+    let unsent = (update.records.iter())
+        .filter(|record| record.outcome != Outcome::Sent)
+        .map(|record| (record.profile.as_str(), record.at));
+    let decided = (update.decided.iter()).map(|(profile, at)| (profile.as_str(), *at));
+    let mut notes = unsent.chain(decided).peekable();
+    if notes.peek().is_none() {
+        return Ok(());
+    }
     let mut last_decided = txn.open_table(LAST_DECIDED)?;
-    for (profile, at) in update.latest_per_profile() {
-        let stored = last_decided.get(profile)?.map(|at| at.value());
+    for (profile, at) in notes {
+        let noted = last_decided.get(profile)?.map(|at| at.value());
         let at = at.as_micros();
-        if stored.is_none_or(|stored| stored < at) {
+        if noted.is_none_or(|noted| noted < at) {
             last_decided.insert(profile, at)?;
         }
     }
@@ -538,6 +576,7 @@ fn write_last_decided(txn: &WriteTransaction, update: &Update) -> Result<(), Fau
 /// What [`History::profile_snapshot`] holds, read from one snapshot.
 fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHistory, Fault> {
     let mut snapshot = MemoryHistory::new();
+    let mut last_send = None;
     for entry in view
         .actions
         .range((Bound::Included((profile, "")), Bound::Unbounded))?
@@ -548,6 +587,7 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
             break;
         }
         let (count, last) = value.value();
+        last_send = last_send.max(Some(last));
         snapshot.set_sends_of(profile, action, count, Timestamp::from_micros(last));
     }
     for entry in view
@@ -579,8 +619,8 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
             snapshot.add_send(profile, at, channel, category_from_code(category)?);
         }
     }
-    if let Some(last) = read_last_decision(view, profile)? {
-        snapshot.set_last_decision(profile, last);
+    if let Some(at) = last_decided_at(&view.last_decided, profile, last_send)? {
+        snapshot.set_last_decided_at(profile, at);
     }
     Ok(snapshot)
 }
@@ -692,7 +732,11 @@ fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
     let mut sends = txn.open_table(SENDS)?;
     let mut steps = txn.open_table(RECORD_STEPS)?;
     let last_decided = txn.open_table(LAST_DECIDED)?;
+    let actions = txn.open_table(ACTIONS)?;
     let mut removed = 0usize;
+    // Per profile of the chunk, the instant of its last decision: the
+    // records decided at it are kept, so it stays what it was.
+    let mut last_of: HashMap<String, Option<i64>> = HashMap::new();
     // The records kept are passed over: each chunk starts after the last.
     let mut from = Bound::Unbounded;
     loop {
@@ -709,8 +753,18 @@ fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
             return Ok(removed);
         };
         from = Bound::Excluded((*at, *seq));
+        last_of.clear();
         for (at, seq, profile) in &chunk {
-            let last = last_decided.get(profile.as_str())?.map(|last| last.value());
+            let last = match last_of.get(profile) {
+                Some(last) => *last,
+                None => {
+                    let last_send = last_send_at(&actions, profile)?;
+                    let last = last_decided_at(&last_decided, profile, last_send)?
+                        .map(Timestamp::as_micros);
+                    last_of.insert(profile.clone(), last);
+                    last
+                }
+            };
             if last == Some(*at) {
                 continue;
             }

@@ -12,9 +12,9 @@ use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition
 use super::contain::contain;
 use super::{
     ACTIONS, BY_TIME, COUNTERS, DurableHistory, FORMAT, Fault, JOURNEYS, LAST_DECIDED, META,
-    RECORD_STEPS, RECORDS, SENDS, View, begin_write, io_error,
+    RECORD_STEPS, RECORDS, SENDS, View, begin_write, io_error, outcome_code,
 };
-use crate::history::HistoryError;
+use crate::history::{HistoryError, Outcome};
 
 impl DurableHistory {
     /// Opens the store at `path`, creating it if the file is missing, empty,
@@ -191,10 +191,11 @@ fn initialize(db: &Database) -> Result<(), Fault> {
 }
 
 /// Upgrades a store of version `found` to this build's, in one commit:
-/// version 2 added journeys (their tables start empty); version 3 the
-/// instant of each profile's last decision, which is the latest instant the
-/// store knows for it: of a record, of an entry into a journey, or of
-/// leaving one.
+/// version 2 added journeys (their tables start empty); version 3 notes the
+/// latest instant of a profile's decisions that sent nothing, which for an
+/// older store is that of its latest record other than a send, or of its
+/// latest entry into or departure from a journey (its sends are counted
+/// already).
 fn upgrade(db: &Database, found: u32) -> Result<(), Fault> {
     let txn = begin_write(db)?;
     {
@@ -202,21 +203,30 @@ fn upgrade(db: &Database, found: u32) -> Result<(), Fault> {
         let journeys = txn.open_table(JOURNEYS)?;
         let records = txn.open_table(RECORDS)?;
         let mut last_decided = txn.open_table(LAST_DECIDED)?;
-        // Every version before 3 lacks the instants: work them out.
+        // Every version before 3 lacks the notes: work them out.
         let mut latest: HashMap<String, i64> = HashMap::new();
         let mut note = |profile: &str, at: i64| {
-            let entry = latest.entry(profile.to_owned()).or_insert(at);
-            *entry = (*entry).max(at);
+            let noted = latest.entry(profile.to_owned()).or_insert(at);
+            *noted = (*noted).max(at);
         };
         for entry in records.iter()? {
             let (key, value) = entry?;
-            note(key.value().0, value.value().4);
+            let (_, _, _, outcome, at, ..) = value.value();
+            if outcome != outcome_code(Outcome::Sent) {
+                note(key.value().0, at);
+            }
         }
         for entry in journeys.iter()? {
             let (key, value) = entry?;
             let (entered_at, _, _, _, status, left_at) = value.value();
-            let left = if status == 0 { entered_at } else { left_at };
-            note(key.value().0, entered_at.max(left));
+            note(
+                key.value().0,
+                if status == 0 {
+                    entered_at
+                } else {
+                    left_at.max(entered_at)
+                },
+            );
         }
         for (profile, at) in &latest {
             last_decided.insert(profile.as_str(), *at)?;
