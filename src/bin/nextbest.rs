@@ -502,7 +502,10 @@ fn open_history(
         let window = engine.rules().longest_window();
         let cut = Timestamp::from_micros(now.as_micros().saturating_sub(window.as_micros()));
         let removed = store.compact(cut).map_err(report)?;
-        eprintln!("compacted {removed} records decided at or before {cut}");
+        eprintln!(
+            "compacted {removed} records decided at or before {cut} \
+             (each customer's last decision is kept)"
+        );
     }
     Ok(Box::new(Batched {
         store,

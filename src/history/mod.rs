@@ -10,7 +10,6 @@ pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use compact_str::CompactString;
@@ -242,20 +241,6 @@ impl Update {
         self.journeys.extend(other.journeys);
         self.decided.extend(other.decided);
     }
-
-    /// Per profile, the latest instant this update records a decision at:
-    /// its records' and its [`decided`](Update::decided) instants.
-    pub fn latest_per_profile(&self) -> HashMap<&str, Timestamp> {
-        let mut latest: HashMap<&str, Timestamp> = HashMap::new();
-        let instants = (self.records.iter())
-            .map(|record| (record.profile.as_str(), record.at))
-            .chain((self.decided.iter()).map(|(profile, at)| (profile.as_str(), *at)));
-        for (profile, at) in instants {
-            let entry = latest.entry(profile).or_insert(at);
-            *entry = (*entry).max(at);
-        }
-        latest
-    }
 }
 
 impl From<Vec<Record>> for Update {
@@ -437,7 +422,9 @@ pub trait History {
         None
     }
 
-    /// Appends the update's records and stores its journey states.
+    /// Appends the update's records and stores its journey states. A
+    /// profile's decisions are to be recorded in time order, as the engine
+    /// produces them (see [`LastDecision`]).
     ///
     /// # Errors
     /// A store that cannot write; then nothing of `update` is acknowledged.

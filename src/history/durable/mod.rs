@@ -1,11 +1,11 @@
 //! A durable [`History`] in one file: an embedded, transactional
 //! [redb](https://docs.rs/redb) database.
 //!
-//! # File format, version 2
+//! # File format, version 3
 //!
 //! | table             | key                                            | value                                                   |
 //! |-------------------|------------------------------------------------|---------------------------------------------------------|
-//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "2"`  |
+//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "3"`  |
 //! | `counters`        | `&str`                                         | `u64`: `next_seq`, the sequence number of the next record |
 //! | `actions`         | `(profile, action)`                            | `(times_sent u32, last_sent i64 µs)`, sends only        |
 //! | `sends`           | `(profile, channel, category u8, at i64 µs, seq u64)` | `()`, sends only                                 |
@@ -13,6 +13,7 @@
 //! | `records_by_time` | `(at i64 µs, seq u64)`                         | `profile`, for retention                                |
 //! | `record_steps`    | `(profile, seq u64)`                           | `(journey, step u32)`, records of journey steps only    |
 //! | `journeys`        | `(profile, journey)`                           | `(entered_at i64 µs, enrolment u32, done u32, tried bool, status u8, left_at i64 µs)` |
+//! | `last_decided`    | `profile`                                      | `i64 µs`: the latest decision that sent nothing         |
 //!
 //! A cooldown or `max_sends` check is one B-tree lookup in `actions`; a rolling
 //! cap is one range scan of `sends` over exactly the sends inside the window of
@@ -21,8 +22,17 @@
 //! 0 = sent, 1 = held out, 2 = skipped; journey statuses as 0 = active,
 //! 1 = exited, 2 = completed (`left_at` is 0 while active).
 //!
-//! Version 1 had neither `record_steps` nor `journeys`; opening a version 1
-//! store adds both (empty) and sets the version to 2, in one commit.
+//! The instant of a profile's last decision, which replays are checked
+//! against, is the later of its latest `last_sent` in `actions` and its
+//! `last_decided`; compaction keeps the records decided at it.
+//!
+//! Version 1 had neither `record_steps` nor `journeys`; version 2 had no
+//! `last_decided`. Opening an older store adds what it lacks and sets the
+//! version to 3, in one commit. `last_decided` is then worked out from the
+//! records that are not sends and from the journey states' entry and exit
+//! instants; a version 2 decision that only marked a journey stage for a
+//! retry left no trace of its instant, so a batch decided by an older
+//! nextbest should not be re-run at the same instant after upgrading.
 //!
 //! The `meta` table keeps its name and types in every future version, so that
 //! any version can tell which version wrote a file.
@@ -232,7 +242,9 @@ impl DurableHistory {
 
     /// Retention: deletes every record decided at or before `older_than`
     /// from the record log and the per-channel send index, in one
-    /// transaction, and returns how many records it deleted.
+    /// transaction, and returns how many records it deleted. The records of
+    /// each profile's last decision are kept whatever their age: a retry at
+    /// its instant replays them.
     ///
     /// The per-action counters (`times_sent`, `last_sent`) are kept, so
     /// cooldowns and `max_sends` answer as before; `sends_after` answers as
