@@ -145,7 +145,7 @@ impl ProfileBuilder {
     pub(crate) fn typed_traits(&self, traits: &Json) -> Result<Vec<(String, Value)>, ProfileError> {
         let Json::Object(object) = traits else {
             return Err(ProfileError::WrongType {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: "traits".to_owned(),
                 expected: "an object".to_owned(),
                 found: describe(traits),
@@ -157,7 +157,7 @@ impl ProfileBuilder {
                 continue;
             };
             let value = value_from_json(ty, json).ok_or_else(|| ProfileError::WrongType {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: format!("traits.{name}"),
                 expected: ty.to_string(),
                 found: describe(json),
@@ -167,7 +167,7 @@ impl ProfileBuilder {
         Ok(typed)
     }
 
-    fn load_json(
+    pub(super) fn load_json(
         self,
         load: impl FnOnce(&mut JsonLoader<'_>) -> Result<(), ProfileError>,
     ) -> Result<ProfileBuilder, ProfileError> {
@@ -183,7 +183,7 @@ impl ProfileBuilder {
     }
 }
 
-struct JsonLoader<'s> {
+pub(super) struct JsonLoader<'s> {
     schema: &'s Schema,
     builder: ProfileBuilder,
     lenient: bool,
@@ -193,7 +193,7 @@ struct JsonLoader<'s> {
 impl JsonLoader<'_> {
     fn structural(&self, field: &str, expected: &str, found: &Json) -> ProfileError {
         ProfileError::WrongType {
-            profile: self.builder.id.clone(),
+            profile: self.builder.id.to_string(),
             field: field.to_owned(),
             expected: expected.to_owned(),
             found: describe(found),
@@ -213,7 +213,7 @@ impl JsonLoader<'_> {
             Some(value) => Ok(value),
             None => {
                 let error = ProfileError::WrongType {
-                    profile: self.builder.id.clone(),
+                    profile: self.builder.id.to_string(),
                     field: field(),
                     expected: ty.to_string(),
                     found: describe(json),
@@ -246,7 +246,7 @@ impl JsonLoader<'_> {
         Ok(())
     }
 
-    fn events(&mut self, events: Option<&Json>) -> Result<(), ProfileError> {
+    pub(super) fn events(&mut self, events: Option<&Json>) -> Result<(), ProfileError> {
         let events = match events {
             None | Some(Json::Null) => return Ok(()),
             Some(Json::Array(events)) => events,
@@ -351,7 +351,7 @@ impl fmt::Display for EventField<'_> {
 }
 
 /// `"string \"x\""`, `"a number 3.5"`… for error messages.
-fn describe(json: &Json) -> String {
+pub(super) fn describe(json: &Json) -> String {
     let text = json.to_string();
     let shown = if text.chars().count() > 40 {
         format!("{}…", text.chars().take(40).collect::<String>())
@@ -373,29 +373,64 @@ fn describe(json: &Json) -> String {
     }
 }
 
+/// One value as JSON or a serializer hands it over, before it is typed: the
+/// conversion rules ([`value_from_scalar`]) are written once, for both.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    /// An integer in the `i64` range.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    UInt(u64),
+    Float(f64),
+    Str(&'a str),
+}
+
+/// Converts a scalar to a value of type `ty`: `None` when it does not fit.
+/// `null` is NULL for every type; an int field takes a whole float below
+/// 2⁵³ (see [`exact_int`]), a float field any finite number.
+pub(super) fn value_from_scalar(ty: &Type, scalar: Scalar<'_>) -> Option<Value> {
+    #[allow(clippy::cast_precision_loss)]
+    Some(match (ty, scalar) {
+        (_, Scalar::Null) => Value::Null,
+        (Type::Bool, Scalar::Bool(b)) => Value::Bool(b),
+        (Type::Int, Scalar::Int(i)) => Value::Int(i),
+        (Type::Int, Scalar::UInt(u)) => Value::Int(exact_int(u as f64)?),
+        (Type::Int, Scalar::Float(x)) => Value::Int(exact_int(x)?),
+        (Type::Float, Scalar::Int(i)) => Value::Float(i as f64),
+        (Type::Float, Scalar::UInt(u)) => Value::Float(u as f64),
+        (Type::Float, Scalar::Float(x)) => Value::Float(Some(x).filter(|x| x.is_finite())?),
+        (Type::String, Scalar::Str(s)) => Value::String(s.into()),
+        (Type::Timestamp, Scalar::Str(s)) => Value::Timestamp(Timestamp::parse(s).ok()?),
+        (Type::Duration, Scalar::Str(s)) => Value::Duration(Duration::parse(s).ok()?),
+        _ => return None,
+    })
+}
+
 /// Converts JSON to a value of type `ty`: `None` when it does not fit.
 /// JSON `null` is NULL for every type.
 pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
-    if json.is_null() {
-        return Some(Value::Null);
-    }
-    Some(match (ty, json) {
-        (Type::Bool, Json::Bool(b)) => Value::Bool(*b),
-        (Type::Int, Json::Number(n)) => Value::Int(match n.as_i64() {
-            Some(i) => i,
-            None => exact_int(n.as_f64()?)?,
-        }),
-        (Type::Float, Json::Number(n)) => Value::Float(n.as_f64().filter(|x| x.is_finite())?),
-        (Type::String, Json::String(s)) => Value::String(s.as_str().into()),
-        (Type::Timestamp, Json::String(s)) => Value::Timestamp(Timestamp::parse(s).ok()?),
-        (Type::Duration, Json::String(s)) => Value::Duration(Duration::parse(s).ok()?),
-        (Type::List(item), Json::Array(items)) => {
+    let scalar = match json {
+        Json::Null => Scalar::Null,
+        Json::Bool(b) => Scalar::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Scalar::Int(i),
+            (None, Some(u)) => Scalar::UInt(u),
+            (None, None) => Scalar::Float(n.as_f64()?),
+        },
+        Json::String(s) => Scalar::Str(s),
+        Json::Array(items) => {
+            let Type::List(item) = ty else {
+                return None;
+            };
             let items: Option<Vec<Value>> =
                 items.iter().map(|j| value_from_json(item, j)).collect();
-            Value::List(items?.into())
+            return Some(Value::List(items?.into()));
         }
-        _ => return None,
-    })
+        Json::Object(_) => return None,
+    };
+    value_from_scalar(ty, scalar)
 }
 
 /// A float that is certainly the integer it was written as (`3.0` for an

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::schema::{Schema, Type};
+use compact_str::CompactString;
+
+use crate::schema::{AttributeHandle, Schema, Type};
 
 mod json;
 use crate::value::{Duration, Timestamp, Value};
@@ -48,7 +50,8 @@ pub struct Profile {
 /// The parts of a profile that attribute triggers do not read.
 #[derive(Clone)]
 struct Rest {
-    id: Arc<str>,
+    /// Inline up to 24 bytes: no allocation for the usual ids.
+    id: CompactString,
     /// The attributes as the API hands them out, by slot.
     attributes: Box<[Value]>,
     events: Box<[EventColumns]>,
@@ -391,7 +394,7 @@ impl Profile {
     /// Starts a profile with the given id.
     pub fn builder(schema: &Schema, id: impl Into<String>) -> ProfileBuilder {
         ProfileBuilder {
-            id: id.into(),
+            id: CompactString::from(id.into()),
             schema: schema.clone(),
             attributes: vec![Value::Null; schema.attribute_count()],
             events: vec![Vec::new(); schema.event_count()],
@@ -502,11 +505,35 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// The value converted to `ty`, or `None` and an error in `errors`. Nothing
+/// is formatted unless the value does not fit: building a profile allocates
+/// only what the profile keeps.
+fn checked(
+    errors: &mut Vec<ProfileError>,
+    id: &str,
+    field: impl FnOnce() -> String,
+    ty: &Type,
+    value: Value,
+) -> Option<Value> {
+    match coerce(ty, value) {
+        Ok(converted) => Some(converted),
+        Err(value) => {
+            errors.push(ProfileError::WrongType {
+                profile: id.to_owned(),
+                field: field(),
+                expected: ty.to_string(),
+                found: format!("{} {value}", kind_of(&value)),
+            });
+            None
+        }
+    }
+}
+
 /// Builds a [`Profile`] in code. Unlike JSON loading, names are strict: a name
 /// the schema does not declare is an error, since in code it is a typo.
 #[derive(Debug, Clone)]
 pub struct ProfileBuilder {
-    id: String,
+    id: CompactString,
     schema: Schema,
     attributes: Vec<Value>,
     events: Vec<Vec<(i64, Vec<Value>)>>,
@@ -514,22 +541,67 @@ pub struct ProfileBuilder {
 }
 
 impl ProfileBuilder {
-    /// Sets an attribute.
+    /// Sets an attribute by name (a name lookup per call; code that sets
+    /// the same attributes profile after profile can resolve them once with
+    /// [`Schema::attribute_handle`] and use [`ProfileBuilder::set`]).
     pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
-        // A handle on the schema (an `Arc`), so that the declared type can be
-        // borrowed while the builder is updated.
-        let schema = self.schema.clone();
-        match schema.attribute(name) {
+        match self.schema.attribute(name) {
             Some((slot, ty)) => {
-                if let Some(value) = self.checked(|| format!("traits.{name}"), ty, value.into())
+                let field = || format!("traits.{name}");
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
                     && let Some(cell) = self.attributes.get_mut(slot)
                 {
                     *cell = value;
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: format!("traits.{name}"),
+            }),
+        }
+        self
+    }
+
+    /// Sets the attribute of a handle resolved once from the schema: no
+    /// name lookup, nothing allocated but the value's own string or list.
+    /// The value is converted as by [`ProfileBuilder::attribute`].
+    ///
+    /// ```
+    /// use nextbest::{Profile, Schema, Type, Value};
+    /// let schema = Schema::builder()
+    ///     .attribute("login_count_30d", Type::Int)
+    ///     .attribute("lifetime_value", Type::Float)
+    ///     .build()?;
+    /// // Once, at start-up:
+    /// let logins = schema.attribute_handle("login_count_30d").ok_or("no such attribute")?;
+    /// let value = schema.attribute_handle("lifetime_value").ok_or("no such attribute")?;
+    /// // Per profile:
+    /// let p = Profile::builder(&schema, "c-1").set(logins, 3).set(value, 120).build()?;
+    /// assert_eq!(p.attribute("lifetime_value"), Some(&Value::Float(120.0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// A handle from another schema (a different fingerprint) is an error at
+    /// [`ProfileBuilder::build`], as an unknown name is.
+    pub fn set(mut self, handle: AttributeHandle, value: impl Into<Value>) -> Self {
+        let resolved = (handle.fingerprint() == self.schema.fingerprint())
+            .then(|| self.schema.attribute_at(handle.slot()))
+            .flatten();
+        match resolved {
+            Some((name, ty)) => {
+                let field = || format!("traits.{name}");
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
+                    && let Some(cell) = self.attributes.get_mut(handle.slot())
+                {
+                    *cell = value;
+                }
+            }
+            None => self.errors.push(ProfileError::UnknownField {
+                profile: self.id.to_string(),
+                field: format!(
+                    "traits (a handle of another schema, slot {})",
+                    handle.slot()
+                ),
             }),
         }
         self
@@ -542,10 +614,9 @@ impl ProfileBuilder {
         at: Timestamp,
         properties: impl IntoIterator<Item = (&'static str, V)>,
     ) -> Self {
-        let schema = self.schema.clone();
-        let Some((index, event_schema)) = schema.event(event) else {
+        let Some((index, event_schema)) = self.schema.event(event) else {
             self.errors.push(ProfileError::UnknownField {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: format!("events.{event}"),
             });
             return self;
@@ -555,12 +626,12 @@ impl ProfileBuilder {
             let field = || format!("events.{event}.{property}");
             let Some((slot, ty)) = event_schema.get(property) else {
                 self.errors.push(ProfileError::UnknownField {
-                    profile: self.id.clone(),
+                    profile: self.id.to_string(),
                     field: field(),
                 });
                 continue;
             };
-            if let Some(value) = self.checked(field, ty, value.into())
+            if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
                 && let Some(cell) = row.get_mut(slot)
             {
                 *cell = value;
@@ -570,29 +641,6 @@ impl ProfileBuilder {
             rows.push((at.as_micros(), row));
         }
         self
-    }
-
-    /// The value converted to `ty`, or `None` and an error. Nothing is
-    /// formatted unless the value does not fit: building a profile allocates
-    /// only what the profile keeps.
-    fn checked(
-        &mut self,
-        field: impl FnOnce() -> String,
-        ty: &Type,
-        value: Value,
-    ) -> Option<Value> {
-        match coerce(ty, value) {
-            Ok(converted) => Some(converted),
-            Err(value) => {
-                self.errors.push(ProfileError::WrongType {
-                    profile: self.id.clone(),
-                    field: field(),
-                    expected: ty.to_string(),
-                    found: format!("{} {value}", kind_of(&value)),
-                });
-                None
-            }
-        }
     }
 
     /// Finishes the profile.
@@ -616,7 +664,7 @@ impl ProfileBuilder {
             schema: self.schema,
             slots: Slots::new(&self.attributes),
             rest: Box::new(Rest {
-                id: self.id.into(),
+                id: self.id,
                 attributes: self.attributes.into_boxed_slice(),
                 events,
             }),
