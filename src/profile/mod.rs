@@ -17,6 +17,9 @@ use compact_str::CompactString;
 use crate::schema::{AttributeHandle, Schema, Type};
 
 mod json;
+mod serialize;
+#[cfg(test)]
+mod tests;
 use crate::value::{Duration, Timestamp, Value};
 
 /// A customer profile, built against a [`Schema`].
