@@ -7,6 +7,7 @@
 //! to a `serde_json::Value` and read by the JSON loader's event code), and
 //! the description of a value in an error message.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use compact_str::{CompactString, ToCompactString};
@@ -96,16 +97,20 @@ impl Profile {
     ) -> Result<Profile, ProfileError> {
         let mut load = Load {
             schema,
+            fields: Fields::take(schema),
+            position: 0,
             id: None,
             attributes: vec![Value::Null; schema.attribute_count()],
             id_error: None,
             trait_error: None,
             events: None,
         };
-        match value.serialize(Object {
+        let serialized = value.serialize(Object {
             load: &mut load,
             nested: false,
-        }) {
+        });
+        std::mem::take(&mut load.fields).give_back();
+        match serialized {
             Ok(()) => load.finish(),
             Err(Fail::Custom(message)) => Err(ProfileError::Json { message }),
             Err(_) => Err(ProfileError::Json {
@@ -119,6 +124,10 @@ impl Profile {
 /// come after them.
 struct Load<'s> {
     schema: &'s Schema,
+    /// What the fields of a struct mean, by position.
+    fields: Fields,
+    /// The position of the next field of a top-level struct.
+    position: usize,
     id: Option<CompactString>,
     attributes: Vec<Value>,
     /// An id that is neither a string nor a number: reported first.
@@ -130,10 +139,35 @@ struct Load<'s> {
 }
 
 impl Load<'_> {
+    /// A top-level field of a struct, its meaning cached by position: the
+    /// name is looked up only when the struct is not the one seen last.
+    fn struct_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Fail> {
+        let position = self.position;
+        self.position += 1;
+        let field = match self.fields.get(position, name) {
+            Some(field) => field,
+            None => {
+                let field = Field::of(self.schema, name);
+                self.fields.put(position, name, field);
+                field
+            }
+        };
+        self.field(field, name, value)
+    }
+
     /// A top-level field.
-    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), Fail> {
-        match name {
-            "id" => {
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        field: Field,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Fail> {
+        match field {
+            Field::Id => {
                 match value.serialize(Id) {
                     Ok(id) => self.id = Some(id),
                     Err(Fail::Custom(message)) => return Err(Fail::Custom(message)),
@@ -145,7 +179,7 @@ impl Load<'_> {
                 }
                 Ok(())
             }
-            "traits" => match value.serialize(Object {
+            Field::Traits => match value.serialize(Object {
                 load: self,
                 nested: true,
             }) {
@@ -158,19 +192,38 @@ impl Load<'_> {
                     Ok(())
                 }
             },
-            "events" => {
+            Field::Events => {
                 let events = serde_json::to_value(value)
                     .map_err(|e| Fail::Custom(format!("field `events`: {e}")))?;
                 self.events = Some(events);
                 Ok(())
             }
-            _ => self.attribute(name, value),
+            Field::Attribute(slot) => self.attribute(slot, name, value),
+            Field::Unknown => Ok(()),
         }
     }
 
-    /// A trait: written into its slot, or ignored if the schema has none.
-    fn attribute<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), Fail> {
-        let Some((slot, ty)) = self.schema.attribute(name) else {
+    /// A trait by name: written into its slot, or ignored if the schema has
+    /// none.
+    fn named_attribute<T: Serialize + ?Sized>(
+        &mut self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Fail> {
+        match self.schema.attribute(name) {
+            Some((slot, _)) => self.attribute(slot, name, value),
+            None => Ok(()),
+        }
+    }
+
+    /// The trait in `slot`, named `name`.
+    fn attribute<T: Serialize + ?Sized>(
+        &mut self,
+        slot: usize,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Fail> {
+        let Some((_, ty)) = self.schema.attribute_at(slot) else {
             return Ok(());
         };
         match value.serialize(Typed { ty }) {
@@ -217,6 +270,86 @@ impl Load<'_> {
             builder = builder.load_json(|loader| loader.events(Some(events)))?;
         }
         builder.build()
+    }
+}
+
+/// What a top-level field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Id,
+    Traits,
+    Events,
+    /// The attribute in this slot.
+    Attribute(usize),
+    Unknown,
+}
+
+impl Field {
+    fn of(schema: &Schema, name: &str) -> Field {
+        match name {
+            "id" => Field::Id,
+            "traits" => Field::Traits,
+            "events" => Field::Events,
+            _ => schema
+                .attribute(name)
+                .map_or(Field::Unknown, |(slot, _)| Field::Attribute(slot)),
+        }
+    }
+}
+
+/// The fields of the struct this thread serialized last, by position: a
+/// field whose name is the same `&'static str` (same address and length)
+/// as last time at its position means the same, under a schema of the same
+/// fingerprint.
+#[derive(Default)]
+struct Fields {
+    fingerprint: u64,
+    fields: Vec<(usize, usize, Field)>,
+}
+
+thread_local! {
+    static FIELDS: RefCell<Fields> = RefCell::default();
+}
+
+impl Fields {
+    /// This thread's cache, emptied if it was for another schema.
+    fn take(schema: &Schema) -> Fields {
+        let mut fields = FIELDS
+            .try_with(|cell| cell.try_borrow_mut().map(|mut f| std::mem::take(&mut *f)))
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        if fields.fingerprint != schema.fingerprint() {
+            fields.fingerprint = schema.fingerprint();
+            fields.fields.clear();
+        }
+        fields
+    }
+
+    fn give_back(self) {
+        let _ = FIELDS.try_with(|cell| {
+            if let Ok(mut f) = cell.try_borrow_mut() {
+                *f = self;
+            }
+        });
+    }
+
+    fn get(&self, position: usize, name: &'static str) -> Option<Field> {
+        match self.fields.get(position) {
+            Some(&(at, len, field)) if at == name.as_ptr() as usize && len == name.len() => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, position: usize, name: &'static str, field: Field) {
+        let entry = (name.as_ptr() as usize, name.len(), field);
+        if position == self.fields.len() {
+            self.fields.push(entry);
+        } else if let Some(cell) = self.fields.get_mut(position) {
+            *cell = entry;
+        }
     }
 }
 
@@ -341,9 +474,10 @@ struct Object<'a, 's> {
 impl Object<'_, '_> {
     fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), Fail> {
         if self.nested {
-            self.load.attribute(name, value)
+            self.load.named_attribute(name, value)
         } else {
-            self.load.field(name, value)
+            self.load
+                .field(Field::of(self.load.schema, name), name, value)
         }
     }
 
@@ -414,7 +548,11 @@ impl ser::SerializeStruct for Object<'_, '_> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Fail> {
-        self.field(name, value)
+        if self.nested {
+            self.load.named_attribute(name, value)
+        } else {
+            self.load.struct_field(name, value)
+        }
     }
 
     fn end(self) -> Result<(), Fail> {

@@ -395,3 +395,44 @@ proptest! {
         prop_assert!(same(&direct, &loaded), "{:?}\n{:?}", direct, loaded);
     }
 }
+
+#[test]
+fn the_field_cache_follows_structs_and_schemas() {
+    #[derive(Serialize)]
+    struct One {
+        login_count_30d: i64,
+        lifetime_value: f64,
+    }
+    #[derive(Serialize)]
+    struct Two {
+        lifetime_value: f64,
+        login_count_30d: i64,
+    }
+    let other = Schema::builder()
+        .attribute("lifetime_value", Type::Float)
+        .attribute("login_count_30d", Type::Int)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        for schema in [schema(), other.clone()] {
+            let one = Profile::from_serialize(
+                &schema,
+                &One {
+                    login_count_30d: 1,
+                    lifetime_value: 2.0,
+                },
+            );
+            let two = Profile::from_serialize(
+                &schema,
+                &Two {
+                    lifetime_value: 2.0,
+                    login_count_30d: 1,
+                },
+            );
+            assert!(same(&one, &two));
+            let p = one.unwrap();
+            assert_eq!(p.attribute("login_count_30d"), Some(&Value::Int(1)));
+            assert_eq!(p.attribute("lifetime_value"), Some(&Value::Float(2.0)));
+        }
+    }
+}
