@@ -101,7 +101,9 @@ pub use history::{History, MemoryHistory};
 pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};
 pub use rules::{RuleSet, RuleSetError};
-pub use schema::{EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType};
+pub use schema::{
+    AttributeHandle, EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType,
+};
 pub use stream::{LineError, ProfileLines};
 pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
 pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};

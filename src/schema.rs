@@ -142,6 +142,27 @@ impl EventSchema {
     }
 }
 
+/// An attribute of a [`Schema`], resolved once by
+/// [`Schema::attribute_handle`]: its slot, and the schema's fingerprint so
+/// that a handle is never used on a profile of another schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttributeHandle {
+    slot: u32,
+    fingerprint: u64,
+}
+
+impl AttributeHandle {
+    /// The attribute's slot in the schema.
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+
+    /// The fingerprint of the schema it was resolved from.
+    pub fn fingerprint(self) -> u64 {
+        self.fingerprint
+    }
+}
+
 /// A problem with a schema definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
@@ -269,6 +290,25 @@ impl Schema {
             .attributes
             .get_full(name)
             .map(|(slot, _, ty)| (slot, ty))
+    }
+
+    /// A handle on an attribute, resolved once, for
+    /// [`ProfileBuilder::set`](crate::ProfileBuilder::set): setting by
+    /// handle looks no name up. `None` if the schema has no such attribute.
+    ///
+    /// ```
+    /// use nextbest::{Schema, Type};
+    /// let schema = Schema::builder().attribute("plan", Type::String).build()?;
+    /// assert!(schema.attribute_handle("plan").is_some());
+    /// assert!(schema.attribute_handle("plam").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attribute_handle(&self, name: &str) -> Option<AttributeHandle> {
+        let (slot, _) = self.attribute(name)?;
+        Some(AttributeHandle {
+            slot: u32::try_from(slot).ok()?,
+            fingerprint: self.fingerprint(),
+        })
     }
 
     /// The attributes in slot order.

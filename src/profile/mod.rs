@@ -12,9 +12,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
-use serde_json::Value as Json;
+use compact_str::CompactString;
 
-use crate::schema::{Schema, Type};
+use crate::schema::{AttributeHandle, Schema, Type};
+
+mod json;
+mod serialize;
+#[cfg(test)]
+mod tests;
 use crate::value::{Duration, Timestamp, Value};
 
 /// A customer profile, built against a [`Schema`].
@@ -48,7 +53,8 @@ pub struct Profile {
 /// The parts of a profile that attribute triggers do not read.
 #[derive(Clone)]
 struct Rest {
-    id: Arc<str>,
+    /// Inline up to 24 bytes: no allocation for the usual ids.
+    id: CompactString,
     /// The attributes as the API hands them out, by slot.
     attributes: Box<[Value]>,
     events: Box<[EventColumns]>,
@@ -391,7 +397,7 @@ impl Profile {
     /// Starts a profile with the given id.
     pub fn builder(schema: &Schema, id: impl Into<String>) -> ProfileBuilder {
         ProfileBuilder {
-            id: id.into(),
+            id: CompactString::from(id.into()),
             schema: schema.clone(),
             attributes: vec![Value::Null; schema.attribute_count()],
             events: vec![Vec::new(); schema.event_count()],
@@ -453,405 +459,6 @@ impl Profile {
     pub(crate) fn fingerprint(&self) -> u64 {
         self.schema.fingerprint()
     }
-
-    /// Parses the JSON form of SPEC §3 strictly: a value of the wrong type is an
-    /// error. Unknown traits and event types are ignored.
-    ///
-    /// ```
-    /// use nextbest::{Profile, Schema, Type};
-    /// let schema = Schema::builder().attribute("login_count_30d", Type::Int).build()?;
-    /// let p = Profile::from_json(&schema, r#"{"id": "c-1", "traits": {"login_count_30d": 3}}"#)?;
-    /// assert_eq!(p.id(), "c-1");
-    /// let err = Profile::from_json(&schema, r#"{"id": "c-2", "traits": {"login_count_30d": "x"}}"#).unwrap_err();
-    /// assert_eq!(err.to_string(), "profile `c-2`, field `traits.login_count_30d`: expected int, found string \"x\"");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// Malformed JSON, a missing id, or a value of the wrong type, naming the
-    /// profile id and the field.
-    pub fn from_json(schema: &Schema, text: &str) -> Result<Profile, ProfileError> {
-        let json: Json = serde_json::from_str(text).map_err(|e| {
-            // One profile is one line: the column is the useful part.
-            let message = e.to_string();
-            let message = message
-                .rfind(" at line ")
-                .and_then(|at| message.get(..at))
-                .unwrap_or(&message);
-            ProfileError::Json {
-                message: format!("invalid JSON at column {}: {message}", e.column()),
-            }
-        })?;
-        Profile::from_json_value(schema, &json, false).map(|(profile, _)| profile)
-    }
-
-    /// Parses the JSON form of a profile, already decoded. With `lenient`, a
-    /// value of the wrong type becomes NULL and is returned as a warning
-    /// instead of failing the profile.
-    ///
-    /// # Errors
-    /// A missing id, a structural problem, or (unless `lenient`) a value of the
-    /// wrong type.
-    pub fn from_json_value(
-        schema: &Schema,
-        json: &Json,
-        lenient: bool,
-    ) -> Result<(Profile, Vec<ProfileError>), ProfileError> {
-        let (builder, warnings) = load_json(schema, json, lenient)?;
-        Ok((builder.build()?, warnings))
-    }
-}
-
-/// A profile's JSON form loaded into a builder, with the warnings of lenient mode.
-fn load_json(
-    schema: &Schema,
-    json: &Json,
-    lenient: bool,
-) -> Result<(ProfileBuilder, Vec<ProfileError>), ProfileError> {
-    let Json::Object(object) = json else {
-        return Err(ProfileError::Json {
-            message: format!("a profile must be a JSON object, found {}", describe(json)),
-        });
-    };
-    let id = match object.get("id") {
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Number(n)) => n.to_string(),
-        Some(other) => {
-            return Err(ProfileError::Json {
-                message: format!("field `id` must be a string, found {}", describe(other)),
-            });
-        }
-        None => {
-            return Err(ProfileError::Json {
-                message: "missing field `id`".to_owned(),
-            });
-        }
-    };
-    let mut loader = JsonLoader {
-        schema,
-        builder: Profile::builder(schema, id),
-        lenient,
-        warnings: Vec::new(),
-    };
-    loader.traits(object.get("traits"))?;
-    loader.events(object.get("events"))?;
-    Ok((loader.builder, loader.warnings))
-}
-
-impl ProfileBuilder {
-    /// A builder holding the JSON form of a profile (SPEC §3), loaded
-    /// strictly as [`Profile::from_json`] does, to add to before building
-    /// (the simulator adds the events still to come).
-    ///
-    /// ```
-    /// use nextbest::{ProfileBuilder, Schema, Type, Value};
-    /// let schema = Schema::builder().attribute("plan", Type::String).build()?;
-    /// let json = serde_json::json!({"id": "c-1", "traits": {"plan": "basic"}});
-    /// let p = ProfileBuilder::from_json_value(&schema, &json)?.attribute("plan", "pro").build()?;
-    /// assert_eq!(p.attribute("plan"), Some(&Value::from("pro")));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Profile::from_json`].
-    pub fn from_json_value(schema: &Schema, json: &Json) -> Result<ProfileBuilder, ProfileError> {
-        load_json(schema, json, false).map(|(builder, _)| builder)
-    }
-
-    /// Adds one event of the JSON form of SPEC §3 (`{"event", "timestamp",
-    /// "properties"}`), strictly; `field` names it in errors. An event type
-    /// the schema does not declare is ignored, as in profile files.
-    ///
-    /// ```
-    /// use nextbest::{EventSchema, Profile, Schema, Type};
-    /// let schema = Schema::builder().event("login", EventSchema::new()).build()?;
-    /// let login = serde_json::json!({"event": "login", "timestamp": "2026-11-28T10:00:00Z"});
-    /// let p = Profile::builder(&schema, "c-1").json_event("line 3", &login)?.build()?;
-    /// assert_eq!(p.event_count("login"), 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// A malformed event or a property of the wrong type, naming the profile
-    /// and `field`.
-    pub fn json_event(self, field: &str, event: &Json) -> Result<ProfileBuilder, ProfileError> {
-        self.load_json(|loader| loader.event(EventField::Named(field), event))
-    }
-
-    /// The profile's id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The traits of a JSON object, typed by the schema but not set: the
-    /// simulator applies them later. Unknown traits are left out.
-    pub(crate) fn typed_traits(&self, traits: &Json) -> Result<Vec<(String, Value)>, ProfileError> {
-        let Json::Object(object) = traits else {
-            return Err(ProfileError::WrongType {
-                profile: self.id.clone(),
-                field: "traits".to_owned(),
-                expected: "an object".to_owned(),
-                found: describe(traits),
-            });
-        };
-        let mut typed = Vec::with_capacity(object.len());
-        for (name, json) in object {
-            let Some((_, ty)) = self.schema.attribute(name) else {
-                continue;
-            };
-            let value = value_from_json(ty, json).ok_or_else(|| ProfileError::WrongType {
-                profile: self.id.clone(),
-                field: format!("traits.{name}"),
-                expected: ty.to_string(),
-                found: describe(json),
-            })?;
-            typed.push((name.clone(), value));
-        }
-        Ok(typed)
-    }
-
-    fn load_json(
-        self,
-        load: impl FnOnce(&mut JsonLoader<'_>) -> Result<(), ProfileError>,
-    ) -> Result<ProfileBuilder, ProfileError> {
-        let schema = self.schema.clone();
-        let mut loader = JsonLoader {
-            schema: &schema,
-            builder: self,
-            lenient: false,
-            warnings: Vec::new(),
-        };
-        load(&mut loader)?;
-        Ok(loader.builder)
-    }
-}
-
-struct JsonLoader<'s> {
-    schema: &'s Schema,
-    builder: ProfileBuilder,
-    lenient: bool,
-    warnings: Vec<ProfileError>,
-}
-
-impl JsonLoader<'_> {
-    fn structural(&self, field: &str, expected: &str, found: &Json) -> ProfileError {
-        ProfileError::WrongType {
-            profile: self.builder.id.clone(),
-            field: field.to_owned(),
-            expected: expected.to_owned(),
-            found: describe(found),
-        }
-    }
-
-    /// A value converted to `ty`; a mismatch is an error, or NULL and a
-    /// warning when lenient.
-    /// The field's path is only built when there is an error to report.
-    fn value(
-        &mut self,
-        field: impl FnOnce() -> String,
-        ty: &Type,
-        json: &Json,
-    ) -> Result<Value, ProfileError> {
-        match value_from_json(ty, json) {
-            Some(value) => Ok(value),
-            None => {
-                let error = ProfileError::WrongType {
-                    profile: self.builder.id.clone(),
-                    field: field(),
-                    expected: ty.to_string(),
-                    found: describe(json),
-                };
-                if self.lenient {
-                    self.warnings.push(error);
-                    Ok(Value::Null)
-                } else {
-                    Err(error)
-                }
-            }
-        }
-    }
-
-    fn traits(&mut self, traits: Option<&Json>) -> Result<(), ProfileError> {
-        let traits = match traits {
-            None | Some(Json::Null) => return Ok(()),
-            Some(Json::Object(traits)) => traits,
-            Some(other) => return Err(self.structural("traits", "an object", other)),
-        };
-        for (name, json) in traits {
-            let Some((slot, ty)) = self.schema.attribute(name) else {
-                continue;
-            };
-            let value = self.value(|| format!("traits.{name}"), ty, json)?;
-            if let Some(cell) = self.builder.attributes.get_mut(slot) {
-                *cell = value;
-            }
-        }
-        Ok(())
-    }
-
-    fn events(&mut self, events: Option<&Json>) -> Result<(), ProfileError> {
-        let events = match events {
-            None | Some(Json::Null) => return Ok(()),
-            Some(Json::Array(events)) => events,
-            Some(other) => return Err(self.structural("events", "an array", other)),
-        };
-        for (n, event) in events.iter().enumerate() {
-            self.event(EventField::Index(n), event)?;
-        }
-        Ok(())
-    }
-
-    /// One event object; `field` names it in errors (`events[3]`).
-    fn event(&mut self, field: EventField<'_>, event: &Json) -> Result<(), ProfileError> {
-        let Json::Object(event) = event else {
-            return Err(self.structural(&field.to_string(), "an object", event));
-        };
-        let name = match event.get("event") {
-            Some(Json::String(name)) => name,
-            Some(other) => {
-                return Err(self.structural(&format!("{field}.event"), "a string", other));
-            }
-            None => {
-                return Err(self.structural(
-                    &format!("{field}.event"),
-                    "an event name",
-                    &Json::Null,
-                ));
-            }
-        };
-        let Some((index, event_schema)) = self.schema.event(name) else {
-            return Ok(());
-        };
-        let at = match event.get("timestamp") {
-            Some(json @ Json::String(text)) => match Timestamp::parse(text) {
-                Ok(at) => at,
-                Err(_) => {
-                    return Err(self.structural(
-                        &format!("{field}.timestamp"),
-                        "an RFC 3339 timestamp",
-                        json,
-                    ));
-                }
-            },
-            Some(other) => {
-                return Err(self.structural(
-                    &format!("{field}.timestamp"),
-                    "an RFC 3339 timestamp",
-                    other,
-                ));
-            }
-            None => {
-                return Err(self.structural(
-                    &format!("{field}.timestamp"),
-                    "a timestamp",
-                    &Json::Null,
-                ));
-            }
-        };
-        let mut row = vec![Value::Null; event_schema.len()];
-        match event.get("properties") {
-            None | Some(Json::Null) => {}
-            Some(Json::Object(properties)) => {
-                for (property, json) in properties {
-                    let Some((slot, ty)) = event_schema.get(property) else {
-                        continue;
-                    };
-                    let value =
-                        self.value(|| format!("{field}.properties.{property}"), ty, json)?;
-                    if let Some(cell) = row.get_mut(slot) {
-                        *cell = value;
-                    }
-                }
-            }
-            Some(other) => {
-                return Err(self.structural(&format!("{field}.properties"), "an object", other));
-            }
-        }
-        if let Some(rows) = self.builder.events.get_mut(index) {
-            rows.push((at.as_micros(), row));
-        }
-        Ok(())
-    }
-}
-
-/// Where an event object sits, for error messages; formatted only when one
-/// is reported.
-#[derive(Clone, Copy)]
-enum EventField<'a> {
-    /// `events[n]` of a profile.
-    Index(usize),
-    /// A named field (a line of a simulation timeline).
-    Named(&'a str),
-}
-
-impl fmt::Display for EventField<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventField::Index(n) => write!(f, "events[{n}]"),
-            EventField::Named(name) => f.write_str(name),
-        }
-    }
-}
-
-/// `"string \"x\""`, `"a number 3.5"`… for error messages.
-fn describe(json: &Json) -> String {
-    let text = json.to_string();
-    let shown = if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
-    };
-    match json {
-        Json::Null => "null".to_owned(),
-        Json::Bool(_) => format!("bool {shown}"),
-        Json::Number(n) if n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= 2f64.powi(53)) => {
-            format!(
-                "number {shown} (out of the int range, or a float past 2^53, which is not exact)"
-            )
-        }
-        Json::Number(_) => format!("number {shown}"),
-        Json::String(_) => format!("string {shown}"),
-        Json::Array(_) => format!("array {shown}"),
-        Json::Object(_) => format!("object {shown}"),
-    }
-}
-
-/// Converts JSON to a value of type `ty`: `None` when it does not fit.
-/// JSON `null` is NULL for every type.
-pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
-    if json.is_null() {
-        return Some(Value::Null);
-    }
-    Some(match (ty, json) {
-        (Type::Bool, Json::Bool(b)) => Value::Bool(*b),
-        (Type::Int, Json::Number(n)) => Value::Int(match n.as_i64() {
-            Some(i) => i,
-            None => exact_int(n.as_f64()?)?,
-        }),
-        (Type::Float, Json::Number(n)) => Value::Float(n.as_f64().filter(|x| x.is_finite())?),
-        (Type::String, Json::String(s)) => Value::String(s.as_str().into()),
-        (Type::Timestamp, Json::String(s)) => Value::Timestamp(Timestamp::parse(s).ok()?),
-        (Type::Duration, Json::String(s)) => Value::Duration(Duration::parse(s).ok()?),
-        (Type::List(item), Json::Array(items)) => {
-            let items: Option<Vec<Value>> =
-                items.iter().map(|j| value_from_json(item, j)).collect();
-            Value::List(items?.into())
-        }
-        _ => return None,
-    })
-}
-
-/// A float that is certainly the integer it was written as (`3.0` for an
-/// int field): whole and of magnitude below 2⁵³. Past that, a float may be
-/// a rounded integer literal: JSON's `-9223372036854775809`, out of the i64
-/// range, is read as the float −2⁶³, and `9007199254740993.0` as
-/// 9007199254740992. Rounding either into range would be a silent change
-/// of the data.
-fn exact_int(x: f64) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2⁵³
-    let fits = x.fract() == 0.0 && x.abs() < EXACT;
-    #[allow(clippy::cast_possible_truncation)]
-    fits.then_some(x as i64)
 }
 
 /// Converts a value given in code to the declared type: ints widen to floats,
@@ -901,11 +508,35 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// The value converted to `ty`, or `None` and an error in `errors`. Nothing
+/// is formatted unless the value does not fit: building a profile allocates
+/// only what the profile keeps.
+fn checked(
+    errors: &mut Vec<ProfileError>,
+    id: &str,
+    field: impl FnOnce() -> String,
+    ty: &Type,
+    value: Value,
+) -> Option<Value> {
+    match coerce(ty, value) {
+        Ok(converted) => Some(converted),
+        Err(value) => {
+            errors.push(ProfileError::WrongType {
+                profile: id.to_owned(),
+                field: field(),
+                expected: ty.to_string(),
+                found: format!("{} {value}", kind_of(&value)),
+            });
+            None
+        }
+    }
+}
+
 /// Builds a [`Profile`] in code. Unlike JSON loading, names are strict: a name
 /// the schema does not declare is an error, since in code it is a typo.
 #[derive(Debug, Clone)]
 pub struct ProfileBuilder {
-    id: String,
+    id: CompactString,
     schema: Schema,
     attributes: Vec<Value>,
     events: Vec<Vec<(i64, Vec<Value>)>>,
@@ -913,22 +544,67 @@ pub struct ProfileBuilder {
 }
 
 impl ProfileBuilder {
-    /// Sets an attribute.
+    /// Sets an attribute by name (a name lookup per call; code that sets
+    /// the same attributes profile after profile can resolve them once with
+    /// [`Schema::attribute_handle`] and use [`ProfileBuilder::set`]).
     pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
-        // A handle on the schema (an `Arc`), so that the declared type can be
-        // borrowed while the builder is updated.
-        let schema = self.schema.clone();
-        match schema.attribute(name) {
+        match self.schema.attribute(name) {
             Some((slot, ty)) => {
-                if let Some(value) = self.checked(|| format!("traits.{name}"), ty, value.into())
+                let field = || format!("traits.{name}");
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
                     && let Some(cell) = self.attributes.get_mut(slot)
                 {
                     *cell = value;
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: format!("traits.{name}"),
+            }),
+        }
+        self
+    }
+
+    /// Sets the attribute of a handle resolved once from the schema: no
+    /// name lookup, nothing allocated but the value's own string or list.
+    /// The value is converted as by [`ProfileBuilder::attribute`].
+    ///
+    /// ```
+    /// use nextbest::{Profile, Schema, Type, Value};
+    /// let schema = Schema::builder()
+    ///     .attribute("login_count_30d", Type::Int)
+    ///     .attribute("lifetime_value", Type::Float)
+    ///     .build()?;
+    /// // Once, at start-up:
+    /// let logins = schema.attribute_handle("login_count_30d").ok_or("no such attribute")?;
+    /// let value = schema.attribute_handle("lifetime_value").ok_or("no such attribute")?;
+    /// // Per profile:
+    /// let p = Profile::builder(&schema, "c-1").set(logins, 3).set(value, 120).build()?;
+    /// assert_eq!(p.attribute("lifetime_value"), Some(&Value::Float(120.0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// A handle from another schema (a different fingerprint) is an error at
+    /// [`ProfileBuilder::build`], as an unknown name is.
+    pub fn set(mut self, handle: AttributeHandle, value: impl Into<Value>) -> Self {
+        let resolved = (handle.fingerprint() == self.schema.fingerprint())
+            .then(|| self.schema.attribute_at(handle.slot()))
+            .flatten();
+        match resolved {
+            Some((name, ty)) => {
+                let field = || format!("traits.{name}");
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
+                    && let Some(cell) = self.attributes.get_mut(handle.slot())
+                {
+                    *cell = value;
+                }
+            }
+            None => self.errors.push(ProfileError::UnknownField {
+                profile: self.id.to_string(),
+                field: format!(
+                    "traits (a handle of another schema, slot {})",
+                    handle.slot()
+                ),
             }),
         }
         self
@@ -941,10 +617,9 @@ impl ProfileBuilder {
         at: Timestamp,
         properties: impl IntoIterator<Item = (&'static str, V)>,
     ) -> Self {
-        let schema = self.schema.clone();
-        let Some((index, event_schema)) = schema.event(event) else {
+        let Some((index, event_schema)) = self.schema.event(event) else {
             self.errors.push(ProfileError::UnknownField {
-                profile: self.id.clone(),
+                profile: self.id.to_string(),
                 field: format!("events.{event}"),
             });
             return self;
@@ -954,12 +629,12 @@ impl ProfileBuilder {
             let field = || format!("events.{event}.{property}");
             let Some((slot, ty)) = event_schema.get(property) else {
                 self.errors.push(ProfileError::UnknownField {
-                    profile: self.id.clone(),
+                    profile: self.id.to_string(),
                     field: field(),
                 });
                 continue;
             };
-            if let Some(value) = self.checked(field, ty, value.into())
+            if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
                 && let Some(cell) = row.get_mut(slot)
             {
                 *cell = value;
@@ -969,29 +644,6 @@ impl ProfileBuilder {
             rows.push((at.as_micros(), row));
         }
         self
-    }
-
-    /// The value converted to `ty`, or `None` and an error. Nothing is
-    /// formatted unless the value does not fit: building a profile allocates
-    /// only what the profile keeps.
-    fn checked(
-        &mut self,
-        field: impl FnOnce() -> String,
-        ty: &Type,
-        value: Value,
-    ) -> Option<Value> {
-        match coerce(ty, value) {
-            Ok(converted) => Some(converted),
-            Err(value) => {
-                self.errors.push(ProfileError::WrongType {
-                    profile: self.id.clone(),
-                    field: field(),
-                    expected: ty.to_string(),
-                    found: format!("{} {value}", kind_of(&value)),
-                });
-                None
-            }
-        }
     }
 
     /// Finishes the profile.
@@ -1015,7 +667,7 @@ impl ProfileBuilder {
             schema: self.schema,
             slots: Slots::new(&self.attributes),
             rest: Box::new(Rest {
-                id: self.id.into(),
+                id: self.id,
                 attributes: self.attributes.into_boxed_slice(),
                 events,
             }),
