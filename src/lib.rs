@@ -104,7 +104,7 @@ pub use rules::{RuleSet, RuleSetError};
 pub use schema::{
     AttributeHandle, EventSchema, Schema, SchemaBuilder, SchemaError, Type, UnknownType,
 };
-pub use stream::{LineError, ProfileLines};
+pub use stream::{JsonLine, JsonLines, LineError, ProfileLines};
 pub use trigger::{CompileError, Compiler, EvalError, Expression, Reads, Score, Trigger};
 pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, Value};
 

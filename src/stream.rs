@@ -73,10 +73,7 @@ pub(crate) fn without_byte_order_mark(text: &str) -> &str {
 /// ```
 pub struct ProfileLines<'s, R> {
     schema: &'s Schema,
-    reader: R,
-    line: usize,
-    buffer: String,
-    done: bool,
+    lines: JsonLines<R>,
 }
 
 impl<'s, R: BufRead> ProfileLines<'s, R> {
@@ -84,10 +81,7 @@ impl<'s, R: BufRead> ProfileLines<'s, R> {
     pub fn new(schema: &'s Schema, reader: R) -> Self {
         ProfileLines {
             schema,
-            reader,
-            line: 0,
-            buffer: String::new(),
-            done: false,
+            lines: JsonLines::new(reader),
         }
     }
 }
@@ -96,23 +90,81 @@ impl<R: BufRead> Iterator for ProfileLines<'_, R> {
     type Item = Result<Profile, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let line = self.lines.next()?;
+        Some(line.and_then(|line| line.profile(self.schema)))
+    }
+}
+
+/// One line of a JSON-lines stream, not parsed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonLine {
+    /// Its 1-based number.
+    pub number: usize,
+    /// Its text (a byte order mark before the first line removed).
+    pub text: String,
+}
+
+impl JsonLine {
+    /// The profile the line holds, for `schema`.
+    ///
+    /// # Errors
+    /// [`LineError::Profile`] naming the line, the profile and the field.
+    pub fn profile(&self, schema: &Schema) -> Result<Profile, LineError> {
+        Profile::from_json(schema, &self.text).map_err(|error| LineError::Profile {
+            line: self.number,
+            error,
+        })
+    }
+}
+
+/// The lines of a JSON-lines reader that hold something, numbered, not
+/// parsed: for callers that parse them elsewhere (on other threads, say),
+/// as [`ProfileLines`] does in place. A byte order mark at the start and
+/// blank lines are skipped; a line that is not UTF-8 is an error and reading
+/// goes on after it; any other read error ends the stream.
+///
+/// ```
+/// use nextbest::JsonLines;
+/// let input = "\u{feff}{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n";
+/// let numbers: Vec<usize> = JsonLines::new(input.as_bytes())
+///     .map(|line| line.map(|line| line.number))
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(numbers, [1, 3]);
+/// # Ok::<(), nextbest::LineError>(())
+/// ```
+pub struct JsonLines<R> {
+    reader: R,
+    line: usize,
+    done: bool,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    /// The lines of `reader`.
+    pub fn new(reader: R) -> Self {
+        JsonLines {
+            reader,
+            line: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<JsonLine, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            self.buffer.clear();
+            let mut text = String::new();
             self.line += 1;
             let line = self.line;
-            let read = self.reader.read_line(&mut self.buffer);
-            if line == 1 && self.buffer.starts_with(BYTE_ORDER_MARK) {
-                self.buffer.drain(..BYTE_ORDER_MARK.len_utf8());
+            let read = self.reader.read_line(&mut text);
+            if line == 1 && text.starts_with(BYTE_ORDER_MARK) {
+                text.drain(..BYTE_ORDER_MARK.len_utf8());
             }
             match read {
                 Ok(0) => return None,
-                Ok(_) if self.buffer.trim().is_empty() => continue,
-                Ok(_) => {
-                    return Some(
-                        Profile::from_json(self.schema, &self.buffer)
-                            .map_err(|error| LineError::Profile { line, error }),
-                    );
-                }
+                Ok(_) if text.trim().is_empty() => continue,
+                Ok(_) => return Some(Ok(JsonLine { number: line, text })),
                 Err(error) => {
                     // A line that is not UTF-8 is reported and skipped; any
                     // other read error ends the stream after being reported.

@@ -365,6 +365,15 @@ pub enum EvalError {
         /// The profile's id.
         profile: String,
     },
+    /// A batch listed the profile more than once: only its first occurrence
+    /// was decided (see `Engine::decide_batch`).
+    #[error(
+        "profile `{profile}` is listed more than once in the batch; only the first was decided"
+    )]
+    RepeatedInBatch {
+        /// The profile's id.
+        profile: String,
+    },
     /// A decision would name an instant outside the years 0000–9999, which
     /// RFC 3339 cannot write: a `now` that far out, or a send deferred past
     /// the end of year 9999.

@@ -293,3 +293,86 @@ fn an_explained_instant_past_year_9999_is_written_as_the_last_rfc_3339_one() {
         "{blocked}"
     );
 }
+
+#[test]
+fn every_thread_count_prints_the_same_lines_in_input_order_and_records_the_same() {
+    let dir = Scratch::new("threads");
+    // 10 000 lines of 3 000 customers: most listed three times or more,
+    // within one chunk of 4 096 lines and across chunks.
+    let customers = std::fs::read_to_string(CUSTOMERS).unwrap();
+    let customers: Vec<&str> = customers.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut lines = Vec::new();
+    for i in 0..10_000 {
+        let line = customers[i % customers.len()];
+        let renamed = line.replacen("\"id\":\"", &format!("\"id\":\"{}-", i % 3_000), 1);
+        lines.push(renamed);
+    }
+    let profiles = dir.file("profiles.jsonl");
+    std::fs::write(&profiles, lines.join("\n")).unwrap();
+    let run = |threads: &str, store: &str| {
+        let store = dir.file(store);
+        let args = [
+            "decide",
+            RULES,
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--explain",
+            "--threads",
+            threads,
+            "--history",
+            store.to_str().unwrap(),
+        ];
+        let out = nextbest(&args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (text(&out.stdout), records_in(&store))
+    };
+    let (one, recorded) = run("1", "one.redb");
+    assert!(one.lines().count() > 10_000, "{}", one.lines().count());
+    assert!(recorded > 0);
+    for threads in ["2", "3"] {
+        let (many, many_recorded) = run(threads, &format!("{threads}.redb"));
+        assert!(many == one, "--threads {threads} printed other lines");
+        assert_eq!(many_recorded, recorded);
+    }
+    let out = nextbest(
+        &[
+            "decide",
+            RULES,
+            "--profiles",
+            CUSTOMERS,
+            "--now",
+            NOW,
+            "--threads",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--threads must be at least 1"));
+}
+
+#[test]
+fn eval_prints_the_same_lines_on_every_thread_count() {
+    let run = |threads: &str| {
+        let args = [
+            "eval",
+            RULES,
+            "--expr",
+            "lifetime_value > 300.0",
+            "--now",
+            NOW,
+            "--profiles",
+            CUSTOMERS,
+            "--threads",
+            threads,
+        ];
+        let out = nextbest(&args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let one = run("1");
+    assert_eq!(one.lines().count(), 40);
+    assert_eq!(run("4"), one);
+}

@@ -11,6 +11,8 @@
 //! and the first that blocks names the reason; an action is emitted at most
 //! once per decision; nothing is recorded here (see [`Decision::update`]).
 
+#[cfg(feature = "rayon")]
+mod batch;
 mod guards;
 mod journey;
 mod output;

@@ -19,9 +19,9 @@ use nextbest::history::{
 use nextbest::rules::Category;
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
-use nextbest::{
-    Compiler, Duration, Profile, ProfileBuilder, ProfileLines, RuleSetError, Schema, Timestamp,
-};
+use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
+use rayon::ThreadPool;
+use rayon::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,10 @@ enum Command {
         /// JSON-lines profiles; standard input if omitted or `-`.
         #[arg(long)]
         profiles: Option<PathBuf>,
+        /// Threads to parse and evaluate on (every core by default); lines
+        /// come out in input order whatever the number.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Decide the next-best actions: one JSON line per emission (and, with
     /// --explain, per suppression).
@@ -84,6 +88,10 @@ enum Command {
         /// window any rule needs (no decision changes).
         #[arg(long, requires = "history", conflicts_with = "dry_run")]
         compact: bool,
+        /// Threads to parse and decide on (every core by default); lines
+        /// come out in input order whatever the number.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Simulate one profile over time: decide at every step, record what is
     /// sent, apply the timeline's events and trait changes as their time
@@ -133,6 +141,8 @@ struct Reported;
 
 type Outcome = Result<(), Reported>;
 
+mod parallel;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let writes_lines = !matches!(cli.command, Command::Check { .. });
@@ -150,7 +160,8 @@ fn main() -> ExitCode {
             expr,
             now,
             profiles,
-        } => eval(&rules, &expr, now.as_deref(), profiles.as_deref()),
+            threads,
+        } => eval(&rules, &expr, now.as_deref(), profiles.as_deref(), threads),
         Command::Decide {
             rules,
             profiles,
@@ -159,11 +170,13 @@ fn main() -> ExitCode {
             dry_run,
             history,
             compact,
+            threads,
         } => {
             let run = Run {
                 explain,
                 dry_run,
                 compact,
+                threads,
             };
             decide(&rules, &profiles, &now, history.as_deref(), run)
         }
@@ -263,15 +276,32 @@ fn instant(now: Option<&str>) -> Result<Timestamp, Reported> {
     }
 }
 
+/// Where profiles come from: the reader, its name in messages, and its size
+/// when it is a file (for progress).
+struct Input {
+    reader: Box<dyn BufRead>,
+    origin: String,
+    size: Option<u64>,
+}
+
 /// The profiles' file, or standard input when there is none or it is `-`.
-fn profile_input(path: Option<&Path>) -> Result<(Box<dyn BufRead>, String), Reported> {
+fn profile_input(path: Option<&Path>) -> Result<Input, Reported> {
     match path.filter(|path| *path != Path::new("-")) {
         Some(path) => {
             let file = File::open(path)
                 .map_err(|e| report(format!("cannot read `{}`: {e}", path.display())))?;
-            Ok((Box::new(BufReader::new(file)), path.display().to_string()))
+            let size = file.metadata().ok().map(|meta| meta.len());
+            Ok(Input {
+                reader: Box::new(BufReader::new(file)),
+                origin: path.display().to_string(),
+                size,
+            })
         }
-        None => Ok((Box::new(io::stdin().lock()), "<stdin>".to_owned())),
+        None => Ok(Input {
+            reader: Box::new(io::stdin().lock()),
+            origin: "<stdin>".to_owned(),
+            size: None,
+        }),
     }
 }
 
@@ -311,36 +341,45 @@ impl End {
     }
 }
 
-/// Runs `each` over every profile of the input, in constant memory, with
-/// buffered stdout. A bad line is reported as `FILE:LINE: …` and skipped.
+/// Runs `each` over the profiles of the input a chunk at a time, in input
+/// order, parsed on `pool`, with buffered stdout. A bad line is reported as
+/// `FILE:LINE: …` and skipped.
 fn stream_profiles(
     schema: &Schema,
     path: Option<&Path>,
-    mut each: impl FnMut(Profile, &mut BufWriter<io::StdoutLock<'static>>) -> Result<Flow, Reported>,
+    pool: &ThreadPool,
+    mut each: impl FnMut(Vec<Profile>, &mut Out) -> Result<Flow, Reported>,
 ) -> Result<End, Reported> {
-    let (input, origin) = profile_input(path)?;
+    let input = profile_input(path)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut bad_lines = 0usize;
-    for result in ProfileLines::new(schema, input) {
-        match result {
-            Ok(profile) => {
-                if let Flow::Stop = each(profile, &mut out)? {
-                    return Ok(End::Stopped);
-                }
-            }
-            Err(error) => {
-                bad_lines += 1;
-                eprintln!("{origin}:{}: {}", error.line(), error.detail());
-            }
-        }
-    }
+    let origin = input.origin.clone();
+    let bad_lines = parallel::chunks(schema, input.reader, &origin, input.size, pool, |chunk| {
+        each(chunk, &mut out)
+    })?;
+    let Some(bad_lines) = bad_lines else {
+        return Ok(End::Stopped);
+    };
     if let Err(e) = out.flush() {
         return write_failed(&e).map(|()| End::Stopped);
     }
     Ok(End::Completed { bad_lines, origin })
 }
 
-fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) -> Outcome {
+/// Buffered standard output.
+type Out = BufWriter<io::StdoutLock<'static>>;
+
+/// The pool of `--threads`.
+fn thread_pool(threads: Option<usize>) -> Result<ThreadPool, Reported> {
+    parallel::pool(threads).map_err(report)
+}
+
+fn eval(
+    rules: &Path,
+    expr: &str,
+    now: Option<&str>,
+    profiles: Option<&Path>,
+    threads: Option<usize>,
+) -> Outcome {
     let rules = load_rules(rules)?;
     let now = instant(now)?;
     let trigger = Compiler::new(&rules.schema)
@@ -349,9 +388,20 @@ fn eval(rules: &Path, expr: &str, now: Option<&str>, profiles: Option<&Path>) ->
             eprintln!("{}\n", error.render("--expr"));
             report("the expression does not check")
         })?;
-    let end = stream_profiles(&rules.schema, profiles, |profile, out| {
-        let truth = trigger.evaluate(&profile, now).map_err(report)?;
-        write_line(out, format_args!("{}\t{truth}", profile.id()))
+    let pool = thread_pool(threads)?;
+    let end = stream_profiles(&rules.schema, profiles, &pool, |chunk, out| {
+        let truths: Vec<_> = pool.install(|| {
+            (chunk.par_iter())
+                .map(|profile| trigger.evaluate(profile, now))
+                .collect()
+        });
+        for (profile, truth) in chunk.iter().zip(truths) {
+            let truth = truth.map_err(report)?;
+            if let Flow::Stop = write_line(out, format_args!("{}\t{truth}", profile.id()))? {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
     })?;
     end.outcome()
 }
@@ -378,6 +428,7 @@ struct Run {
     explain: bool,
     dry_run: bool,
     compact: bool,
+    threads: Option<usize>,
 }
 
 /// How many profiles' records are committed to the durable store at once.
@@ -516,7 +567,7 @@ fn open_history(
 }
 
 /// A history the run writes to: in memory, or durable in batches.
-trait Store: History {
+trait Store: History + Send + Sync {
     /// Whether a batch is due.
     fn batch_full(&self) -> bool {
         false
@@ -548,45 +599,47 @@ impl Store for Batched {
 fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run: Run) -> Outcome {
     let engine = Engine::new(load_rules(rules)?);
     let now = instant(Some(now))?;
+    let pool = thread_pool(run.threads)?;
     let mut history = open_history(history, &engine, now, run)?;
-    let progress = io::stderr().is_terminal();
     let mut decided = 0u64;
     let mut warned = 0u64;
     let options = Options {
         explain: run.explain,
     };
-    let outcome = stream_profiles(&engine.rules().schema, Some(profiles), |profile, out| {
-        let decision = engine
-            .decide(&profile, &*history, now, options)
-            .map_err(report)?;
-        // A failed read would have decided from a partial history.
-        history.check().map_err(report)?;
-        for warning in &decision.warnings {
-            eprintln!("warning: {warning}");
-        }
-        warned += u64::from(!decision.warnings.is_empty());
-        for line in decision.to_json_lines(run.explain) {
-            if let Flow::Stop = write_line(out, line)? {
-                return Ok(Flow::Stop);
+    let schema = &engine.rules().schema;
+    let outcome = stream_profiles(schema, Some(profiles), &pool, |chunk, out| {
+        // The profiles of a run are decided at once from the same history:
+        // a profile listed again starts a new run, which sees the first.
+        for run_of_profiles in parallel::without_repeats(&chunk) {
+            let shared: &(dyn History + Sync) = &*history;
+            let decisions =
+                pool.install(|| engine.decide_batch(run_of_profiles, shared, now, options));
+            // A failed read would have decided from a partial history.
+            history.check().map_err(report)?;
+            for decision in decisions {
+                let decision = decision.map_err(report)?;
+                for warning in &decision.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                warned += u64::from(!decision.warnings.is_empty());
+                for line in decision.to_json_lines(run.explain) {
+                    if let Flow::Stop = write_line(out, line)? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                if !run.dry_run {
+                    history.record(&decision.update()).map_err(report)?;
+                    if history.batch_full()
+                        && let Flow::Stop = commit(&mut *history, out)?
+                    {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                decided += 1;
             }
-        }
-        if !run.dry_run {
-            history.record(&decision.update()).map_err(report)?;
-            if history.batch_full()
-                && let Flow::Stop = commit(&mut *history, out)?
-            {
-                return Ok(Flow::Stop);
-            }
-        }
-        decided += 1;
-        if progress && decided.is_multiple_of(100_000) {
-            eprint!("\r{decided} profiles decided");
         }
         Ok(Flow::Continue)
     });
-    if progress && decided >= 100_000 {
-        eprintln!();
-    }
     if warned > 0 {
         let plural = if decided == 1 { "profile" } else { "profiles" };
         eprintln!("warning: {warned} of {decided} {plural} decided with a warning (see above)");

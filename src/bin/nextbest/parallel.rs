@@ -1,0 +1,178 @@
+//! Profiles streamed through a thread pool: read in input order, parsed (and
+//! evaluated or decided) in parallel a chunk at a time, written in input
+//! order. Memory holds one chunk, whatever the input's size.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::io::{self, BufRead, IsTerminal};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nextbest::{JsonLine, JsonLines, LineError, Profile, Schema};
+use rayon::ThreadPool;
+use rayon::prelude::*;
+
+use crate::Flow;
+
+/// How many lines are read and worked on at once: enough to keep every
+/// thread of a large machine busy, few enough that a chunk of profiles
+/// takes a few megabytes.
+const CHUNK: usize = 4096;
+
+/// A pool of `threads` threads (every core when `None`).
+pub fn pool(threads: Option<usize>) -> Result<ThreadPool, String> {
+    let threads = match threads {
+        Some(0) => return Err("--threads must be at least 1".to_owned()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))
+}
+
+/// Reads `input` a chunk at a time and parses each chunk's lines on
+/// `pool`; hands `each` the chunk's profiles in input order. A bad line is
+/// reported as `ORIGIN:LINE: …` and counted. Returns the count of bad
+/// lines, or `None` if `each` stopped.
+pub fn chunks<E>(
+    schema: &Schema,
+    input: Box<dyn BufRead>,
+    origin: &str,
+    size: Option<u64>,
+    pool: &ThreadPool,
+    mut each: impl FnMut(Vec<Profile>) -> Result<Flow, E>,
+) -> Result<Option<usize>, E> {
+    let progress = Progress::new(size);
+    let mut lines = JsonLines::new(input);
+    let mut bad_lines = 0usize;
+    loop {
+        let chunk: Vec<Result<JsonLine, LineError>> = lines.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            progress.finish();
+            return Ok(Some(bad_lines));
+        }
+        progress.read(&chunk);
+        let parsed: Vec<Result<Profile, LineError>> = pool.install(|| {
+            (chunk.into_par_iter())
+                .map(|line| line.and_then(|line| line.profile(schema)))
+                .collect()
+        });
+        let mut profiles = Vec::with_capacity(parsed.len());
+        for result in parsed {
+            match result {
+                Ok(profile) => profiles.push(profile),
+                Err(error) => {
+                    bad_lines += 1;
+                    progress.println(format!("{origin}:{}: {}", error.line(), error.detail()));
+                }
+            }
+        }
+        let count = profiles.len() as u64;
+        if let Flow::Stop = each(profiles)? {
+            progress.finish();
+            return Ok(None);
+        }
+        progress.done(count);
+    }
+}
+
+/// `profiles` cut into runs in which no profile id repeats, in order: the
+/// profiles of one run can be decided at once from the same history.
+pub fn without_repeats(profiles: &[Profile]) -> Vec<&[Profile]> {
+    let mut runs = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut start = 0;
+    for (index, profile) in profiles.iter().enumerate() {
+        if !seen.insert(profile.id()) {
+            runs.extend(profiles.get(start..index));
+            seen.clear();
+            seen.insert(profile.id());
+            start = index;
+        }
+    }
+    runs.extend(profiles.get(start..).filter(|run| !run.is_empty()));
+    runs
+}
+
+/// Progress on stderr when it is a terminal: the share of the input read
+/// (when its size is known), profiles done, their rate and an ETA.
+struct Progress(Option<ProgressBar>, Cell<u64>);
+
+impl Progress {
+    fn new(size: Option<u64>) -> Progress {
+        if !io::stderr().is_terminal() {
+            return Progress(None, Cell::new(0));
+        }
+        let bar = match size {
+            Some(bytes) => ProgressBar::new(bytes).with_style(
+                ProgressStyle::with_template(
+                    "{wide_bar} {percent:>3}% · {msg} profiles · {binary_bytes_per_sec} · ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {msg} profiles · {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ),
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar.set_message("0");
+        Progress(Some(bar), Cell::new(0))
+    }
+
+    /// A chunk was read: its bytes count towards the input's size.
+    fn read(&self, chunk: &[Result<JsonLine, LineError>]) {
+        if let Some(bar) = &self.0 {
+            let bytes: usize = (chunk.iter().flatten()).map(|line| line.text.len()).sum();
+            bar.inc(bytes as u64);
+        }
+    }
+
+    /// `count` more profiles are done.
+    fn done(&self, count: u64) {
+        self.1.set(self.1.get().saturating_add(count));
+        if let Some(bar) = &self.0 {
+            bar.set_message(self.1.get().to_string());
+        }
+    }
+
+    /// A line on stderr that does not break the bar.
+    fn println(&self, line: String) {
+        match &self.0 {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use nextbest::Type;
+
+    #[test]
+    fn runs_end_before_a_repeated_id() {
+        let schema = Schema::builder().attribute("n", Type::Int).build().unwrap();
+        let profiles: Vec<Profile> = ["a", "b", "a", "c", "c", "d"]
+            .iter()
+            .map(|id| Profile::builder(&schema, *id).build().unwrap())
+            .collect();
+        let runs: Vec<Vec<&str>> = without_repeats(&profiles)
+            .iter()
+            .map(|run| run.iter().map(Profile::id).collect())
+            .collect();
+        assert_eq!(runs, [vec!["a", "b"], vec!["a", "c"], vec!["c", "d"]]);
+        assert!(without_repeats(&[]).is_empty());
+    }
+}

@@ -1,0 +1,125 @@
+//! Many profiles decided at once, on a rayon thread pool (feature `rayon`).
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+use super::{Decision, Engine, Options};
+use crate::history::History;
+use crate::profile::Profile;
+use crate::trigger::EvalError;
+use crate::value::Timestamp;
+
+impl Engine {
+    /// Decides every profile of `profiles` at `now`, in parallel on the
+    /// current rayon pool (the global one, or yours inside
+    /// `ThreadPool::install`), each as [`Engine::decide`] would. The
+    /// decisions come back in the order of `profiles`.
+    ///
+    /// Every decision reads `history` as it is: record the updates
+    /// ([`Decision::update`]) in order afterwards, as one
+    /// [`History::record`] of them all if the history batches. A profile
+    /// listed twice would be decided twice from the same history, and both
+    /// decisions could then be recorded: so only its first occurrence is
+    /// decided, and each later one is
+    /// [`EvalError::RepeatedInBatch`]. Decide those in a later batch, once
+    /// the first is recorded (it is then a replay, or a new decision).
+    ///
+    /// ```
+    /// use nextbest::decide::{Engine, Options};
+    /// use nextbest::history::{History, MemoryHistory, Update};
+    /// use nextbest::rules::{Format, RuleSet};
+    /// use nextbest::{Profile, Timestamp};
+    /// let rules = RuleSet::parse(r#"
+    /// [schema.traits]
+    /// n = "int"
+    /// [consent]
+    /// email = {}
+    /// [[action]]
+    /// id = "nudge"
+    /// channel = "email"
+    /// trigger = "n > 1"
+    /// "#, Format::Toml, "rules.toml")?;
+    /// let engine = Engine::new(rules);
+    /// let schema = &engine.rules().schema;
+    /// let profiles: Vec<Profile> = (0..100)
+    ///     .map(|i| Profile::builder(schema, format!("c-{i}")).attribute("n", i).build())
+    ///     .collect::<Result<_, _>>()?;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let mut history = MemoryHistory::new();
+    /// let decisions = engine.decide_batch(&profiles, &history, now, Options::default());
+    /// let mut update = Update::default();
+    /// for decision in decisions {
+    ///     update.extend(decision?.update());
+    /// }
+    /// assert_eq!(update.records.len(), 98);
+    /// history.record(&update)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decide_batch(
+        &self,
+        profiles: &[Profile],
+        history: &(dyn History + Sync),
+        now: Timestamp,
+        options: Options,
+    ) -> Vec<Result<Decision, EvalError>> {
+        let mut seen = HashSet::with_capacity(profiles.len());
+        let first: Vec<bool> = profiles.iter().map(|p| seen.insert(p.id())).collect();
+        (profiles.par_iter().zip(first.par_iter()))
+            .map(|(profile, first)| {
+                if *first {
+                    self.decide(profile, history, now, options)
+                } else {
+                    Err(EvalError::RepeatedInBatch {
+                        profile: profile.id().to_owned(),
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::history::MemoryHistory;
+    use crate::rules::{Format, RuleSet};
+
+    #[test]
+    fn a_batch_decides_as_one_by_one_and_refuses_a_repeated_profile() {
+        let rules = RuleSet::parse(
+            "[schema.traits]\nn = \"int\"\n[consent]\nemail = {}\n\
+             [[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n % 3 = 0\"\n",
+            Format::Toml,
+            "rules.toml",
+        )
+        .unwrap();
+        let engine = Engine::new(rules);
+        let schema = &engine.rules().schema;
+        let mut profiles: Vec<Profile> = (0..500)
+            .map(|i| {
+                Profile::builder(schema, format!("c-{i}"))
+                    .attribute("n", i)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        profiles.push(profiles[7].clone());
+        let now = Timestamp::parse("2026-11-24T09:00:00Z").unwrap();
+        let history = MemoryHistory::new();
+        let batch = engine.decide_batch(&profiles, &history, now, Options::default());
+        assert_eq!(batch.len(), profiles.len());
+        for (profile, decided) in profiles.iter().zip(&batch).take(500) {
+            let alone = engine.decide(profile, &history, now, Options::default());
+            assert_eq!(decided, &alone);
+        }
+        assert_eq!(
+            batch[500],
+            Err(EvalError::RepeatedInBatch {
+                profile: "c-7".into()
+            })
+        );
+    }
+}
