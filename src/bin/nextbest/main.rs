@@ -142,6 +142,9 @@ struct Reported;
 type Outcome = Result<(), Reported>;
 
 mod parallel;
+mod run_history;
+
+use run_history::RunHistory;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -531,14 +534,14 @@ impl History for Batched {
     }
 }
 
-fn open_history(
+fn open_history<'e>(
     path: Option<&Path>,
-    engine: &Engine,
+    engine: &'e Engine,
     now: Timestamp,
     run: Run,
-) -> Result<Box<dyn Store>, Reported> {
+) -> Result<Box<dyn Store + 'e>, Reported> {
     let Some(path) = path else {
-        return Ok(Box::new(MemoryHistory::new()));
+        return Ok(Box::new(RunHistory::new(engine.rules(), now)));
     };
     let opened = if run.dry_run {
         DurableHistory::open_unchanged(path)
@@ -547,7 +550,7 @@ fn open_history(
     };
     let Some(mut store) = opened.map_err(report)? else {
         // A dry run over a store that does not exist yet: an empty history.
-        return Ok(Box::new(MemoryHistory::new()));
+        return Ok(Box::new(RunHistory::new(engine.rules(), now)));
     };
     if run.compact {
         let window = engine.rules().longest_window();
@@ -582,7 +585,7 @@ trait Store: History + Send + Sync {
     }
 }
 
-impl Store for MemoryHistory {}
+impl Store for RunHistory<'_> {}
 
 impl Store for Batched {
     fn batch_full(&self) -> bool {
