@@ -28,6 +28,17 @@ impl Profile {
     /// Malformed JSON, a missing id, or a value of the wrong type, naming the
     /// profile id and the field.
     pub fn from_json(schema: &Schema, text: &str) -> Result<Profile, ProfileError> {
+        // Straight into the slots; what that does not take, the `Value`
+        // loader reads, and reports.
+        if let Some(profile) = super::deserialize::profile(schema, text) {
+            return Ok(profile);
+        }
+        Profile::from_json_dom(schema, text)
+    }
+
+    /// [`Profile::from_json`] through a `serde_json::Value`: the reference,
+    /// and the path of every error.
+    pub(super) fn from_json_dom(schema: &Schema, text: &str) -> Result<Profile, ProfileError> {
         let json: Json = serde_json::from_str(text).map_err(|e| {
             // One profile is one line: the column is the useful part.
             let message = e.to_string();

@@ -16,6 +16,9 @@ use compact_str::CompactString;
 
 use crate::schema::{AttributeHandle, Schema, Type};
 
+mod deserialize;
+#[cfg(test)]
+mod deserialize_tests;
 mod json;
 mod serialize;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::value::Value;
 
 /// Everything a profile holds, comparable: id, values and evaluation slots
 /// by slot, events column by column.
-fn contents(p: &Profile) -> String {
+pub(super) fn contents(p: &Profile) -> String {
     let slots: Vec<_> = (0..p.schema.attribute_count()).map(|s| p.slot(s)).collect();
     format!(
         "{:?} {:?} {:?} {:?}",
@@ -29,7 +29,7 @@ fn contents(p: &Profile) -> String {
     )
 }
 
-fn same(a: &Result<Profile, ProfileError>, b: &Result<Profile, ProfileError>) -> bool {
+pub(super) fn same(a: &Result<Profile, ProfileError>, b: &Result<Profile, ProfileError>) -> bool {
     match (a, b) {
         (Ok(a), Ok(b)) => contents(a) == contents(b),
         (Err(a), Err(b)) => a == b,
@@ -37,7 +37,7 @@ fn same(a: &Result<Profile, ProfileError>, b: &Result<Profile, ProfileError>) ->
     }
 }
 
-fn schema() -> Schema {
+pub(super) fn schema() -> Schema {
     Schema::builder()
         .attribute("login_count_30d", Type::Int)
         .attribute("lifetime_value", Type::Float)
@@ -254,7 +254,7 @@ fn handles_set_attributes_without_names() {
 // ---------------------------------------------------------------------------
 // Properties
 
-fn any_type() -> impl Strategy<Value = Type> {
+pub(super) fn any_type() -> impl Strategy<Value = Type> {
     let leaf = prop_oneof![
         Just(Type::Bool),
         Just(Type::Int),
@@ -268,7 +268,7 @@ fn any_type() -> impl Strategy<Value = Type> {
 
 /// Any JSON a trait might be given: every kind, including the edges of the
 /// number rules and strings that are timestamps or durations.
-fn any_json() -> impl Strategy<Value = Json> {
+pub(super) fn any_json() -> impl Strategy<Value = Json> {
     let leaf = prop_oneof![
         Just(Json::Null),
         any::<bool>().prop_map(Json::from),
@@ -298,7 +298,7 @@ fn any_json() -> impl Strategy<Value = Json> {
     })
 }
 
-const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+pub(super) const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
 fn any_profile() -> impl Strategy<Value = (Vec<Type>, Json)> {
     let event = (
@@ -335,7 +335,7 @@ fn any_profile() -> impl Strategy<Value = (Vec<Type>, Json)> {
         })
 }
 
-fn schema_of(types: &[Type]) -> Schema {
+pub(super) fn schema_of(types: &[Type]) -> Schema {
     let mut builder = Schema::builder().event(
         "purchase",
         EventSchema::new().property("amount", Type::Float),
