@@ -615,20 +615,26 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
         // a profile listed again starts a new run, which sees the first.
         for run_of_profiles in parallel::without_repeats(&chunk) {
             let shared: &(dyn History + Sync) = &*history;
-            let decisions =
-                pool.install(|| engine.decide_batch(run_of_profiles, shared, now, options));
+            // Decided, and their lines rendered, on the pool; written and
+            // recorded here, in input order.
+            let decisions: Vec<_> = pool.install(|| {
+                let decisions = engine.decide_batch(run_of_profiles, shared, now, options);
+                (decisions.into_par_iter())
+                    .map(|decision| decision.map(|d| (rendered(&d, run.explain), d)))
+                    .collect()
+            });
             // A failed read would have decided from a partial history.
             history.check().map_err(report)?;
             for decision in decisions {
-                let decision = decision.map_err(report)?;
+                let (lines, decision) = decision.map_err(report)?;
                 for warning in &decision.warnings {
                     eprintln!("warning: {warning}");
                 }
                 warned += u64::from(!decision.warnings.is_empty());
-                for line in decision.to_json_lines(run.explain) {
-                    if let Flow::Stop = write_line(out, line)? {
-                        return Ok(Flow::Stop);
-                    }
+                if !lines.is_empty()
+                    && let Flow::Stop = write_line(out, lines)?
+                {
+                    return Ok(Flow::Stop);
                 }
                 if !run.dry_run {
                     history.record(&decision.update()).map_err(report)?;
@@ -661,6 +667,14 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
         }
     }
     end.outcome()
+}
+
+/// A decision's JSON lines, as one text without the last newline.
+fn rendered(decision: &nextbest::decide::Decision, explain: bool) -> String {
+    let lines: Vec<String> = (decision.to_json_lines(explain).iter())
+        .map(ToString::to_string)
+        .collect();
+    lines.join("\n")
 }
 
 /// The arguments of `nextbest simulate`.

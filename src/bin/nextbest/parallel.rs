@@ -16,8 +16,9 @@ use crate::Flow;
 
 /// How many lines are read and worked on at once: enough to keep every
 /// thread of a large machine busy, few enough that a chunk of profiles
-/// takes a few megabytes.
-const CHUNK: usize = 4096;
+/// stays in cache and is freed before the allocator starts consolidating
+/// (4 096 cost a fifth more time on one thread).
+const CHUNK: usize = 1024;
 
 /// A pool of `threads` threads (every core when `None`).
 pub fn pool(threads: Option<usize>) -> Result<ThreadPool, String> {
