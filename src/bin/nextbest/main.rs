@@ -282,7 +282,7 @@ fn instant(now: Option<&str>) -> Result<Timestamp, Reported> {
 /// Where profiles come from: the reader, its name in messages, and its size
 /// when it is a file (for progress).
 struct Input {
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
     origin: String,
     size: Option<u64>,
 }
@@ -301,7 +301,7 @@ fn profile_input(path: Option<&Path>) -> Result<Input, Reported> {
             })
         }
         None => Ok(Input {
-            reader: Box::new(io::stdin().lock()),
+            reader: Box::new(BufReader::new(io::stdin())),
             origin: "<stdin>".to_owned(),
             size: None,
         }),

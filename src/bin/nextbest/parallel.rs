@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::io::{self, BufRead, IsTerminal};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -39,21 +40,30 @@ pub fn pool(threads: Option<usize>) -> Result<ThreadPool, String> {
 /// lines, or `None` if `each` stopped.
 pub fn chunks<E>(
     schema: &Schema,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send + 'static>,
     origin: &str,
     size: Option<u64>,
     pool: &ThreadPool,
     mut each: impl FnMut(Vec<Profile>) -> Result<Flow, E>,
 ) -> Result<Option<usize>, E> {
     let progress = Progress::new(size);
-    let mut lines = JsonLines::new(input);
-    let mut bad_lines = 0usize;
-    loop {
-        let chunk: Vec<Result<JsonLine, LineError>> = lines.by_ref().take(CHUNK).collect();
-        if chunk.is_empty() {
-            progress.finish();
-            return Ok(Some(bad_lines));
+    // The next chunks are read on a thread of their own while this one is
+    // worked on: reading is the one step that cannot be shared out.
+    let (sender, chunks) = mpsc::sync_channel::<Vec<Result<JsonLine, LineError>>>(2);
+    // Not joined: a run that stops early must not wait for a read that may
+    // never end (a terminal on stdin); the reader ends with the process.
+    std::thread::spawn(move || {
+        let mut lines = JsonLines::new(input);
+        loop {
+            let chunk: Vec<_> = lines.by_ref().take(CHUNK).collect();
+            // Stops when the input ends or the run does.
+            if chunk.is_empty() || sender.send(chunk).is_err() {
+                return;
+            }
         }
+    });
+    let mut bad_lines = 0usize;
+    for chunk in chunks {
         progress.read(&chunk);
         let parsed: Vec<Result<Profile, LineError>> = pool.install(|| {
             (chunk.into_par_iter())
@@ -77,6 +87,8 @@ pub fn chunks<E>(
         }
         progress.done(count);
     }
+    progress.finish();
+    Ok(Some(bad_lines))
 }
 
 /// `profiles` cut into runs in which no profile id repeats, in order: the
