@@ -420,18 +420,24 @@ impl Builder {
     /// A sum (`unary`, `sum_op` and `product_op` pairs) folded left by
     /// precedence, as the silent `sum` and `product` rules nest it.
     fn sum(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
-        let mut acc = self.product(pairs, span)?;
-        while let Some(op) = pairs.next_if(|p| p.as_rule() == Rule::sum_op) {
-            let rhs = self.product(pairs, span)?;
-            acc = self.binary(arithmetic_op(op.as_str()), acc, rhs)?;
-        }
-        Ok(acc)
+        self.fold_left(pairs, span, Rule::sum_op, Self::product)
     }
 
     fn product(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
-        let mut acc = self.operand(pairs, span)?;
-        while let Some(op) = pairs.next_if(|p| p.as_rule() == Rule::product_op) {
-            let rhs = self.operand(pairs, span)?;
+        self.fold_left(pairs, span, Rule::product_op, Self::operand)
+    }
+
+    /// `operand (op operand)*`, left-associative.
+    fn fold_left<'i>(
+        &mut self,
+        pairs: &mut Flat<'i>,
+        span: Span,
+        op_rule: Rule,
+        operand: fn(&mut Self, &mut Flat<'i>, Span) -> Result<Built, Fatal>,
+    ) -> Result<Built, Fatal> {
+        let mut acc = operand(self, pairs, span)?;
+        while let Some(op) = pairs.next_if(|p| p.as_rule() == op_rule) {
+            let rhs = operand(self, pairs, span)?;
             acc = self.binary(arithmetic_op(op.as_str()), acc, rhs)?;
         }
         Ok(acc)
