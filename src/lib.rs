@@ -72,6 +72,10 @@
 
 #![forbid(unsafe_code)]
 
+// The parser pest_derive generates without its `std` feature (see Cargo.toml)
+// names `::alloc`.
+extern crate alloc;
+
 pub mod decide;
 pub mod diagnostic;
 pub mod hash;

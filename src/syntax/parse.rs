@@ -9,7 +9,7 @@
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
@@ -229,14 +229,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of input",
         Rule::expr
-        | Rule::or_expr
         | Rule::and_expr
         | Rule::not_expr
-        | Rule::predicate
-        | Rule::sum
-        | Rule::product
         | Rule::unary
-        | Rule::postfix
         | Rule::paren
         | Rule::call_or_name
         | Rule::string
@@ -286,6 +281,13 @@ struct Builder {
 
 type Fatal = Diagnostic;
 
+/// The pairs of a rule whose silent sub-rules left a flat run.
+type Flat<'i> = std::iter::Peekable<Pairs<'i, Rule>>;
+
+fn expected_expression(span: Span) -> Diagnostic {
+    Diagnostic::error(Code::Syntax, "expected an expression", span)
+}
+
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
     Span::new(s.start(), s.end())
@@ -306,14 +308,11 @@ impl Builder {
     /// Walks to the single meaningful child of a wrapper rule.
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         match pair.as_rule() {
-            Rule::expr | Rule::paren => self.first_child(pair),
-            Rule::or_expr => self.logical(pair, LogicalOp::Or),
+            Rule::paren => self.first_child(pair),
+            Rule::expr => self.logical(pair, LogicalOp::Or),
             Rule::and_expr => self.logical(pair, LogicalOp::And),
             Rule::not_expr => self.not_expr(pair),
-            Rule::predicate => self.predicate(pair),
-            Rule::sum | Rule::product => self.arithmetic(pair),
             Rule::unary => self.unary(pair),
-            Rule::postfix => self.postfix(pair),
             Rule::call_or_name => self.call_or_name(pair),
             Rule::bracket_list | Rule::paren_items => {
                 let span = span_of(&pair);
@@ -356,23 +355,16 @@ impl Builder {
         self.node(ExprKind::Logical(op, operands), span, height)
     }
 
+    /// `not_op* ~ predicate`, where the silent `predicate`, `sum` and
+    /// `product` rules leave one flat run of operands and operators.
     fn not_expr(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let span = span_of(&pair);
+        let mut inner = pair.into_inner().peekable();
         let mut not_starts = Vec::new();
-        let mut operand = None;
-        for inner in pair.into_inner() {
-            match inner.as_rule() {
-                Rule::not_op => not_starts.push(inner.as_span().start()),
-                _ => operand = Some(self.expr(inner)?),
-            }
+        while let Some(op) = inner.next_if(|p| p.as_rule() == Rule::not_op) {
+            not_starts.push(op.as_span().start());
         }
-        let Some(mut built) = operand else {
-            return Err(Diagnostic::error(
-                Code::Syntax,
-                "expected an expression",
-                span,
-            ));
-        };
+        let mut built = self.predicate(&mut inner, span)?;
         if built.height + not_starts.len() > self.max_depth {
             return Err(too_deep(span, self.max_depth));
         }
@@ -387,23 +379,30 @@ impl Builder {
         Ok(built)
     }
 
+    /// `neg_op* ~ primary ~ field*` (the `postfix` rule is silent): fields
+    /// bind tighter than the minus signs.
     fn unary(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let span = span_of(&pair);
+        let mut inner = pair.into_inner().peekable();
         let mut neg_starts = Vec::new();
-        let mut operand = None;
-        for inner in pair.into_inner() {
-            match inner.as_rule() {
-                Rule::neg_op => neg_starts.push(inner.as_span().start()),
-                _ => operand = Some(self.expr(inner)?),
-            }
+        while let Some(op) = inner.next_if(|p| p.as_rule() == Rule::neg_op) {
+            neg_starts.push(op.as_span().start());
         }
-        let Some(mut built) = operand else {
-            return Err(Diagnostic::error(
-                Code::Syntax,
-                "expected an expression",
-                span,
-            ));
+        let Some(primary) = inner.next() else {
+            return Err(expected_expression(span));
         };
+        let mut built = self.expr(primary)?;
+        for field in inner {
+            let span = built.expr.span.to(span_of(&field));
+            let Some(name) = field.into_inner().next().map(|n| self.name(n)) else {
+                continue;
+            };
+            built = self.node(
+                ExprKind::Field(Box::new(built.expr), name),
+                span,
+                built.height,
+            )?;
+        }
         if built.height + neg_starts.len() > self.max_depth {
             return Err(too_deep(span, self.max_depth));
         }
@@ -418,49 +417,54 @@ impl Builder {
         Ok(built)
     }
 
-    fn arithmetic(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return Err(Diagnostic::error(
-                Code::Syntax,
-                "expected an expression",
-                Span::default(),
-            ));
-        };
-        let mut acc = self.expr(first)?;
-        while let Some(op_pair) = inner.next() {
-            let op = match op_pair.as_str() {
-                "+" => BinaryOp::Add,
-                "-" => BinaryOp::Sub,
-                "*" => BinaryOp::Mul,
-                "/" => BinaryOp::Div,
-                _ => BinaryOp::Rem,
-            };
-            let Some(rhs_pair) = inner.next() else { break };
-            let rhs = self.expr(rhs_pair)?;
-            let span = acc.expr.span.to(rhs.expr.span);
-            let height = acc.height.max(rhs.height);
-            acc = self.node(
-                ExprKind::Binary(op, Box::new(acc.expr), Box::new(rhs.expr)),
-                span,
-                height,
-            )?;
+    /// A sum (`unary`, `sum_op` and `product_op` pairs) folded left by
+    /// precedence, as the silent `sum` and `product` rules nest it.
+    fn sum(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
+        self.fold_left(pairs, span, Rule::sum_op, Self::product)
+    }
+
+    fn product(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
+        self.fold_left(pairs, span, Rule::product_op, Self::operand)
+    }
+
+    /// `operand (op operand)*`, left-associative.
+    fn fold_left<'i>(
+        &mut self,
+        pairs: &mut Flat<'i>,
+        span: Span,
+        op_rule: Rule,
+        operand: fn(&mut Self, &mut Flat<'i>, Span) -> Result<Built, Fatal>,
+    ) -> Result<Built, Fatal> {
+        let mut acc = operand(self, pairs, span)?;
+        while let Some(op) = pairs.next_if(|p| p.as_rule() == op_rule) {
+            let rhs = operand(self, pairs, span)?;
+            acc = self.binary(arithmetic_op(op.as_str()), acc, rhs)?;
         }
         Ok(acc)
     }
 
-    fn predicate(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return Err(Diagnostic::error(
-                Code::Syntax,
-                "expected an expression",
-                Span::default(),
-            ));
-        };
-        let mut acc = self.expr(first)?;
+    fn operand(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
+        match pairs.next_if(|p| p.as_rule() == Rule::unary) {
+            Some(unary) => self.unary(unary),
+            None => Err(expected_expression(span)),
+        }
+    }
+
+    fn binary(&self, op: BinaryOp, lhs: Built, rhs: Built) -> Result<Built, Fatal> {
+        let span = lhs.expr.span.to(rhs.expr.span);
+        let height = lhs.height.max(rhs.height);
+        self.node(
+            ExprKind::Binary(op, Box::new(lhs.expr), Box::new(rhs.expr)),
+            span,
+            height,
+        )
+    }
+
+    /// A sum and its comparison tails (the silent `predicate` rule).
+    fn predicate(&mut self, pairs: &mut Flat<'_>, span: Span) -> Result<Built, Fatal> {
+        let mut acc = self.sum(pairs, span)?;
         let mut first_tail: Option<Span> = None;
-        for tail in inner {
+        for tail in pairs {
             let tail_span = span_of(&tail);
             if let Some(previous) = first_tail {
                 self.diagnostics.push(
@@ -488,18 +492,18 @@ impl Builder {
         let mut operands = Vec::new();
         let mut op_text = "";
         let mut body = None;
-        for inner in tail.into_inner() {
-            match inner.as_rule() {
+        let mut inner = tail.into_inner().peekable();
+        loop {
+            if inner.peek().is_some_and(|p| p.as_rule() == Rule::unary) {
+                operands.push(self.sum(&mut inner, span)?);
+                continue;
+            }
+            let Some(next) = inner.next() else { break };
+            match next.as_rule() {
                 Rule::negated => negated = true,
-                Rule::cmp_op => op_text = inner.as_str(),
-                Rule::in_list | Rule::between => body = Some(inner),
-                Rule::kw_is
-                | Rule::kw_null
-                | Rule::kw_contains
-                | Rule::kw_starts
-                | Rule::kw_ends
-                | Rule::kw_with => {}
-                _ => operands.push(self.expr(inner)?),
+                Rule::cmp_op => op_text = next.as_str(),
+                Rule::in_list | Rule::between => body = Some(next),
+                _ => {}
             }
         }
         let height = operands
@@ -560,9 +564,12 @@ impl Builder {
             );
         }
         let mut bounds = Vec::new();
-        for inner in body.into_inner() {
-            if inner.as_rule() == Rule::sum {
-                bounds.push(self.expr(inner)?);
+        let mut inner = body.into_inner().peekable();
+        loop {
+            if inner.peek().is_some_and(|p| p.as_rule() == Rule::unary) {
+                bounds.push(self.sum(&mut inner, span)?);
+            } else if inner.next().is_none() {
+                break;
             }
         }
         let height = bounds
@@ -611,26 +618,6 @@ impl Builder {
             items.push(built.expr);
         }
         Ok((items, height))
-    }
-
-    fn postfix(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
-        let mut inner = pair.into_inner();
-        let Some(primary) = inner.next() else {
-            return Err(Diagnostic::error(
-                Code::Syntax,
-                "expected an expression",
-                Span::default(),
-            ));
-        };
-        let mut acc = self.expr(primary)?;
-        for field in inner {
-            let span = acc.expr.span.to(span_of(&field));
-            let Some(name) = field.into_inner().next().map(|n| self.name(n)) else {
-                continue;
-            };
-            acc = self.node(ExprKind::Field(Box::new(acc.expr), name), span, acc.height)?;
-        }
-        Ok(acc)
     }
 
     fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
@@ -931,6 +918,16 @@ impl Builder {
                 self.invalid(problem, Span::new(at, at + len), "invalid escape")
             }
         }
+    }
+}
+
+fn arithmetic_op(text: &str) -> BinaryOp {
+    match text {
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        _ => BinaryOp::Rem,
     }
 }
 
