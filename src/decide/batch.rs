@@ -1,10 +1,12 @@
 //! Many profiles decided at once, on a rayon thread pool (feature `rayon`).
 
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 
 use rayon::prelude::*;
 
 use super::{Decision, Engine, Options};
+use crate::hash::Fnv1a64;
 use crate::history::History;
 use crate::profile::Profile;
 use crate::trigger::EvalError;
@@ -63,7 +65,10 @@ impl Engine {
         now: Timestamp,
         options: Options,
     ) -> Vec<Result<Decision, EvalError>> {
-        let mut seen = HashSet::with_capacity(profiles.len());
+        // FNV: ids are short, and SipHash's resistance to chosen keys buys
+        // nothing in a set that lives for one call.
+        let mut seen: HashSet<&str, BuildHasherDefault<Fnv1a64>> =
+            HashSet::with_capacity_and_hasher(profiles.len(), BuildHasherDefault::default());
         let first: Vec<bool> = profiles.iter().map(|p| seen.insert(p.id())).collect();
         (profiles.par_iter().zip(first.par_iter()))
             .map(|(profile, first)| {

@@ -671,10 +671,15 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
 
 /// A decision's JSON lines, as one text without the last newline.
 fn rendered(decision: &nextbest::decide::Decision, explain: bool) -> String {
-    let lines: Vec<String> = (decision.to_json_lines(explain).iter())
-        .map(ToString::to_string)
-        .collect();
-    lines.join("\n")
+    let mut text = String::new();
+    for line in decision.to_json_lines(explain) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        // Writing a `Value` into a `String` cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{line}"));
+    }
+    text
 }
 
 /// The arguments of `nextbest simulate`.
