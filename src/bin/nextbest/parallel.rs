@@ -13,7 +13,7 @@ use nextbest::{JsonLine, JsonLines, LineError, Profile, Schema};
 use rayon::ThreadPool;
 use rayon::prelude::*;
 
-use crate::Flow;
+use crate::{Flow, Reported, report};
 
 /// How many lines are read and worked on at once: enough to keep every
 /// thread of a large machine busy, few enough that a chunk of profiles
@@ -38,21 +38,21 @@ pub fn pool(threads: Option<usize>) -> Result<ThreadPool, String> {
 /// `pool`; hands `each` the chunk's profiles in input order. A bad line is
 /// reported as `ORIGIN:LINE: …` and counted. Returns the count of bad
 /// lines, or `None` if `each` stopped.
-pub fn chunks<E>(
+pub fn chunks(
     schema: &Schema,
     input: Box<dyn BufRead + Send + 'static>,
     origin: &str,
     size: Option<u64>,
     pool: &ThreadPool,
-    mut each: impl FnMut(Vec<Profile>) -> Result<Flow, E>,
-) -> Result<Option<usize>, E> {
+    mut each: impl FnMut(Vec<Profile>) -> Result<Flow, Reported>,
+) -> Result<Option<usize>, Reported> {
     let progress = Progress::new(size);
     // The next chunks are read on a thread of their own while this one is
     // worked on: reading is the one step that cannot be shared out.
     let (sender, chunks) = mpsc::sync_channel::<Vec<Result<JsonLine, LineError>>>(2);
-    // Not joined: a run that stops early must not wait for a read that may
-    // never end (a terminal on stdin); the reader ends with the process.
-    std::thread::spawn(move || {
+    // Joined only once the input has ended: a run that stops early must not
+    // wait for a read that may never end (a terminal on stdin).
+    let reader = std::thread::spawn(move || {
         let mut lines = JsonLines::new(input);
         loop {
             let chunk: Vec<_> = lines.by_ref().take(CHUNK).collect();
@@ -88,6 +88,10 @@ pub fn chunks<E>(
         progress.done(count);
     }
     progress.finish();
+    // The channel also ends when the reader fails: that is no end of input.
+    if reader.join().is_err() {
+        return Err(report(format!("reading `{origin}` stopped unexpectedly")));
+    }
     Ok(Some(bad_lines))
 }
 
