@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nextbest::EvalError;
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
     DurableHistory, History, HistoryError, JourneyState, LastDecision, MemoryHistory, Update,
@@ -611,41 +612,47 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
     };
     let schema = &engine.rules().schema;
     let outcome = stream_profiles(schema, Some(profiles), &pool, |chunk, out| {
-        // The profiles of a run are decided at once from the same history:
-        // a profile listed again starts a new run, which sees the first.
-        for run_of_profiles in parallel::without_repeats(&chunk) {
-            let shared: &(dyn History + Sync) = &*history;
-            // Decided, and their lines rendered, on the pool; written and
-            // recorded here, in input order.
-            let decisions: Vec<_> = pool.install(|| {
-                let decisions = engine.decide_batch(run_of_profiles, shared, now, options);
-                (decisions.into_par_iter())
-                    .map(|decision| decision.map(|d| (rendered(&d, run.explain), d)))
-                    .collect()
-            });
-            // A failed read would have decided from a partial history.
-            history.check().map_err(report)?;
-            for decision in decisions {
-                let (lines, decision) = decision.map_err(report)?;
-                for warning in &decision.warnings {
-                    eprintln!("warning: {warning}");
+        let shared: &(dyn History + Sync) = &*history;
+        // Decided, and their lines rendered, on the pool from the same
+        // history; written and recorded here, in input order.
+        let decisions: Vec<_> = pool.install(|| {
+            let decisions = engine.decide_batch(&chunk, shared, now, options);
+            (decisions.into_par_iter())
+                .map(|decision| decision.map(|d| (rendered(&d, run.explain), d)))
+                .collect()
+        });
+        // A failed read would have decided from a partial history.
+        history.check().map_err(report)?;
+        for (profile, decision) in chunk.iter().zip(decisions) {
+            let (lines, decision) = match decision {
+                // Listed again in the chunk: decided now, from a history
+                // that holds its earlier decision (a replay, in a real run).
+                Err(EvalError::RepeatedInBatch { .. }) => {
+                    let decision =
+                        (engine.decide(profile, &*history, now, options)).map_err(report)?;
+                    history.check().map_err(report)?;
+                    (rendered(&decision, run.explain), decision)
                 }
-                warned += u64::from(!decision.warnings.is_empty());
-                if !lines.is_empty()
-                    && let Flow::Stop = write_line(out, lines)?
+                decision => decision.map_err(report)?,
+            };
+            for warning in &decision.warnings {
+                eprintln!("warning: {warning}");
+            }
+            warned += u64::from(!decision.warnings.is_empty());
+            if !lines.is_empty()
+                && let Flow::Stop = write_line(out, lines)?
+            {
+                return Ok(Flow::Stop);
+            }
+            if !run.dry_run {
+                history.record(&decision.update()).map_err(report)?;
+                if history.batch_full()
+                    && let Flow::Stop = commit(&mut *history, out)?
                 {
                     return Ok(Flow::Stop);
                 }
-                if !run.dry_run {
-                    history.record(&decision.update()).map_err(report)?;
-                    if history.batch_full()
-                        && let Flow::Stop = commit(&mut *history, out)?
-                    {
-                        return Ok(Flow::Stop);
-                    }
-                }
-                decided += 1;
             }
+            decided += 1;
         }
         Ok(Flow::Continue)
     });

@@ -3,7 +3,6 @@
 //! order. Memory holds one chunk, whatever the input's size.
 
 use std::cell::Cell;
-use std::collections::HashSet;
 use std::io::{self, BufRead, IsTerminal};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -95,24 +94,6 @@ pub fn chunks(
     Ok(Some(bad_lines))
 }
 
-/// `profiles` cut into runs in which no profile id repeats, in order: the
-/// profiles of one run can be decided at once from the same history.
-pub fn without_repeats(profiles: &[Profile]) -> Vec<&[Profile]> {
-    let mut runs = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut start = 0;
-    for (index, profile) in profiles.iter().enumerate() {
-        if !seen.insert(profile.id()) {
-            runs.extend(profiles.get(start..index));
-            seen.clear();
-            seen.insert(profile.id());
-            start = index;
-        }
-    }
-    runs.extend(profiles.get(start..).filter(|run| !run.is_empty()));
-    runs
-}
-
 /// Progress on stderr when it is a terminal: the share of the input read
 /// (when its size is known), profiles done, their rate and an ETA.
 struct Progress(Option<ProgressBar>, Cell<u64>);
@@ -168,28 +149,5 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use nextbest::Type;
-
-    #[test]
-    fn runs_end_before_a_repeated_id() {
-        let schema = Schema::builder().attribute("n", Type::Int).build().unwrap();
-        let profiles: Vec<Profile> = ["a", "b", "a", "c", "c", "d"]
-            .iter()
-            .map(|id| Profile::builder(&schema, *id).build().unwrap())
-            .collect();
-        let runs: Vec<Vec<&str>> = without_repeats(&profiles)
-            .iter()
-            .map(|run| run.iter().map(Profile::id).collect())
-            .collect();
-        assert_eq!(runs, [vec!["a", "b"], vec!["a", "c"], vec!["c", "d"]]);
-        assert!(without_repeats(&[]).is_empty());
     }
 }
