@@ -90,8 +90,12 @@ impl<R: BufRead> Iterator for ProfileLines<'_, R> {
     type Item = Result<Profile, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let line = self.lines.next()?;
-        Some(line.and_then(|line| line.profile(self.schema)))
+        // Parsed where it was read: one buffer serves every line.
+        let line = match self.lines.read_next()? {
+            Ok(line) => line,
+            Err(error) => return Some(Err(error)),
+        };
+        Some(profile_at(self.schema, line, &self.lines.buffer))
     }
 }
 
@@ -110,11 +114,13 @@ impl JsonLine {
     /// # Errors
     /// [`LineError::Profile`] naming the line, the profile and the field.
     pub fn profile(&self, schema: &Schema) -> Result<Profile, LineError> {
-        Profile::from_json(schema, &self.text).map_err(|error| LineError::Profile {
-            line: self.number,
-            error,
-        })
+        profile_at(schema, self.number, &self.text)
     }
+}
+
+/// The profile in `text`, line `line` of a stream.
+fn profile_at(schema: &Schema, line: usize, text: &str) -> Result<Profile, LineError> {
+    Profile::from_json(schema, text).map_err(|error| LineError::Profile { line, error })
 }
 
 /// The lines of a JSON-lines reader that hold something, numbered, not
@@ -136,6 +142,8 @@ pub struct JsonLines<R> {
     reader: R,
     line: usize,
     done: bool,
+    /// The line last read.
+    buffer: String,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -145,26 +153,25 @@ impl<R: BufRead> JsonLines<R> {
             reader,
             line: 0,
             done: false,
+            buffer: String::new(),
         }
     }
-}
 
-impl<R: BufRead> Iterator for JsonLines<R> {
-    type Item = Result<JsonLine, LineError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Reads the next line that holds something into the buffer, and
+    /// returns its number.
+    fn read_next(&mut self) -> Option<Result<usize, LineError>> {
         while !self.done {
-            let mut text = String::new();
+            self.buffer.clear();
             self.line += 1;
             let line = self.line;
-            let read = self.reader.read_line(&mut text);
-            if line == 1 && text.starts_with(BYTE_ORDER_MARK) {
-                text.drain(..BYTE_ORDER_MARK.len_utf8());
+            let read = self.reader.read_line(&mut self.buffer);
+            if line == 1 && self.buffer.starts_with(BYTE_ORDER_MARK) {
+                self.buffer.drain(..BYTE_ORDER_MARK.len_utf8());
             }
             match read {
                 Ok(0) => return None,
-                Ok(_) if text.trim().is_empty() => continue,
-                Ok(_) => return Some(Ok(JsonLine { number: line, text })),
+                Ok(_) if self.buffer.trim().is_empty() => continue,
+                Ok(_) => return Some(Ok(line)),
                 Err(error) => {
                     // A line that is not UTF-8 is reported and skipped; any
                     // other read error ends the stream after being reported.
@@ -174,5 +181,17 @@ impl<R: BufRead> Iterator for JsonLines<R> {
             }
         }
         None
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<JsonLine, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = self.read_next()?;
+        Some(line.map(|number| JsonLine {
+            number,
+            text: self.buffer.clone(),
+        }))
     }
 }
