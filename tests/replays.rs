@@ -8,6 +8,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::Scratch;
 use nextbest::decide::{Decision, Engine, Options};
 use nextbest::history::{DurableHistory, History, MemoryHistory};
 use nextbest::rules::{Format, RuleSet};
@@ -24,11 +27,8 @@ fn engine(rules: &str) -> Engine {
 /// Runs `scenario` over a memory history and over a new durable store.
 fn over_every_history(name: &str, scenario: impl Fn(&mut dyn History)) {
     scenario(&mut MemoryHistory::new());
-    let dir = std::env::temp_dir().join(format!("nextbest-replays-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    scenario(&mut DurableHistory::open(dir.join("history.redb")).unwrap());
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = Scratch::new(&format!("replays-{name}"));
+    scenario(&mut DurableHistory::open(dir.file("history.redb")).unwrap());
 }
 
 fn decide_and_record(
@@ -148,15 +148,13 @@ channel = "email"
 trigger = "at_risk"
 max_sends = 3
 "#;
-    let dir = std::env::temp_dir().join(format!("nextbest-replays-compact-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("replays-compact");
     let engine = engine(rules);
     let profile = Profile::builder(&engine.rules().schema, "c-1")
         .attribute("at_risk", true)
         .build()
         .unwrap();
-    let mut store = DurableHistory::open(dir.join("history.redb")).unwrap();
+    let mut store = DurableHistory::open(dir.file("history.redb")).unwrap();
     let (day1, day2) = (at("2026-11-24T09:00:00Z"), at("2026-11-25T09:00:00Z"));
     let first = decide_and_record(&engine, &profile, &mut store, day1);
     decide_and_record(&engine, &profile, &mut store, day2);
@@ -171,6 +169,4 @@ max_sends = 3
     // And yesterday's batch, again, sends nothing.
     let earlier = decide_and_record(&engine, &profile, &mut store, day1);
     assert!(earlier.emissions.is_empty());
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
 }

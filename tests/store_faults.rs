@@ -20,13 +20,15 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::Scratch;
 use nextbest::Timestamp;
 use nextbest::history::{DurableHistory, History, HistoryError};
 
@@ -45,43 +47,22 @@ trigger = "n > 0"
 cooldown = "1d"
 "#;
 
-/// A directory of its own, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nextbest-faults-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("rules.toml"), RULES).unwrap();
-        Scratch(dir)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// A profiles file of `count` profiles.
-    fn profiles(&self, count: usize) -> PathBuf {
-        let path = self.file(&format!("profiles-{count}.jsonl"));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        for i in 0..count {
-            writeln!(file, r#"{{"id": "p-{i}", "traits": {{"n": 1}}}}"#).unwrap();
-        }
-        file.flush().unwrap();
-        path
-    }
+/// A directory of its own, removed when dropped, holding `rules.toml`.
+fn scratch(name: &str) -> Scratch {
+    let dir = Scratch::new(&format!("faults-{name}"));
+    std::fs::write(dir.file("rules.toml"), RULES).unwrap();
+    dir
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// A profiles file of `count` profiles in `dir`.
+fn profiles_file(dir: &Scratch, count: usize) -> PathBuf {
+    let path = dir.file(&format!("profiles-{count}.jsonl"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..count {
+        writeln!(file, r#"{{"id": "p-{i}", "traits": {{"n": 1}}}}"#).unwrap();
     }
+    file.flush().unwrap();
+    path
 }
 
 /// The instant of day `day` of the test's calendar.
@@ -209,7 +190,7 @@ fn daily_runs(
 
 /// A store built by three daily runs over 40 profiles, and its sends.
 fn small_store(dir: &Scratch) -> (PathBuf, Acknowledged) {
-    let profiles = dir.profiles(40);
+    let profiles = profiles_file(dir, 40);
     let store = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
     daily_runs(dir, &profiles, &store, 1..=3, &mut acknowledged);
@@ -253,7 +234,7 @@ fn check_damaged(dir: &Scratch, damaged: &[u8], acknowledged: &Acknowledged, wha
 
 #[test]
 fn a_store_cut_short_is_refused_naming_it_never_a_panic() {
-    let dir = Scratch::new("truncated");
+    let dir = scratch("truncated");
     let (store, acknowledged) = small_store(&dir);
     let bytes = std::fs::read(&store).unwrap();
     // An empty file is no store yet (a new store is created in it): every
@@ -273,7 +254,7 @@ fn a_store_cut_short_is_refused_naming_it_never_a_panic() {
 
 #[test]
 fn a_store_with_bytes_changed_is_refused_or_answers_right_never_a_panic() {
-    let dir = Scratch::new("flipped");
+    let dir = scratch("flipped");
     let (store, acknowledged) = small_store(&dir);
     let bytes = std::fs::read(&store).unwrap();
     // Every k-th offset, all bits flipped; then single bits flipped at a
@@ -306,8 +287,8 @@ fn a_store_with_bytes_changed_is_refused_or_answers_right_never_a_panic() {
 fn damage_to_the_last_commit_is_refused_not_rolled_back_over() {
     // The bytes the last run's commit wrote: where the store differs from
     // its copy taken before that run (past redb's header page).
-    let dir = Scratch::new("last-commit");
-    let profiles = dir.profiles(40);
+    let dir = scratch("last-commit");
+    let profiles = profiles_file(&dir, 40);
     let store = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
     daily_runs(&dir, &profiles, &store, 1..=2, &mut acknowledged);
@@ -338,7 +319,7 @@ fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
 
 /// Whether `dir` holds a temporary file of a store's creation.
 fn creating(dir: &Scratch) -> bool {
-    std::fs::read_dir(&dir.0)
+    std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
         .any(|e| e.file_name().to_string_lossy().contains(".creating-"))
@@ -346,8 +327,8 @@ fn creating(dir: &Scratch) -> bool {
 
 #[test]
 fn a_process_killed_while_it_creates_the_store_leaves_none_or_a_whole_one() {
-    let dir = Scratch::new("killed-creating");
-    let profiles = dir.profiles(3);
+    let dir = scratch("killed-creating");
+    let profiles = profiles_file(&dir, 3);
     for round in 0..12u32 {
         let store = dir.file(&format!("new-{round}.db"));
         let child = spawn(&dir, &profiles, &day(1), &store, &[]);
@@ -375,7 +356,7 @@ fn a_process_killed_while_it_creates_the_store_leaves_none_or_a_whole_one() {
 
 #[test]
 fn leftovers_of_a_killed_creation_are_removed_unless_in_use() {
-    let dir = Scratch::new("leftovers");
+    let dir = scratch("leftovers");
     let store = dir.file("history.db");
     // A killed creation: an empty file where the store goes, a temporary
     // file cut short; and a creation under way (its file locked).
@@ -398,8 +379,8 @@ fn leftovers_of_a_killed_creation_are_removed_unless_in_use() {
 
 #[test]
 fn a_process_killed_while_it_compacts_loses_no_acknowledged_send() {
-    let dir = Scratch::new("killed-compacting");
-    let profiles = dir.profiles(1500);
+    let dir = scratch("killed-compacting");
+    let profiles = profiles_file(&dir, 1500);
     let pristine = dir.file("pristine.db");
     let mut acknowledged = Acknowledged::new();
     daily_runs(&dir, &profiles, &pristine, 1..=4, &mut acknowledged);
@@ -476,13 +457,13 @@ impl Drop for Mount {
 
 #[test]
 fn a_full_disk_fails_the_run_naming_the_store_and_breaks_nothing() {
-    let dir = Scratch::new("full");
+    let dir = scratch("full");
     let disk = dir.file("disk");
     std::fs::create_dir(&disk).unwrap();
     let Some(mount) = Mount::new(&disk, "512k") else {
         return;
     };
-    let profiles = dir.profiles(2000);
+    let profiles = profiles_file(&dir, 2000);
     let store = disk.join("history.db");
 
     // Too small to create the store: an error, and no broken file.
@@ -494,7 +475,7 @@ fn a_full_disk_fails_the_run_naming_the_store_and_breaks_nothing() {
     // With room for the store but not for a day of records.
     mount.resize("3m");
     let mut acknowledged = Acknowledged::new();
-    let small = dir.profiles(20);
+    let small = profiles_file(&dir, 20);
     acknowledge(
         &mut acknowledged,
         &decide(&dir, &small, &day(1), &store, &[]),
@@ -523,7 +504,7 @@ fn a_full_disk_fails_the_run_naming_the_store_and_breaks_nothing() {
 
 #[test]
 fn damage_is_an_error_of_its_own_naming_the_store() {
-    let dir = Scratch::new("error");
+    let dir = scratch("error");
     let (store, _) = small_store(&dir);
     let bytes = std::fs::read(&store).unwrap();
     let cut = dir.file("cut.db");
@@ -540,7 +521,7 @@ fn damage_is_an_error_of_its_own_naming_the_store() {
 
 #[test]
 fn history_verify_says_ok_with_counts_or_names_the_damage() {
-    let dir = Scratch::new("verify");
+    let dir = scratch("verify");
     let (store, _) = small_store(&dir);
     let verify = |path: &Path| {
         let output = Command::new(env!("CARGO_BIN_EXE_nextbest"))

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The crate's root: the working directory of every run.
 pub fn root() -> PathBuf {
@@ -42,9 +43,15 @@ pub fn text(bytes: &[u8]) -> String {
 pub struct Scratch(PathBuf);
 
 impl Scratch {
-    /// A fresh directory named after `name` and this process.
+    /// A fresh directory named after `name`, this process and how many
+    /// came before it in this process.
     pub fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("nextbest-{name}-{}", std::process::id()));
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "nextbest-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
