@@ -281,21 +281,22 @@ impl DurableHistory {
     /// Reads the current snapshot (a fresh one when there is none); a failed
     /// read is an error naming the store.
     fn read<R>(&self, read: impl FnOnce(&View) -> Result<R, Fault>) -> Result<R, HistoryError> {
+        self.on_view(read).map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Runs `read` on the current snapshot, or on a fresh one when there
+    /// is none.
+    fn on_view<R>(&self, read: impl FnOnce(&View) -> Result<R, Fault>) -> Result<R, Fault> {
         match &self.view {
             Some(view) => read(view),
             None => View::open(&self.db).and_then(|view| read(&view)),
         }
-        .map_err(|e| io_error(&self.path, e))
     }
 
     /// Runs a query against the current snapshot; a failed read answers
     /// `fallback` and is kept for [`check`](DurableHistory::check).
     fn query<R>(&self, fallback: R, read: impl FnOnce(&View) -> Result<R, Fault>) -> R {
-        let result = match &self.view {
-            Some(view) => read(view),
-            None => View::open(&self.db).and_then(|view| read(&view)),
-        };
-        result.unwrap_or_else(|e| {
+        self.on_view(read).unwrap_or_else(|e| {
             let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
             if failure.is_none() {
                 *failure = Some(e.to_string());
