@@ -372,7 +372,7 @@ pub(super) fn describe(json: &Json) -> String {
     match json {
         Json::Null => "null".to_owned(),
         Json::Bool(_) => format!("bool {shown}"),
-        Json::Number(n) if n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= 2f64.powi(53)) => {
+        Json::Number(n) if n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= EXACT_INT_BOUND) => {
             format!(
                 "number {shown} (out of the int range, or a float past 2^53, which is not exact)"
             )
@@ -444,6 +444,9 @@ pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
     value_from_scalar(ty, scalar)
 }
 
+/// 2⁵³: from there on, not every integer is a float.
+const EXACT_INT_BOUND: f64 = 9_007_199_254_740_992.0;
+
 /// A float that is certainly the integer it was written as (`3.0` for an
 /// int field): whole and of magnitude below 2⁵³. Past that, a float may be
 /// a rounded integer literal: JSON's `-9223372036854775809`, out of the i64
@@ -451,8 +454,7 @@ pub(crate) fn value_from_json(ty: &Type, json: &Json) -> Option<Value> {
 /// 9007199254740992. Rounding either into range would be a silent change
 /// of the data.
 fn exact_int(x: f64) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2⁵³
-    let fits = x.fract() == 0.0 && x.abs() < EXACT;
+    let fits = x.fract() == 0.0 && x.abs() < EXACT_INT_BOUND;
     #[allow(clippy::cast_possible_truncation)]
     fits.then_some(x as i64)
 }
