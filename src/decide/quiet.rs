@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 
 use crate::profile::Profile;
 use crate::rules::QuietHours;
-use crate::value::{Timestamp, Value};
+use crate::value::Timestamp;
 
 /// The zone quiet hours use for `profile`: the one its time-zone trait
 /// names, or the rule set's default when there is no such trait or it is
@@ -16,10 +16,11 @@ pub(crate) fn profile_zone(quiet: &QuietHours, profile: &Profile) -> Result<Tz, 
     let Some(trait_ref) = &quiet.timezone else {
         return Ok(default);
     };
-    match profile.attribute_slot(trait_ref.slot) {
-        Value::String(name) => name.parse::<Tz>().map_err(|_| (name.to_string(), default)),
-        _ => Ok(default),
-    }
+    profile
+        .with_text(trait_ref.slot, |name| {
+            name.parse::<Tz>().map_err(|_| (name.to_owned(), default))
+        })
+        .unwrap_or(Ok(default))
 }
 
 /// Whether local time-of-day `t` is in the quiet period `[start, end)`, which

@@ -22,7 +22,8 @@ use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
-use super::json::{Scalar, value_from_json, value_from_scalar};
+use super::json::{Scalar, cell_from_scalar, value_from_json};
+use super::slots::{Attributes, Cell};
 use super::{Profile, ProfileBuilder};
 use crate::schema::{EventSchema, Schema, Type};
 use crate::value::{Timestamp, Value};
@@ -67,7 +68,7 @@ impl<'de> Visitor<'de> for ProfileSeed<'_> {
         let mut builder = ProfileBuilder {
             id: CompactString::default(),
             schema: schema.clone(),
-            attributes: vec![Value::Null; schema.attribute_count()],
+            attributes: Attributes::nulls(schema.attribute_count()),
             events: vec![Vec::new(); schema.event_count()],
             errors: Vec::new(),
         };
@@ -183,7 +184,7 @@ impl Visitor<'_> for IdSeed {
 /// The `traits` object (or `null`), written into the attributes by slot.
 struct TraitsSeed<'s, 'b> {
     schema: &'s Schema,
-    attributes: &'b mut [Value],
+    attributes: &'b mut Attributes,
 }
 
 impl<'de> DeserializeSeed<'de> for TraitsSeed<'_, '_> {
@@ -216,13 +217,13 @@ impl<'de> Visitor<'de> for TraitsSeed<'_, '_> {
 fn fill<'de, 't, A: MapAccess<'de>>(
     mut map: A,
     lookup: impl Fn(&str) -> Option<(usize, &'t Type)>,
-    cells: &mut [Value],
+    cells: &mut (impl Cells + ?Sized),
 ) -> Result<(), A::Error> {
     while let Some(field) = map.next_key_seed(KeySeed(&lookup))? {
         match field {
             Some((slot, ty)) => {
-                let value = map.next_value_seed(TypedSeed(ty))?;
-                *cells.get_mut(slot).ok_or_else(give_up)? = value;
+                let cell = map.next_value_seed(TypedSeed(ty))?;
+                cells.put(slot, ty, cell).ok_or_else(give_up)?;
             }
             None => map.next_value_seed(Skip)?,
         }
@@ -230,68 +231,89 @@ fn fill<'de, 't, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// Where [`fill`] writes the values it reads, by slot.
+trait Cells {
+    /// Writes `cell`, read as a `ty`, into `slot`; `None` if there is none.
+    fn put(&mut self, slot: usize, ty: &Type, cell: Cell) -> Option<()>;
+}
+
+/// A profile's traits: a short string stays in its slot, never allocated.
+impl Cells for Attributes {
+    fn put(&mut self, slot: usize, _: &Type, cell: Cell) -> Option<()> {
+        (slot < self.len()).then(|| self.set(slot, cell))
+    }
+}
+
+/// An event's properties.
+impl Cells for [Value] {
+    fn put(&mut self, slot: usize, ty: &Type, cell: Cell) -> Option<()> {
+        *self.get_mut(slot)? = cell.into_value(ty);
+        Some(())
+    }
+}
+
 /// One value converted to a type by [`value_from_scalar`]; a list item by
 /// item. A value that does not fit gives up.
 struct TypedSeed<'t>(&'t Type);
 
 impl<'de> DeserializeSeed<'de> for TypedSeed<'_> {
-    type Value = Value;
+    type Value = Cell;
 
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Cell, D::Error> {
         de.deserialize_any(self)
     }
 }
 
 impl TypedSeed<'_> {
-    fn scalar<E: de::Error>(&self, scalar: Scalar<'_>) -> Result<Value, E> {
-        value_from_scalar(self.0, scalar).ok_or_else(give_up)
+    fn scalar<E: de::Error>(&self, scalar: Scalar<'_>) -> Result<Cell, E> {
+        cell_from_scalar(self.0, scalar).ok_or_else(give_up)
     }
 }
 
 impl<'de> Visitor<'de> for TypedSeed<'_> {
-    type Value = Value;
+    type Value = Cell;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a value of type {}", self.0)
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
         self.scalar(Scalar::Null)
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Cell, E> {
         self.scalar(Scalar::Bool(b))
     }
 
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Cell, E> {
         self.scalar(Scalar::Int(i))
     }
 
     /// As `serde_json::Number::as_i64` then `as_u64` sort it in the `Value`
     /// loader: an int when it fits `i64`.
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Cell, E> {
         self.scalar(i64::try_from(u).map_or(Scalar::UInt(u), Scalar::Int))
     }
 
     /// A float, or an integer literal out of the `u64`/`i64` range, which
     /// `serde_json` reads as a float (refused by an int field past 2⁵³).
-    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Cell, E> {
         self.scalar(Scalar::Float(x))
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cell, E> {
         self.scalar(Scalar::Str(s))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
         let Type::List(item) = self.0 else {
             return Err(give_up());
         };
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(value) = seq.next_element_seed(TypedSeed(item))? {
-            items.push(value);
+        while let Some(cell) = seq.next_element_seed(TypedSeed(item))? {
+            items.push(cell.into_value(item));
         }
-        Ok(Value::List(items.into()))
+        Ok(Cell::Other(Value::List(items.into())))
     }
 }
 
@@ -480,7 +502,7 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Properties, A::Error> {
         let mut row = vec![Value::Null; self.0.len()];
-        fill(map, |name| self.0.get(name), &mut row)?;
+        fill(map, |name| self.0.get(name), row.as_mut_slice())?;
         Ok(Properties::Row(row))
     }
 }

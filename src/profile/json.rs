@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use super::slots::{Cell, Slot};
 use super::{Profile, ProfileBuilder, ProfileError};
 use crate::schema::{Schema, Type};
 use crate::value::{Duration, Timestamp, Value};
@@ -250,9 +251,7 @@ impl JsonLoader<'_> {
                 continue;
             };
             let value = self.value(|| format!("traits.{name}"), ty, json)?;
-            if let Some(cell) = self.builder.attributes.get_mut(slot) {
-                *cell = value;
-            }
+            self.builder.attributes.set_value(slot, value);
         }
         Ok(())
     }
@@ -417,6 +416,21 @@ pub(super) fn value_from_scalar(ty: &Type, scalar: Scalar<'_>) -> Option<Value> 
         (Type::Duration, Scalar::Str(s)) => Value::Duration(Duration::parse(s).ok()?),
         _ => return None,
     })
+}
+
+/// [`value_from_scalar`] in the form an attribute keeps it: a string that
+/// fits in a slot is copied there, never allocated.
+/// The usual cases go straight to their slot.
+#[inline]
+pub(super) fn cell_from_scalar(ty: &Type, scalar: Scalar<'_>) -> Option<Cell> {
+    Some(Cell::Slot(match (ty, scalar) {
+        (_, Scalar::Null) => Slot::NULL,
+        (Type::Bool, Scalar::Bool(b)) => Slot::of_bool(b),
+        (Type::Int, Scalar::Int(i)) => Slot::of_int(i),
+        (Type::Float, Scalar::Float(x)) if x.is_finite() => Slot::of_float(x),
+        (Type::String, Scalar::Str(text)) => return Some(Cell::text(text)),
+        (ty, scalar) => return value_from_scalar(ty, scalar).map(Cell::of),
+    }))
 }
 
 /// Converts JSON to a value of type `ty`: `None` when it does not fit.

@@ -6,11 +6,8 @@
 //! one column per property, and prefix sums for numeric properties (a windowed
 //! `count`, `sum` or `avg` without `WHERE` costs two binary searches).
 
-use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::OnceLock;
 
 use compact_str::CompactString;
 
@@ -21,9 +18,12 @@ mod deserialize;
 mod deserialize_tests;
 mod json;
 mod serialize;
+mod slots;
 #[cfg(test)]
 mod tests;
 use crate::value::{Duration, Timestamp, Value};
+pub(crate) use slots::Slot;
+use slots::{Attributes, Cell, Slots};
 
 /// A customer profile, built against a [`Schema`].
 ///
@@ -44,237 +44,31 @@ use crate::value::{Duration, Timestamp, Value};
 /// ```
 #[derive(Clone)]
 pub struct Profile {
-    schema: Schema,
     /// The attributes laid out for evaluation, by slot (see [`Slot`]).
     slots: Slots,
-    /// Everything else, behind one pointer, so that a `Vec<Profile>` stays
-    /// small and a pass of triggers over a batch touches little more than
-    /// the slots.
-    rest: Box<Rest>,
+    schema: Schema,
+    /// Inline up to 24 bytes: no allocation for the usual ids.
+    id: CompactString,
+    /// Everything else, behind one pointer made only when there is
+    /// something to keep (events, values no slot holds) or when the
+    /// attributes are first asked for as [`Value`]s: a profile of short
+    /// traits is built without an allocation of its own.
+    rest: OnceLock<Box<Rest>>,
 }
 
 /// The parts of a profile that attribute triggers do not read.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Rest {
-    /// Inline up to 24 bytes: no allocation for the usual ids.
-    id: CompactString,
-    /// The attributes as the API hands them out, by slot.
-    attributes: Box<[Value]>,
+    /// The attribute values no slot can hold (long strings, lists), each
+    /// pointed to by its slot.
+    others: Box<[Value]>,
+    /// By event type; empty when the schema declares none.
     events: Box<[EventColumns]>,
-}
-
-/// An attribute as evaluation reads it: two words, the first a tag, so that
-/// a test is one compare of the tag and a use of the payload.
-///
-/// | value | `head` | `tail` |
-/// |---|---|---|
-/// | NULL | 0 | 0 |
-/// | bool | 1 | 0 or 1 |
-/// | int, timestamp, duration (µs) | 2 | the `i64` |
-/// | float | 3 | the bits |
-/// | string of up to 14 bytes | 4, the length, bytes 0–5 | bytes 6–13 |
-/// | longer string, list | 5 | 0 (read the [`Value`]) |
-///
-/// Short strings are zero-padded, so two text slots are equal exactly when
-/// their strings are: `= 'active'` is a compare of two words with two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot {
-    head: u64,
-    tail: u64,
-}
-
-impl Slot {
-    const BOOL: u64 = 1;
-    const INT: u64 = 2;
-    const FLOAT: u64 = 3;
-    const TEXT: u64 = 4;
-    const OTHER: u64 = 5;
-
-    /// The most bytes a string can have to sit in a slot.
-    pub(crate) const TEXT_CAPACITY: usize = 14;
-
-    pub(crate) const NULL: Slot = Slot { head: 0, tail: 0 };
-
-    /// A slot no attribute holds (its tag is out of range), for comparing
-    /// with a string too long to sit in a slot.
-    pub(crate) const NO_TEXT: Slot = Slot {
-        head: u64::MAX,
-        tail: u64::MAX,
-    };
-
-    #[inline(always)]
-    pub(crate) fn is_null(self) -> bool {
-        self.head == 0
-    }
-
-    #[inline(always)]
-    pub(crate) fn bool(self) -> Option<bool> {
-        (self.head == Self::BOOL).then_some(self.tail != 0)
-    }
-
-    /// The int-like payload (ints, timestamps, durations).
-    #[inline(always)]
-    pub(crate) fn int(self) -> Option<i64> {
-        #[allow(clippy::cast_possible_wrap)]
-        (self.head == Self::INT).then_some(self.tail as i64)
-    }
-
-    #[inline(always)]
-    pub(crate) fn float(self) -> Option<f64> {
-        (self.head == Self::FLOAT).then(|| f64::from_bits(self.tail))
-    }
-
-    /// Whether this is a string held in the slot itself.
-    #[inline(always)]
-    pub(crate) fn is_text(self) -> bool {
-        self.head & 0xff == Self::TEXT
-    }
-
-    /// The slot of a string, if it is short enough to sit in one.
-    pub(crate) fn text(text: &str) -> Option<Slot> {
-        if text.len() > Self::TEXT_CAPACITY {
-            return None;
-        }
-        // Bytes 0 and 1 of the head are the tag and the length.
-        let mut bytes = [0u8; 16];
-        bytes
-            .get_mut(2..2 + text.len())?
-            .copy_from_slice(text.as_bytes());
-        let len = u64::try_from(text.len()).ok()?;
-        Some(Slot {
-            head: u64::from_le_bytes(*bytes.first_chunk()?) | Self::TEXT | len << 8,
-            tail: u64::from_le_bytes(*bytes.last_chunk()?),
-        })
-    }
-
-    fn of(value: &Value) -> Slot {
-        #[allow(clippy::cast_sign_loss)]
-        let word = |tag: u64, tail: i64| Slot {
-            head: tag,
-            tail: tail as u64,
-        };
-        match value {
-            Value::Null => Slot::NULL,
-            Value::Bool(b) => word(Self::BOOL, i64::from(*b)),
-            Value::Int(i) => word(Self::INT, *i),
-            Value::Timestamp(t) => word(Self::INT, t.as_micros()),
-            Value::Duration(d) => word(Self::INT, d.as_micros()),
-            Value::Float(x) => Slot {
-                head: Self::FLOAT,
-                tail: x.to_bits(),
-            },
-            Value::String(s) => Slot::text(s).unwrap_or(Slot {
-                head: Self::OTHER,
-                tail: 0,
-            }),
-            Value::List(_) => Slot {
-                head: Self::OTHER,
-                tail: 0,
-            },
-        }
-    }
-}
-
-/// A profile's slots: a run in a slab of slots.
-///
-/// The profiles a thread builds one after another share slabs of
-/// [`SLAB_SLOTS`] slots (32 KiB), so that a batch of profiles has its slots
-/// side by side in memory, as an array of structs would: a pass over the batch
-/// reads them in order, which the caches and prefetchers follow, rather than
-/// from one small allocation per profile scattered among the profiles' other
-/// allocations. A slab is freed with the last profile that uses it. The cost
-/// is that a long-lived subset of profiles keeps whole slabs alive (at most 32
-/// KiB per profile, when every other profile of its slab has been dropped).
-/// A profile of more than [`SLAB_SLOTS`]` / 8` attributes gets a slab of its
-/// own.
-///
-/// The words are atomics because a slab is shared while it is still being
-/// filled: a profile is written once, before it is handed out, and is only
-/// read afterwards. Relaxed loads and stores compile to plain moves.
-#[derive(Clone)]
-struct Slots {
-    slab: Arc<[[AtomicU64; 2]]>,
-    /// The first slot's index in the slab.
-    start: u32,
-    len: u32,
-}
-
-/// The size of a shared slab, in slots.
-const SLAB_SLOTS: usize = 2048;
-
-thread_local! {
-    /// The slab this thread is filling, and its first unused slot.
-    static SLAB: RefCell<(Arc<[[AtomicU64; 2]]>, usize)> = RefCell::new((slab(0), 0));
-}
-
-fn slab(len: usize) -> Arc<[[AtomicU64; 2]]> {
-    (0..len)
-        .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
-        .collect()
-}
-
-impl Slots {
-    /// The slots of `attributes`, in this thread's slab when they fit.
-    fn new(attributes: &[Value]) -> Slots {
-        let Ok(len) = u32::try_from(attributes.len()) else {
-            // Four billion attributes: not a schema that can be built.
-            return Slots {
-                slab: slab(0),
-                start: 0,
-                len: 0,
-            };
-        };
-        let write = |slab: &[[AtomicU64; 2]], start: u32| {
-            let cells = slab.get(start as usize..).unwrap_or_default();
-            for ([head, tail], value) in cells.iter().zip(attributes) {
-                let slot = Slot::of(value);
-                head.store(slot.head, Relaxed);
-                tail.store(slot.tail, Relaxed);
-            }
-        };
-        if (len as usize) <= SLAB_SLOTS / 8 {
-            let shared = SLAB.try_with(|cell| {
-                let mut cell = cell.try_borrow_mut().ok()?;
-                let (slab, next) = &mut *cell;
-                if slab.len().saturating_sub(*next) < len as usize {
-                    *slab = self::slab(SLAB_SLOTS);
-                    *next = 0;
-                }
-                let start = u32::try_from(*next).ok()?;
-                write(slab, start);
-                *next += len as usize;
-                Some(Slots {
-                    slab: Arc::clone(slab),
-                    start,
-                    len,
-                })
-            });
-            if let Ok(Some(slots)) = shared {
-                return slots;
-            }
-        }
-        let slab = slab(len as usize);
-        write(&slab, 0);
-        Slots {
-            slab,
-            start: 0,
-            len,
-        }
-    }
-
-    #[inline(always)]
-    fn get(&self, slot: usize) -> Slot {
-        if slot >= self.len as usize {
-            return Slot::NULL;
-        }
-        match self.slab.get(self.start as usize + slot) {
-            Some([head, tail]) => Slot {
-                head: head.load(Relaxed),
-                tail: tail.load(Relaxed),
-            },
-            None => Slot::NULL,
-        }
-    }
+    /// Every attribute as a [`Value`], by slot, made the first time one is
+    /// asked for (by the API, or by an evaluation that reads a short
+    /// string as text): building a profile allocates no string that fits
+    /// in a slot.
+    values: OnceLock<Box<[Value]>>,
 }
 
 /// The history of one event type, sorted by time.
@@ -385,13 +179,13 @@ impl PrefixSums {
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_struct("Profile");
-        map.field("id", &self.rest.id);
-        for (slot, value) in self.rest.attributes.iter().enumerate() {
+        map.field("id", &self.id);
+        for (slot, value) in self.values().iter().enumerate() {
             if let Some((name, _)) = self.schema.attribute_at(slot) {
                 map.field(name, value);
             }
         }
-        let events: usize = self.rest.events.iter().map(EventColumns::len).sum();
+        let events: usize = self.rest().events.iter().map(EventColumns::len).sum();
         map.field("events", &events).finish()
     }
 }
@@ -402,7 +196,7 @@ impl Profile {
         ProfileBuilder {
             id: CompactString::from(id.into()),
             schema: schema.clone(),
-            attributes: vec![Value::Null; schema.attribute_count()],
+            attributes: Attributes::nulls(schema.attribute_count()),
             events: vec![Vec::new(); schema.event_count()],
             errors: Vec::new(),
         }
@@ -410,7 +204,7 @@ impl Profile {
 
     /// The profile's id.
     pub fn id(&self) -> &str {
-        &self.rest.id
+        &self.id
     }
 
     /// The schema the profile was built against.
@@ -421,19 +215,58 @@ impl Profile {
     /// An attribute's value by name (`None` if the schema has no such attribute).
     pub fn attribute(&self, name: &str) -> Option<&Value> {
         let (slot, _) = self.schema.attribute(name)?;
-        self.rest.attributes.get(slot)
+        self.values().get(slot)
     }
 
     /// How many events of a type the profile holds.
     pub fn event_count(&self, event: &str) -> usize {
         self.schema
             .event(event)
-            .and_then(|(index, _)| self.rest.events.get(index))
+            .and_then(|(index, _)| self.rest().events.get(index))
             .map_or(0, EventColumns::len)
     }
 
+    /// The attribute in `slot` as a [`Value`]; a long string or a list
+    /// is read where it is, anything else from the values made on first
+    /// use.
     pub(crate) fn attribute_slot(&self, slot: usize) -> &Value {
-        self.rest.attributes.get(slot).unwrap_or(&Value::Null)
+        let found = match self.slots.get(slot).other_index() {
+            Some(index) => self.rest().others.get(index),
+            None => self.values().get(slot),
+        };
+        found.unwrap_or(&Value::Null)
+    }
+
+    /// Calls `f` with the string attribute in `slot` without making a
+    /// [`Value`] of it: `None` when the attribute is not a string.
+    pub(crate) fn with_text<R>(&self, slot: usize, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let cell = self.slots.get(slot);
+        match cell.other_index() {
+            Some(index) => match self.rest().others.get(index)? {
+                Value::String(text) => Some(f(text)),
+                _ => None,
+            },
+            None => cell.with_text(f),
+        }
+    }
+
+    /// Every attribute as a [`Value`], by slot.
+    fn values(&self) -> &[Value] {
+        let rest = self.rest();
+        rest.values.get_or_init(|| {
+            (0..self.slots.len())
+                .map(|slot| match self.schema.attribute_at(slot) {
+                    Some((_, ty)) => self.slots.get(slot).value(ty, &rest.others),
+                    None => Value::Null,
+                })
+                .collect()
+        })
+    }
+
+    /// The parts evaluation of attributes does not read (made empty on
+    /// first use if the profile was built without any).
+    fn rest(&self) -> &Rest {
+        self.rest.get_or_init(Box::default)
     }
 
     /// The bool attribute in `slot`, read from the compact slots the
@@ -456,7 +289,7 @@ impl Profile {
     }
 
     pub(crate) fn events_of(&self, index: usize) -> Option<&EventColumns> {
-        self.rest.events.get(index)
+        self.rest.get()?.events.get(index)
     }
 
     pub(crate) fn fingerprint(&self) -> u64 {
@@ -541,8 +374,8 @@ fn checked(
 pub struct ProfileBuilder {
     id: CompactString,
     schema: Schema,
-    attributes: Vec<Value>,
-    events: Vec<Vec<(i64, Vec<Value>)>>,
+    attributes: Attributes,
+    events: EventRows,
     errors: Vec<ProfileError>,
 }
 
@@ -554,10 +387,8 @@ impl ProfileBuilder {
         match self.schema.attribute(name) {
             Some((slot, ty)) => {
                 let field = || format!("traits.{name}");
-                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
-                    && let Some(cell) = self.attributes.get_mut(slot)
-                {
-                    *cell = value;
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into()) {
+                    self.attributes.set(slot, Cell::of(value));
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
@@ -596,10 +427,8 @@ impl ProfileBuilder {
         match resolved {
             Some((name, ty)) => {
                 let field = || format!("traits.{name}");
-                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
-                    && let Some(cell) = self.attributes.get_mut(handle.slot())
-                {
-                    *cell = value;
+                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into()) {
+                    self.attributes.set(handle.slot(), Cell::of(value));
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
@@ -657,24 +486,49 @@ impl ProfileBuilder {
         if let Some(error) = self.errors.into_iter().next() {
             return Err(error);
         }
-        let events = self
-            .events
-            .into_iter()
-            .enumerate()
-            .map(|(index, rows)| {
-                let width = self.schema.event_at(index).map_or(0, |(_, e)| e.len());
-                EventColumns::build(rows, width)
-            })
-            .collect();
-        Ok(Profile {
-            schema: self.schema,
-            slots: Slots::new(&self.attributes),
-            rest: Box::new(Rest {
-                id: self.id,
-                attributes: self.attributes.into_boxed_slice(),
+        Ok(Profile::assemble(
+            &self.schema,
+            self.id,
+            self.attributes,
+            self.events,
+        ))
+    }
+}
+
+/// The events of a profile being built: its rows, by event type.
+type EventRows = Vec<Vec<(i64, Vec<Value>)>>;
+
+impl Profile {
+    /// The profile of these parts (`events` may be shorter than the
+    /// schema's event types, even empty: the others have no events).
+    fn assemble(
+        schema: &Schema,
+        id: CompactString,
+        attributes: Attributes,
+        mut events: EventRows,
+    ) -> Profile {
+        let (slots, others) = attributes.into_parts();
+        let mut rest = OnceLock::new();
+        if schema.event_count() > 0 || !others.is_empty() {
+            let events = (0..schema.event_count())
+                .map(|index| {
+                    let rows = events.get_mut(index).map(std::mem::take);
+                    let width = schema.event_at(index).map_or(0, |(_, e)| e.len());
+                    EventColumns::build(rows.unwrap_or_default(), width)
+                })
+                .collect();
+            rest = OnceLock::from(Box::new(Rest {
+                others: others.into_boxed_slice(),
                 events,
-            }),
-        })
+                values: OnceLock::new(),
+            }));
+        }
+        Profile {
+            slots,
+            schema: schema.clone(),
+            id,
+            rest,
+        }
     }
 }
 

@@ -17,15 +17,23 @@ use crate::schema::{EventSchema, Schema, Type};
 use crate::value::Value;
 
 /// Everything a profile holds, comparable: id, values and evaluation slots
-/// by slot, events column by column.
+/// by slot (a slot that points to a value no slot holds, by that value: its
+/// index depends on the order the attributes were set in), events column
+/// by column.
 pub(super) fn contents(p: &Profile) -> String {
-    let slots: Vec<_> = (0..p.schema.attribute_count()).map(|s| p.slot(s)).collect();
+    let slots: Vec<_> = (0..p.schema.attribute_count())
+        .map(|s| {
+            let slot = p.slot(s);
+            slot.other_index()
+                .map_or(Ok(slot), |index| Err(&p.rest().others[index]))
+        })
+        .collect();
     format!(
         "{:?} {:?} {:?} {:?}",
         p.id(),
-        p.rest.attributes,
+        p.values(),
         slots,
-        p.rest.events
+        p.rest().events
     )
 }
 

@@ -14,7 +14,8 @@ use compact_str::{CompactString, ToCompactString};
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::Value as Json;
 
-use super::json::{Scalar, describe, value_from_scalar};
+use super::json::{Scalar, cell_from_scalar, describe};
+use super::slots::{Attributes, Cell, Slot};
 use super::{Profile, ProfileBuilder, ProfileError};
 use crate::schema::{Schema, Type};
 use crate::value::Value;
@@ -100,7 +101,7 @@ impl Profile {
             fields: Fields::take(schema),
             position: 0,
             id: None,
-            attributes: vec![Value::Null; schema.attribute_count()],
+            attributes: Attributes::nulls(schema.attribute_count()),
             id_error: None,
             trait_error: None,
             events: None,
@@ -129,18 +130,21 @@ struct Load<'s> {
     /// The position of the next field of a top-level struct.
     position: usize,
     id: Option<CompactString>,
-    attributes: Vec<Value>,
+    attributes: Attributes,
     /// An id that is neither a string nor a number: reported first.
-    id_error: Option<ProfileError>,
+    /// (This and the next two are boxed: rare, and unboxed they made `Load`
+    /// large enough that handing it on cost a `memcpy` per profile.)
+    id_error: Option<Box<ProfileError>>,
     /// The first mistyped trait: field, expected, found.
-    trait_error: Option<(String, String, String)>,
+    trait_error: Option<Box<(String, String, String)>>,
     /// The `events` field, for the JSON loader.
-    events: Option<Json>,
+    events: Option<Box<Json>>,
 }
 
 impl Load<'_> {
     /// A top-level field of a struct, its meaning cached by position: the
     /// name is looked up only when the struct is not the one seen last.
+    #[inline(always)]
     fn struct_field<T: Serialize + ?Sized>(
         &mut self,
         name: &'static str,
@@ -156,6 +160,12 @@ impl Load<'_> {
                 field
             }
         };
+        if let Field::Attribute(slot, Some(kind)) = field
+            && let Ok(written) = value.serialize(SlotWriter { kind })
+        {
+            self.attributes.write(slot, written);
+            return Ok(());
+        }
         self.field(field, name, value)
     }
 
@@ -174,7 +184,8 @@ impl Load<'_> {
                     Err(_) => {
                         let message =
                             format!("field `id` must be a string, found {}", found(value));
-                        self.id_error.get_or_insert(ProfileError::Json { message });
+                        self.id_error
+                            .get_or_insert_with(|| Box::new(ProfileError::Json { message }));
                     }
                 }
                 Ok(())
@@ -187,18 +198,19 @@ impl Load<'_> {
                 Err(Fail::Custom(message)) => Err(Fail::Custom(message)),
                 Err(_) => {
                     let found = found(value);
-                    self.trait_error
-                        .get_or_insert_with(|| ("traits".into(), "an object".into(), found));
+                    self.trait_error.get_or_insert_with(|| {
+                        Box::new(("traits".into(), "an object".into(), found))
+                    });
                     Ok(())
                 }
             },
             Field::Events => {
                 let events = serde_json::to_value(value)
                     .map_err(|e| Fail::Custom(format!("field `events`: {e}")))?;
-                self.events = Some(events);
+                self.events = Some(Box::new(events));
                 Ok(())
             }
-            Field::Attribute(slot) => self.attribute(slot, name, value),
+            Field::Attribute(slot, _) => self.attribute(slot, name, value),
             Field::Unknown => Ok(()),
         }
     }
@@ -227,11 +239,7 @@ impl Load<'_> {
             return Ok(());
         };
         match value.serialize(Typed { ty }) {
-            Ok(typed) => {
-                if let Some(cell) = self.attributes.get_mut(slot) {
-                    *cell = typed;
-                }
-            }
+            Ok(cell) => self.attributes.set(slot, cell),
             Err(Fail::Custom(message)) => return Err(Fail::Custom(message)),
             Err(fail) => {
                 if self.trait_error.is_none() {
@@ -239,7 +247,8 @@ impl Load<'_> {
                         Fail::NonFinite(x) => format!("number {x}"),
                         _ => found(value),
                     };
-                    self.trait_error = Some((format!("traits.{name}"), ty.to_string(), found));
+                    let error = (format!("traits.{name}"), ty.to_string(), found);
+                    self.trait_error = Some(Box::new(error));
                 }
             }
         }
@@ -248,10 +257,11 @@ impl Load<'_> {
 
     fn finish(self) -> Result<Profile, ProfileError> {
         if let Some(error) = self.id_error {
-            return Err(error);
+            return Err(*error);
         }
         let id = self.id.unwrap_or_default();
-        if let Some((field, expected, found)) = self.trait_error {
+        if let Some(error) = self.trait_error {
+            let (field, expected, found) = *error;
             return Err(ProfileError::WrongType {
                 profile: id.to_string(),
                 field,
@@ -259,17 +269,23 @@ impl Load<'_> {
                 found,
             });
         }
-        let mut builder = ProfileBuilder {
+        let Some(events) = &self.events else {
+            return Ok(Profile::assemble(
+                self.schema,
+                id,
+                self.attributes,
+                Vec::new(),
+            ));
+        };
+        ProfileBuilder {
             id,
             schema: self.schema.clone(),
             attributes: self.attributes,
             events: vec![Vec::new(); self.schema.event_count()],
             errors: Vec::new(),
-        };
-        if let Some(events) = &self.events {
-            builder = builder.load_json(|loader| loader.events(Some(events)))?;
         }
-        builder.build()
+        .load_json(|loader| loader.events(Some(events)))?
+        .build()
     }
 }
 
@@ -279,8 +295,9 @@ enum Field {
     Id,
     Traits,
     Events,
-    /// The attribute in this slot.
-    Attribute(usize),
+    /// The attribute in this slot, and how to write it straight into its
+    /// slot when its type allows.
+    Attribute(usize, Option<Direct>),
     Unknown,
 }
 
@@ -290,9 +307,9 @@ impl Field {
             "id" => Field::Id,
             "traits" => Field::Traits,
             "events" => Field::Events,
-            _ => schema
-                .attribute(name)
-                .map_or(Field::Unknown, |(slot, _)| Field::Attribute(slot)),
+            _ => schema.attribute(name).map_or(Field::Unknown, |(slot, ty)| {
+                Field::Attribute(slot, Direct::of(ty))
+            }),
         }
     }
 }
@@ -334,6 +351,7 @@ impl Fields {
         });
     }
 
+    #[inline]
     fn get(&self, position: usize, name: &'static str) -> Option<Field> {
         match self.fields.get(position) {
             Some(&(at, len, field)) if at == name.as_ptr() as usize && len == name.len() => {
@@ -543,6 +561,7 @@ impl ser::SerializeStruct for Object<'_, '_> {
     type Ok = ();
     type Error = Fail;
 
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         name: &'static str,
@@ -701,6 +720,9 @@ impl ser::Serializer for Id {
     }
 }
 
+mod direct;
+use direct::{Direct, SlotWriter};
+
 /// A value of a declared type.
 #[derive(Clone, Copy)]
 struct Typed<'t> {
@@ -708,34 +730,34 @@ struct Typed<'t> {
 }
 
 impl Typed<'_> {
-    fn scalar(self, scalar: Scalar<'_>) -> Result<Value, Fail> {
-        value_from_scalar(self.ty, scalar).ok_or(Fail::Mismatch)
+    fn scalar(self, scalar: Scalar<'_>) -> Result<Cell, Fail> {
+        cell_from_scalar(self.ty, scalar).ok_or(Fail::Mismatch)
     }
 }
 
 impl<'t> ser::Serializer for Typed<'t> {
-    type Ok = Value;
+    type Ok = Cell;
     type Error = Fail;
     type SerializeSeq = Items<'t>;
     type SerializeTuple = Items<'t>;
     type SerializeTupleStruct = Items<'t>;
-    type SerializeTupleVariant = Impossible<Value, Fail>;
-    type SerializeMap = Impossible<Value, Fail>;
-    type SerializeStruct = Impossible<Value, Fail>;
-    type SerializeStructVariant = Impossible<Value, Fail>;
+    type SerializeTupleVariant = Impossible<Cell, Fail>;
+    type SerializeMap = Impossible<Cell, Fail>;
+    type SerializeStruct = Impossible<Cell, Fail>;
+    type SerializeStructVariant = Impossible<Cell, Fail>;
 
     refuse!(widen serialize_newtype_variant serialize_tuple_variant serialize_map serialize_struct
         serialize_struct_variant);
 
-    fn serialize_bool(self, v: bool) -> Result<Value, Fail> {
+    fn serialize_bool(self, v: bool) -> Result<Cell, Fail> {
         self.scalar(Scalar::Bool(v))
     }
 
-    fn serialize_i64(self, v: i64) -> Result<Value, Fail> {
+    fn serialize_i64(self, v: i64) -> Result<Cell, Fail> {
         self.scalar(Scalar::Int(v))
     }
 
-    fn serialize_i128(self, v: i128) -> Result<Value, Fail> {
+    fn serialize_i128(self, v: i128) -> Result<Cell, Fail> {
         match (i64::try_from(v), u64::try_from(v)) {
             (Ok(i), _) => self.serialize_i64(i),
             (_, Ok(u)) => self.serialize_u64(u),
@@ -743,60 +765,64 @@ impl<'t> ser::Serializer for Typed<'t> {
         }
     }
 
-    fn serialize_u64(self, v: u64) -> Result<Value, Fail> {
+    fn serialize_u64(self, v: u64) -> Result<Cell, Fail> {
         self.scalar(match i64::try_from(v) {
             Ok(i) => Scalar::Int(i),
             Err(_) => Scalar::UInt(v),
         })
     }
 
-    fn serialize_u128(self, v: u128) -> Result<Value, Fail> {
+    fn serialize_u128(self, v: u128) -> Result<Cell, Fail> {
         u64::try_from(v)
             .map_err(|_| Fail::Mismatch)
             .and_then(|u| self.serialize_u64(u))
     }
 
-    fn serialize_f64(self, v: f64) -> Result<Value, Fail> {
+    fn serialize_f64(self, v: f64) -> Result<Cell, Fail> {
         if !v.is_finite() {
             return Err(Fail::NonFinite(v));
         }
         self.scalar(Scalar::Float(v))
     }
 
-    fn serialize_char(self, v: char) -> Result<Value, Fail> {
+    fn serialize_char(self, v: char) -> Result<Cell, Fail> {
         self.scalar(Scalar::Str(v.encode_utf8(&mut [0; 4])))
     }
 
-    fn serialize_str(self, v: &str) -> Result<Value, Fail> {
+    fn serialize_str(self, v: &str) -> Result<Cell, Fail> {
         self.scalar(Scalar::Str(v))
     }
 
-    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Fail> {
+    fn serialize_bytes(self, v: &[u8]) -> Result<Cell, Fail> {
         let Type::List(item) = self.ty else {
             return Err(Fail::Mismatch);
         };
         let item = Typed { ty: item };
         let items: Result<Vec<Value>, Fail> = v
             .iter()
-            .map(|byte| item.scalar(Scalar::Int((*byte).into())))
+            .map(|byte| {
+                Ok(item
+                    .scalar(Scalar::Int((*byte).into()))?
+                    .into_value(item.ty))
+            })
             .collect();
-        Ok(Value::List(items?.into()))
+        Ok(Cell::Other(Value::List(items?.into())))
     }
 
-    fn serialize_none(self) -> Result<Value, Fail> {
-        Ok(Value::Null)
+    fn serialize_none(self) -> Result<Cell, Fail> {
+        Ok(Cell::Slot(Slot::NULL))
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, Fail> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Cell, Fail> {
         value.serialize(self)
     }
 
-    fn serialize_unit(self) -> Result<Value, Fail> {
-        Ok(Value::Null)
+    fn serialize_unit(self) -> Result<Cell, Fail> {
+        Ok(Cell::Slot(Slot::NULL))
     }
 
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, Fail> {
-        Ok(Value::Null)
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Cell, Fail> {
+        Ok(Cell::Slot(Slot::NULL))
     }
 
     fn serialize_unit_variant(
@@ -804,7 +830,7 @@ impl<'t> ser::Serializer for Typed<'t> {
         _: &'static str,
         _: u32,
         variant: &'static str,
-    ) -> Result<Value, Fail> {
+    ) -> Result<Cell, Fail> {
         self.scalar(Scalar::Str(variant))
     }
 
@@ -812,7 +838,7 @@ impl<'t> ser::Serializer for Typed<'t> {
         self,
         _: &'static str,
         value: &T,
-    ) -> Result<Value, Fail> {
+    ) -> Result<Cell, Fail> {
         value.serialize(self)
     }
 
@@ -844,7 +870,7 @@ struct Items<'t> {
 impl Items<'_> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Fail> {
         let item = value.serialize(Typed { ty: self.item })?;
-        self.items.push(item);
+        self.items.push(item.into_value(self.item));
         Ok(())
     }
 }
@@ -853,15 +879,15 @@ impl Items<'_> {
 macro_rules! items {
     ($($kind:ident :: $add:ident),*) => {$(
         impl ser::$kind for Items<'_> {
-            type Ok = Value;
+            type Ok = Cell;
             type Error = Fail;
 
             fn $add<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Fail> {
                 self.push(value)
             }
 
-            fn end(self) -> Result<Value, Fail> {
-                Ok(Value::List(self.items.into()))
+            fn end(self) -> Result<Cell, Fail> {
+                Ok(Cell::Other(Value::List(self.items.into())))
             }
         }
     )*};
