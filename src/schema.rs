@@ -6,10 +6,50 @@
 //! its attributes in a plain vector and evaluation never hashes a name.
 
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+
+/// A table of names in declaration order.
+///
+/// Keyed by a fast unkeyed hash rather than the standard library's SipHash:
+/// a name is looked up for every trait, event and property of every
+/// profile read, and the tables are built from the rule set, never from
+/// profile data, so lookups with untrusted names cannot flood them.
+type Names<V> = IndexMap<String, V, BuildHasherDefault<NameHasher>>;
+
+/// FxHash's mix (a rotate, an xor and a multiply per word), eight bytes at
+/// a time.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut mix = |word: u64| self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            mix(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            if let Some(head) = word.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            // The length keeps "a" and "a\0" apart.
+            mix(u64::from_le_bytes(word) ^ (rest.len() as u64) << 59);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// The static type of a value or an expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,7 +139,7 @@ impl FromStr for Type {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventSchema {
-    properties: IndexMap<String, Type>,
+    properties: Names<Type>,
 }
 
 impl EventSchema {
@@ -200,16 +240,16 @@ pub struct Schema(Arc<Declaration>);
 
 #[derive(Debug, PartialEq, Eq)]
 struct Declaration {
-    attributes: IndexMap<String, Type>,
-    events: IndexMap<String, EventSchema>,
+    attributes: Names<Type>,
+    events: Names<EventSchema>,
     fingerprint: u64,
 }
 
 /// Builds a [`Schema`].
 #[derive(Debug, Clone, Default)]
 pub struct SchemaBuilder {
-    attributes: IndexMap<String, Type>,
-    events: IndexMap<String, EventSchema>,
+    attributes: Names<Type>,
+    events: Names<EventSchema>,
 }
 
 impl SchemaBuilder {
@@ -261,7 +301,7 @@ impl SchemaBuilder {
 
 /// FNV-1a over the declaration, so that profiles and compiled expressions can
 /// check cheaply that they agree on slot numbers.
-fn fingerprint(attributes: &IndexMap<String, Type>, events: &IndexMap<String, EventSchema>) -> u64 {
+fn fingerprint(attributes: &Names<Type>, events: &Names<EventSchema>) -> u64 {
     let mut text = String::new();
     for (name, ty) in attributes {
         text.push_str(&format!("a:{name}:{ty};"));

@@ -22,6 +22,7 @@ use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
+use super::events::EventLog;
 use super::json::{Scalar, cell_from_scalar, value_from_json};
 use super::slots::{Attributes, Cell};
 use super::{Profile, ProfileBuilder};
@@ -65,13 +66,8 @@ impl<'de> Visitor<'de> for ProfileSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ProfileBuilder, A::Error> {
         let schema = self.schema;
-        let mut builder = ProfileBuilder {
-            id: CompactString::default(),
-            schema: schema.clone(),
-            attributes: Attributes::nulls(schema.attribute_count()),
-            events: vec![Vec::new(); schema.event_count()],
-            errors: Vec::new(),
-        };
+        let attributes = Attributes::nulls(schema.attribute_count());
+        let mut builder = ProfileBuilder::new(schema, CompactString::default(), attributes);
         let (mut id, mut traits, mut events) = (None, false, false);
         while let Some(key) = map.next_key_seed(KeySeed(top_key))? {
             match key {
@@ -244,14 +240,6 @@ impl Cells for Attributes {
     }
 }
 
-/// An event's properties.
-impl Cells for [Value] {
-    fn put(&mut self, slot: usize, ty: &Type, cell: Cell) -> Option<()> {
-        *self.get_mut(slot)? = cell.into_value(ty);
-        Some(())
-    }
-}
-
 /// One value converted to a type by [`value_from_scalar`]; a list item by
 /// item. A value that does not fit gives up.
 struct TypedSeed<'t>(&'t Type);
@@ -320,7 +308,7 @@ impl<'de> Visitor<'de> for TypedSeed<'_> {
 /// The `events` array (or `null`), each event pushed to its type's rows.
 struct EventsSeed<'s, 'b> {
     schema: &'s Schema,
-    events: &'b mut [Vec<(i64, Vec<Value>)>],
+    events: &'b mut [EventLog],
 }
 
 impl<'de> DeserializeSeed<'de> for EventsSeed<'_, '_> {
@@ -343,25 +331,29 @@ impl<'de> Visitor<'de> for EventsSeed<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(event) = seq.next_element_seed(EventSeed(self.schema))? {
-            if let Some((index, row)) = event {
-                self.events.get_mut(index).ok_or_else(give_up)?.push(row);
-            }
-        }
+        let (schema, logs) = (self.schema, self.events);
+        while seq
+            .next_element_seed(EventSeed {
+                schema,
+                logs: &mut *logs,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
 }
 
-/// One event object: its type's index and its row, or `None` for an event
-/// type the schema does not declare.
-struct EventSeed<'s>(&'s Schema);
+/// One event object, added to its type's log (nothing for an event type
+/// the schema does not declare).
+struct EventSeed<'s, 'l> {
+    schema: &'s Schema,
+    logs: &'l mut [EventLog],
+}
 
-type EventRow = (i64, Vec<Value>);
+impl<'de> DeserializeSeed<'de> for EventSeed<'_, '_> {
+    type Value = ();
 
-impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
-    type Value = Option<(usize, EventRow)>;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         de.deserialize_any(self)
     }
 }
@@ -383,23 +375,23 @@ fn event_key(key: &str) -> EventKey {
     }
 }
 
-/// An event's properties so far: read into a row once the event type is
-/// known, kept as JSON when they come before the `event` name.
+/// An event's properties so far: written into the event's row once its
+/// type is known, kept as JSON when they come before the `event` name.
 enum Properties {
     Absent,
-    Row(Vec<Value>),
+    Written(usize),
     Early(Json),
 }
 
-impl<'de> Visitor<'de> for EventSeed<'_> {
-    type Value = Option<(usize, EventRow)>;
+impl<'de> Visitor<'de> for EventSeed<'_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let schema = self.0;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let schema = self.schema;
         // `Some(None)`: an event type the schema does not declare.
         let mut kind: Option<Option<(usize, &EventSchema)>> = None;
         let mut at: Option<Option<Timestamp>> = None;
@@ -414,7 +406,13 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 }
                 EventKey::Properties if properties.is_none() => {
                     properties = Some(match kind {
-                        Some(Some((_, event))) => map.next_value_seed(PropertiesSeed(event))?,
+                        Some(Some((index, event))) => {
+                            // Its time is set when it is known.
+                            let log = self.logs.get_mut(index).ok_or_else(give_up)?;
+                            let row = log.open(0, event.len());
+                            map.next_value_seed(PropertiesSeed { event, log, row })?;
+                            Properties::Written(row)
+                        }
                         Some(None) => {
                             map.next_value_seed(Skip)?;
                             Properties::Absent
@@ -432,25 +430,27 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
         // No `event`: an error. An undeclared type: ignored, whatever its
         // timestamp and properties.
         let Some((index, event)) = kind.ok_or_else(give_up)? else {
-            return Ok(None);
+            return Ok(());
         };
-        let at = at.flatten().ok_or_else(give_up)?;
-        let row = match properties.unwrap_or(Properties::Absent) {
-            Properties::Row(row) => row,
-            Properties::Absent | Properties::Early(Json::Null) => vec![Value::Null; event.len()],
+        let at = at.flatten().ok_or_else(give_up)?.as_micros();
+        let log = self.logs.get_mut(index).ok_or_else(give_up)?;
+        match properties.unwrap_or(Properties::Absent) {
+            Properties::Written(row) => log.set_time(row, at),
+            Properties::Absent | Properties::Early(Json::Null) => {
+                log.open(at, event.len());
+            }
             Properties::Early(Json::Object(object)) => {
-                let mut row = vec![Value::Null; event.len()];
+                let row = log.open(at, event.len());
                 for (name, json) in &object {
                     if let Some((slot, ty)) = event.get(name) {
                         let value = value_from_json(ty, json).ok_or_else(give_up)?;
-                        *row.get_mut(slot).ok_or_else(give_up)? = value;
+                        log.set(row, slot, value);
                     }
                 }
-                row
             }
             Properties::Early(_) => return Err(give_up()),
-        };
-        Ok(Some((index, (at.as_micros(), row))))
+        }
+        Ok(())
     }
 }
 
@@ -478,32 +478,68 @@ impl Visitor<'_> for TimestampSeed {
     }
 }
 
-/// A declared event's `properties` object (or `null`), as a row by slot.
-struct PropertiesSeed<'e>(&'e EventSchema);
+/// A declared event's `properties` object (or `null`), written into its
+/// row.
+struct PropertiesSeed<'e, 'l> {
+    event: &'e EventSchema,
+    log: &'l mut EventLog,
+    row: usize,
+}
 
-impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
-    type Value = Properties;
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, '_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Properties, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for PropertiesSeed<'_> {
-    type Value = Properties;
+impl<'de> Visitor<'de> for PropertiesSeed<'_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object of properties")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Properties, E> {
-        Ok(Properties::Row(vec![Value::Null; self.0.len()]))
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Properties, A::Error> {
-        let mut row = vec![Value::Null; self.0.len()];
-        fill(map, |name| self.0.get(name), row.as_mut_slice())?;
-        Ok(Properties::Row(row))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let event = self.event;
+        let mut row = EventRow {
+            log: self.log,
+            row: self.row,
+            width: event.len(),
+        };
+        fill(map, |name| event.get(name), &mut row)
+    }
+}
+
+/// The row of one event in its type's log.
+struct EventRow<'l> {
+    log: &'l mut EventLog,
+    row: usize,
+    width: usize,
+}
+
+/// An event's properties: a string the last events of its column already
+/// hold is shared, not allocated again.
+impl Cells for EventRow<'_> {
+    fn put(&mut self, slot: usize, ty: &Type, cell: Cell) -> Option<()> {
+        if slot >= self.width {
+            return None;
+        }
+        let (log, row) = (&mut *self.log, self.row);
+        match cell {
+            Cell::Slot(small) if small.is_text() => {
+                small.with_text(|text| log.set_text(row, slot, text))
+            }
+            cell => {
+                log.set(row, slot, cell.into_value(ty));
+                Some(())
+            }
+        }
     }
 }
 

@@ -315,7 +315,14 @@ impl JsonLoader<'_> {
                 ));
             }
         };
-        let mut row = vec![Value::Null; event_schema.len()];
+        let Some(row) = self
+            .builder
+            .events
+            .get_mut(index)
+            .map(|log| log.open(at.as_micros(), event_schema.len()))
+        else {
+            return Ok(());
+        };
         match event.get("properties") {
             None | Some(Json::Null) => {}
             Some(Json::Object(properties)) => {
@@ -325,17 +332,14 @@ impl JsonLoader<'_> {
                     };
                     let value =
                         self.value(|| format!("{field}.properties.{property}"), ty, json)?;
-                    if let Some(cell) = row.get_mut(slot) {
-                        *cell = value;
+                    if let Some(log) = self.builder.events.get_mut(index) {
+                        log.set(row, slot, value);
                     }
                 }
             }
             Some(other) => {
                 return Err(self.structural(&format!("{field}.properties"), "an object", other));
             }
-        }
-        if let Some(rows) = self.builder.events.get_mut(index) {
-            rows.push((at.as_micros(), row));
         }
         Ok(())
     }

@@ -16,12 +16,14 @@ use crate::schema::{AttributeHandle, Schema, Type};
 mod deserialize;
 #[cfg(test)]
 mod deserialize_tests;
+mod events;
 mod json;
 mod serialize;
 mod slots;
 #[cfg(test)]
 mod tests;
 use crate::value::{Duration, Timestamp, Value};
+use events::EventLog;
 pub(crate) use slots::Slot;
 use slots::{Attributes, Cell, Slots};
 
@@ -98,25 +100,15 @@ pub(crate) enum PrefixSums {
 }
 
 impl EventColumns {
-    fn build(mut rows: Vec<(i64, Vec<Value>)>, width: usize) -> Self {
-        rows.sort_by_key(|(at, _)| *at);
-        let mut columns = EventColumns {
-            timestamps: Vec::with_capacity(rows.len()),
-            properties: vec![Vec::with_capacity(rows.len()); width],
-            prefix: Vec::new(),
-        };
-        for (at, values) in rows {
-            columns.timestamps.push(at);
-            for (column, value) in columns.properties.iter_mut().zip(values) {
-                column.push(value);
-            }
+    /// The columns of an event log, `width` properties wide.
+    fn build(log: EventLog, width: usize) -> Self {
+        let (timestamps, properties) = log.into_sorted(width);
+        let prefix = properties.iter().map(|c| PrefixSums::build(c)).collect();
+        EventColumns {
+            timestamps,
+            properties,
+            prefix,
         }
-        columns.prefix = columns
-            .properties
-            .iter()
-            .map(|c| PrefixSums::build(c))
-            .collect();
-        columns
     }
 
     /// Number of events.
@@ -193,13 +185,8 @@ impl fmt::Debug for Profile {
 impl Profile {
     /// Starts a profile with the given id.
     pub fn builder(schema: &Schema, id: impl Into<String>) -> ProfileBuilder {
-        ProfileBuilder {
-            id: CompactString::from(id.into()),
-            schema: schema.clone(),
-            attributes: Attributes::nulls(schema.attribute_count()),
-            events: vec![Vec::new(); schema.event_count()],
-            errors: Vec::new(),
-        }
+        let attributes = Attributes::nulls(schema.attribute_count());
+        ProfileBuilder::new(schema, CompactString::from(id.into()), attributes)
     }
 
     /// The profile's id.
@@ -375,11 +362,22 @@ pub struct ProfileBuilder {
     id: CompactString,
     schema: Schema,
     attributes: Attributes,
-    events: EventRows,
+    events: EventLogs,
     errors: Vec<ProfileError>,
 }
 
 impl ProfileBuilder {
+    /// A builder of these attributes and no events yet.
+    fn new(schema: &Schema, id: CompactString, attributes: Attributes) -> ProfileBuilder {
+        ProfileBuilder {
+            id,
+            schema: schema.clone(),
+            attributes,
+            events: vec![EventLog::default(); schema.event_count()],
+            errors: Vec::new(),
+        }
+    }
+
     /// Sets an attribute by name (a name lookup per call; code that sets
     /// the same attributes profile after profile can resolve them once with
     /// [`Schema::attribute_handle`] and use [`ProfileBuilder::set`]).
@@ -456,7 +454,10 @@ impl ProfileBuilder {
             });
             return self;
         };
-        let mut row = vec![Value::Null; event_schema.len()];
+        let Some(log) = self.events.get_mut(index) else {
+            return self;
+        };
+        let row = log.open(at.as_micros(), event_schema.len());
         for (property, value) in properties {
             let field = || format!("events.{event}.{property}");
             let Some((slot, ty)) = event_schema.get(property) else {
@@ -466,14 +467,9 @@ impl ProfileBuilder {
                 });
                 continue;
             };
-            if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into())
-                && let Some(cell) = row.get_mut(slot)
-            {
-                *cell = value;
+            if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into()) {
+                log.set(row, slot, value);
             }
-        }
-        if let Some(rows) = self.events.get_mut(index) {
-            rows.push((at.as_micros(), row));
         }
         self
     }
@@ -495,8 +491,8 @@ impl ProfileBuilder {
     }
 }
 
-/// The events of a profile being built: its rows, by event type.
-type EventRows = Vec<Vec<(i64, Vec<Value>)>>;
+/// The events of a profile being built, by event type.
+type EventLogs = Vec<EventLog>;
 
 impl Profile {
     /// The profile of these parts (`events` may be shorter than the
@@ -505,16 +501,16 @@ impl Profile {
         schema: &Schema,
         id: CompactString,
         attributes: Attributes,
-        mut events: EventRows,
+        mut events: EventLogs,
     ) -> Profile {
         let (slots, others) = attributes.into_parts();
         let mut rest = OnceLock::new();
         if schema.event_count() > 0 || !others.is_empty() {
             let events = (0..schema.event_count())
                 .map(|index| {
-                    let rows = events.get_mut(index).map(std::mem::take);
+                    let log = events.get_mut(index).map(std::mem::take);
                     let width = schema.event_at(index).map_or(0, |(_, e)| e.len());
-                    EventColumns::build(rows.unwrap_or_default(), width)
+                    EventColumns::build(log.unwrap_or_default(), width)
                 })
                 .collect();
             rest = OnceLock::from(Box::new(Rest {

@@ -277,15 +277,9 @@ impl Load<'_> {
                 Vec::new(),
             ));
         };
-        ProfileBuilder {
-            id,
-            schema: self.schema.clone(),
-            attributes: self.attributes,
-            events: vec![Vec::new(); self.schema.event_count()],
-            errors: Vec::new(),
-        }
-        .load_json(|loader| loader.events(Some(events)))?
-        .build()
+        ProfileBuilder::new(self.schema, id, self.attributes)
+            .load_json(|loader| loader.events(Some(events)))?
+            .build()
     }
 }
 
