@@ -89,6 +89,7 @@ mod check;
 mod compile;
 mod limits;
 mod profile;
+mod rfc3339;
 mod schema;
 mod stream;
 mod trigger;

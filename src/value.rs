@@ -109,6 +109,9 @@ pub struct InvalidTimestamp(pub String);
 
 /// Microseconds since the epoch of an RFC 3339 timestamp or a bare date.
 pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
+    if let Some(micros) = crate::rfc3339::parse_utc(text) {
+        return Some(micros);
+    }
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.timestamp_micros());
     }

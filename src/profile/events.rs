@@ -77,6 +77,11 @@ impl EventLog {
         if timestamps.is_sorted() {
             return (timestamps, properties);
         }
+        if properties.is_empty() {
+            // Nothing rides along: equal times are indistinguishable.
+            timestamps.sort_unstable();
+            return (timestamps, properties);
+        }
         let mut order: Vec<usize> = (0..timestamps.len()).collect();
         order.sort_by_key(|&row| timestamps.get(row).copied());
         timestamps = order
@@ -130,6 +135,15 @@ mod tests {
             prop_assert_eq!(&properties[0], &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
             prop_assert_eq!(&properties[1], &rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn events_without_properties_sort_by_time() {
+        let mut log = EventLog::default();
+        for at in [3, 1, 2, 1] {
+            log.open(at, 0);
+        }
+        assert_eq!(log.into_sorted(0), (vec![1, 1, 2, 3], vec![]));
     }
 
     #[test]
