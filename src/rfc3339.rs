@@ -1,7 +1,8 @@
-//! The fast path of timestamp parsing: the canonical UTC form that profiles
-//! and event streams almost always use, `2026-11-24T09:00:00Z` with an
-//! optional fraction of a second, read without a general parser. Anything
-//! else (an offset, a lowercase `t`, a leap second, a bare date) is left to
+//! The fast path of reading and writing timestamps: the canonical UTC form
+//! that profiles, event streams and output lines almost always use,
+//! `2026-11-24T09:00:00Z` with an optional fraction of a second, without a
+//! general parser or formatter. Anything else (an offset, a lowercase `t`,
+//! a leap second, a bare date, a year outside 0000 to 9999) is left to
 //! chrono, so this path only has to agree with chrono where it answers,
 //! which its tests check.
 
@@ -56,6 +57,83 @@ pub(crate) fn parse_utc(text: &str) -> Option<i64> {
     Some(seconds * 1_000_000 + fraction)
 }
 
+/// `micros` written as chrono writes it with `SecondsFormat::AutoSi` and a
+/// `Z` (`2026-11-24T09:00:00Z`, a fraction only when there is one, in
+/// groups of three digits), into `buffer`; `None` outside years 0000 to
+/// 9999, where chrono writes signs and more digits.
+pub(crate) fn format_utc(micros: i64, buffer: &mut [u8; 32]) -> Option<&str> {
+    let seconds = micros.div_euclid(1_000_000);
+    let fraction = micros.rem_euclid(1_000_000);
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let mut text = Text { buffer, len: 0 };
+    text.number(year, 4, b'-');
+    text.number(month, 2, b'-');
+    text.number(day, 2, b'T');
+    text.number(of_day / 3600, 2, b':');
+    text.number(of_day / 60 % 60, 2, b':');
+    match fraction {
+        0 => text.number(of_day % 60, 2, b'Z'),
+        _ => {
+            text.number(of_day % 60, 2, b'.');
+            if fraction % 1000 == 0 {
+                text.number(fraction / 1000, 3, b'Z');
+            } else {
+                text.number(fraction, 6, b'Z');
+            }
+        }
+    }
+    let Text { buffer, len } = text;
+    std::str::from_utf8(buffer.get(..len)?).ok()
+}
+
+/// Digits and separators written one after another.
+struct Text<'b> {
+    buffer: &'b mut [u8; 32],
+    len: usize,
+}
+
+impl Text<'_> {
+    /// `n` in `digits` decimal digits (`0 <= n < 10^digits`), then `after`.
+    fn number(&mut self, n: i64, digits: u32, after: u8) {
+        for place in (0..digits).rev() {
+            let digit = (n / 10i64.pow(place)).rem_euclid(10);
+            self.push(b'0' + u8::try_from(digit).unwrap_or(0));
+        }
+        self.push(after);
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(cell) = self.buffer.get_mut(self.len) {
+            *cell = byte;
+            self.len += 1;
+        }
+    }
+}
+
+/// The date of a day counted from 1970-01-01 (Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// The decimal number of ASCII digits (at most nine, so no overflow).
 fn number(digits: &[u8]) -> Option<i64> {
     digits.iter().try_fold(0i64, |n, &d| {
@@ -90,7 +168,7 @@ mod tests {
     use chrono::DateTime;
     use proptest::prelude::*;
 
-    use super::parse_utc;
+    use super::{format_utc, parse_utc};
 
     fn chrono(text: &str) -> Option<i64> {
         DateTime::parse_from_rfc3339(text)
@@ -136,6 +214,27 @@ mod tests {
     }
 
     proptest! {
+        /// Written as chrono writes it, for every instant of years 0000 to
+        /// 9999, and read back to the same instant.
+        #[test]
+        fn formats_as_chrono_does(
+            micros in -62_167_219_200_000_000i64..=253_402_300_799_999_999,
+            rounding in 0..3usize,
+        ) {
+            // Whole seconds and milliseconds are the usual cases.
+            let micros = match rounding {
+                0 => micros - micros.rem_euclid(1_000_000),
+                1 => micros - micros.rem_euclid(1000),
+                _ => micros,
+            };
+            let chrono = DateTime::from_timestamp_micros(micros)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            let mut buffer = [0u8; 32];
+            prop_assert_eq!(format_utc(micros, &mut buffer), Some(chrono.as_str()));
+            prop_assert_eq!(parse_utc(&chrono), Some(micros));
+        }
+
         /// Where the fast path answers, chrono answers the same; every
         /// valid canonical text gets an answer.
         #[test]

@@ -124,6 +124,10 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buffer = [0u8; 32];
+        if let Some(text) = crate::rfc3339::format_utc(self.0, &mut buffer) {
+            return f.write_str(text);
+        }
         match self.to_datetime() {
             Some(at) => f.write_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
             None => write!(f, "{}µs", self.0),

@@ -24,7 +24,6 @@ use compact_str::CompactString;
 
 use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
-use self::output::journey_json;
 use crate::hash::Fnv1a64;
 use crate::history::{History, JourneyState, JourneyUpdate, LastDecision, Outcome, Record, Update};
 use crate::profile::Profile;
@@ -200,24 +199,6 @@ impl Decision {
             journeys: self.journeys.clone(),
             decided,
         }
-    }
-
-    /// The JSON lines `nextbest decide` prints: the emissions and, when
-    /// explaining, the suppressions, the skipped steps and the journey
-    /// changes.
-    pub fn to_json_lines(&self, explain: bool) -> Vec<serde_json::Value> {
-        let mut lines: Vec<serde_json::Value> =
-            self.emissions.iter().map(Emission::to_json).collect();
-        if explain {
-            lines.extend(self.suppressions.iter().map(Suppression::to_json));
-            let overdue = self
-                .skipped
-                .iter()
-                .filter(|e| !self.suppressions.iter().any(|s| s.is_for(e)));
-            lines.extend(overdue.map(Emission::to_skipped_json));
-            lines.extend(self.journeys.iter().map(|u| journey_json(u, self.at)));
-        }
-        lines
     }
 
     /// The decision at `now` for a profile whose last recorded decision,

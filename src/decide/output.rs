@@ -1,12 +1,142 @@
 //! The JSON lines of SPEC §6: emissions, suppressions, and (when explaining)
 //! skipped journey steps and journey changes.
+//!
+//! Each line's shape is one private struct that serde writes in the order
+//! of its fields: straight into the output for the command line
+//! ([`Decision::write_json_lines`]), or into a `serde_json::Value` for the
+//! `to_json` methods. There is one definition of each line, whichever way
+//! it is written.
 
 use compact_str::CompactString;
-use serde_json::{Map, Value as Json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value as Json;
 
-use super::{Emission, Suppression};
+use super::{Decision, Emission, Suppression};
 use crate::history::JourneyUpdate;
 use crate::value::{Timestamp, Value};
+
+/// One line of a decision's output.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum Line<'a> {
+    Emission(EmissionLine<'a>),
+    Skipped(SkippedLine<'a>),
+    Suppression(SuppressionLine<'a>),
+    Journey(JourneyLine<'a>),
+}
+
+#[derive(Serialize)]
+pub(super) struct EmissionLine<'a> {
+    profile: &'a str,
+    action: &'a str,
+    channel: &'a str,
+    #[serde(serialize_with = "instant")]
+    send_at: Timestamp,
+    #[serde(flatten)]
+    step: Step<'a>,
+    key: &'a str,
+}
+
+#[derive(Serialize)]
+pub(super) struct SkippedLine<'a> {
+    profile: &'a str,
+    action: &'a str,
+    #[serde(flatten)]
+    step: Step<'a>,
+    skipped: &'static str,
+}
+
+#[derive(Serialize)]
+pub(super) struct SuppressionLine<'a> {
+    profile: &'a str,
+    action: &'a str,
+    #[serde(flatten)]
+    step: Step<'a>,
+    suppressed: &'static str,
+    #[serde(serialize_with = "detail")]
+    detail: &'a [(&'static str, Value)],
+}
+
+#[derive(Serialize)]
+pub(super) struct JourneyLine<'a> {
+    profile: &'a str,
+    journey: &'a str,
+    journey_status: &'static str,
+    #[serde(serialize_with = "instant")]
+    entered_at: Timestamp,
+    steps_done: u32,
+}
+
+/// The `journey` and `step` of a line, when it has them.
+#[derive(Serialize)]
+struct Step<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journey: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<u32>,
+}
+
+impl<'a> Step<'a> {
+    fn of(journey: Option<&'a (CompactString, u32)>) -> Self {
+        Step {
+            journey: journey.map(|(journey, _)| journey.as_str()),
+            step: journey.map(|(_, step)| *step),
+        }
+    }
+}
+
+fn instant<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(at)
+}
+
+fn detail<S: Serializer>(
+    detail: &&[(&'static str, Value)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(detail.len()))?;
+    for (name, value) in *detail {
+        map.serialize_entry(name, &AsJson(value))?;
+    }
+    map.end()
+}
+
+/// A value as JSON: timestamps and durations as strings, as in profiles. A
+/// figure past the end of year 9999 (a cooldown of thousands of years ends
+/// there) is written as the last instant RFC 3339 can write, which it is at
+/// least: the line stays RFC 3339 for every reader. (A send time is never
+/// clamped: a decision that would send that late is refused.) A float that
+/// is not finite is `null`.
+struct AsJson<'a>(&'a Value);
+
+impl Serialize for AsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Value::Float(_) => serializer.serialize_unit(),
+            Value::String(s) => serializer.serialize_str(s),
+            Value::Timestamp(t) => serializer
+                .collect_str(&(*t).clamp(Timestamp::EARLIEST_RFC3339, Timestamp::LATEST_RFC3339)),
+            Value::Duration(d) => serializer.collect_str(d),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(&AsJson(item))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// A line as a `serde_json::Value`.
+fn to_json(line: &impl Serialize) -> Json {
+    // Cannot fail: every map key is a string.
+    serde_json::to_value(line).unwrap_or(Json::Null)
+}
 
 impl Emission {
     /// The JSON line `nextbest decide` prints (SPEC §6).
@@ -27,43 +157,46 @@ impl Emission {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_json(&self) -> Json {
-        let mut line = Map::new();
-        line.insert("profile".into(), self.profile.as_str().into());
-        line.insert("action".into(), self.action.as_str().into());
-        line.insert("channel".into(), self.channel.as_str().into());
-        line.insert("send_at".into(), self.send_at.to_string().into());
-        insert_step(&mut line, self.journey.as_ref());
-        line.insert("key".into(), self.key.as_str().into());
-        Json::Object(line)
+        to_json(&self.line())
+    }
+
+    pub(super) fn line(&self) -> EmissionLine<'_> {
+        EmissionLine {
+            profile: &self.profile,
+            action: &self.action,
+            channel: &self.channel,
+            send_at: self.send_at,
+            step: Step::of(self.journey.as_ref()),
+            key: &self.key,
+        }
     }
 
     /// The line of a journey step given up because the next step fell due
     /// before it could be sent.
-    pub(super) fn to_skipped_json(&self) -> Json {
-        let mut line = Map::new();
-        line.insert("profile".into(), self.profile.as_str().into());
-        line.insert("action".into(), self.action.as_str().into());
-        insert_step(&mut line, self.journey.as_ref());
-        line.insert("skipped".into(), "overdue".into());
-        Json::Object(line)
+    pub(super) fn skipped_line(&self) -> SkippedLine<'_> {
+        SkippedLine {
+            profile: &self.profile,
+            action: &self.action,
+            step: Step::of(self.journey.as_ref()),
+            skipped: "overdue",
+        }
     }
 }
 
 impl Suppression {
     /// The JSON line `nextbest decide --explain` prints (SPEC §6).
     pub fn to_json(&self) -> Json {
-        let detail: Map<String, Json> = self
-            .detail
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), json_value(v)))
-            .collect();
-        let mut line = Map::new();
-        line.insert("profile".into(), self.profile.as_str().into());
-        line.insert("action".into(), self.action.as_str().into());
-        insert_step(&mut line, self.journey.as_ref());
-        line.insert("suppressed".into(), self.reason.name().into());
-        line.insert("detail".into(), Json::Object(detail));
-        Json::Object(line)
+        to_json(&self.line())
+    }
+
+    pub(super) fn line(&self) -> SuppressionLine<'_> {
+        SuppressionLine {
+            profile: &self.profile,
+            action: &self.action,
+            step: Step::of(self.journey.as_ref()),
+            suppressed: self.reason.name(),
+            detail: &self.detail,
+        }
     }
 
     /// Whether this suppression explains why `emission` (a skipped step)
@@ -73,44 +206,59 @@ impl Suppression {
     }
 }
 
-/// The `journey` and `step` of a line, when it has them.
-fn insert_step(line: &mut Map<String, Json>, journey: Option<&(CompactString, u32)>) {
-    if let Some((journey, step)) = journey {
-        line.insert("journey".into(), journey.as_str().into());
-        line.insert("step".into(), (*step).into());
+/// The line of a journey state change decided at `at`: `entered`,
+/// `advanced`, `exited` or `completed`.
+pub(super) fn journey_line(update: &JourneyUpdate, at: Timestamp) -> JourneyLine<'_> {
+    let state = update.state;
+    JourneyLine {
+        profile: &update.profile,
+        journey: &update.journey,
+        journey_status: state.change(at),
+        entered_at: state.entered_at,
+        steps_done: state.done,
     }
 }
 
-/// The line of a journey state change decided at `at`: `entered`,
-/// `advanced`, `exited` or `completed`.
-pub(super) fn journey_json(update: &JourneyUpdate, at: Timestamp) -> Json {
-    let state = update.state;
-    let mut line = Map::new();
-    line.insert("profile".into(), update.profile.as_str().into());
-    line.insert("journey".into(), update.journey.as_str().into());
-    line.insert("journey_status".into(), state.change(at).into());
-    line.insert("entered_at".into(), state.entered_at.to_string().into());
-    line.insert("steps_done".into(), state.done.into());
-    Json::Object(line)
-}
+impl Decision {
+    /// The lines `nextbest decide` prints: the emissions and, when
+    /// explaining, the suppressions, the skipped steps and the journey
+    /// changes.
+    pub(super) fn lines(&self, explain: bool) -> impl Iterator<Item = Line<'_>> {
+        let emissions = self.emissions.iter().map(|e| Line::Emission(e.line()));
+        let explained = explain.then(|| {
+            let suppressions = self
+                .suppressions
+                .iter()
+                .map(|s| Line::Suppression(s.line()));
+            let overdue = (self.skipped.iter())
+                .filter(|e| !self.suppressions.iter().any(|s| s.is_for(e)))
+                .map(|e| Line::Skipped(e.skipped_line()));
+            let journeys = (self.journeys.iter()).map(|u| Line::Journey(journey_line(u, self.at)));
+            suppressions.chain(overdue).chain(journeys)
+        });
+        emissions.chain(explained.into_iter().flatten())
+    }
 
-/// A value as JSON: timestamps and durations as strings, as in profiles. A
-/// figure past the end of year 9999 (a cooldown of thousands of years ends
-/// there) is written as the last instant RFC 3339 can write, which it is at
-/// least: the line stays RFC 3339 for every reader. (A send time is never
-/// clamped: a decision that would send that late is refused.)
-fn json_value(value: &Value) -> Json {
-    match value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::from(&**s),
-        Value::Timestamp(t) => Json::from(
-            (*t).clamp(Timestamp::EARLIEST_RFC3339, Timestamp::LATEST_RFC3339)
-                .to_string(),
-        ),
-        Value::Duration(d) => Json::from(d.to_string()),
-        Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
+    /// The JSON lines `nextbest decide` prints, as values.
+    pub fn to_json_lines(&self, explain: bool) -> Vec<Json> {
+        self.lines(explain).map(|line| to_json(&line)).collect()
+    }
+
+    /// The JSON lines `nextbest decide` prints, each ended by a newline,
+    /// written to `out`: the same text as [`Decision::to_json_lines`],
+    /// without building the values.
+    ///
+    /// # Errors
+    /// What `out` returns.
+    pub fn write_json_lines(
+        &self,
+        explain: bool,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        for line in self.lines(explain) {
+            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 }

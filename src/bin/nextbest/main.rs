@@ -317,7 +317,17 @@ enum Flow {
 }
 
 fn write_line(out: &mut impl Write, line: impl std::fmt::Display) -> Result<Flow, Reported> {
-    match writeln!(out, "{line}") {
+    written(writeln!(out, "{line}"))
+}
+
+/// Writes `text` (whole lines) to the output, as [`write_line`] does.
+fn write_lines(out: &mut impl Write, text: &[u8]) -> Result<Flow, Reported> {
+    written(out.write_all(text))
+}
+
+/// Whether to go on after a write: a closed output stops the run.
+fn written(result: io::Result<()>) -> Result<Flow, Reported> {
+    match result {
         Ok(()) => Ok(Flow::Continue),
         Err(e) => write_failed(&e).map(|()| Flow::Stop),
     }
@@ -640,7 +650,7 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
             }
             warned += u64::from(!decision.warnings.is_empty());
             if !lines.is_empty()
-                && let Flow::Stop = write_line(out, lines)?
+                && let Flow::Stop = write_lines(out, &lines)?
             {
                 return Ok(Flow::Stop);
             }
@@ -676,16 +686,11 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
     end.outcome()
 }
 
-/// A decision's JSON lines, as one text without the last newline.
-fn rendered(decision: &nextbest::decide::Decision, explain: bool) -> String {
-    let mut text = String::new();
-    for line in decision.to_json_lines(explain) {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        // Writing a `Value` into a `String` cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{line}"));
-    }
+/// A decision's JSON lines, each ended by a newline.
+fn rendered(decision: &nextbest::decide::Decision, explain: bool) -> Vec<u8> {
+    let mut text = Vec::new();
+    // Writing into a `Vec` cannot fail.
+    let _ = decision.write_json_lines(explain, &mut text);
     text
 }
 
