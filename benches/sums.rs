@@ -102,7 +102,10 @@ fn main() {
     // Thresholds near the middle, so that about half the profiles match.
     for (name, source) in [
         ("sum", "sum(purchase.amount WITHIN 7d) > 34000.0"),
-        ("sum_where", "sum(purchase.amount WHERE TRUE WITHIN 7d) > 34000.0"),
+        (
+            "sum_where",
+            "sum(purchase.amount WHERE TRUE WITHIN 7d) > 34000.0",
+        ),
         ("avg", "avg(purchase.amount WITHIN 7d) > 500.0"),
         ("avg_int", "avg(purchase.qty WITHIN 7d) > 4.5"),
     ] {
