@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use super::functions;
 use super::pred::float_of;
 use super::*;
 use crate::exact_sum::Accumulator;
@@ -212,16 +213,12 @@ impl Compiler {
             }),
             AggregateFn::Min | AggregateFn::Max => {
                 let max = aggregate.function == AggregateFn::Max;
+                // As `least`/`greatest` choose: the first of equals (`-0.0`
+                // and `0.0`) and of incomparables (NaN) is kept, where
+                // `f64::max` would choose either.
                 float_fn(move |env| {
-                    let values = scan.values(env, slot)?.filter_map(|v| match v {
-                        Value::Float(x) => Some(*x),
-                        _ => None,
-                    });
-                    if max {
-                        values.reduce(f64::max)
-                    } else {
-                        values.reduce(f64::min)
-                    }
+                    let values = scan.values(env, slot)?.map(float_of);
+                    functions::extreme(values, max, functions::float_order)
                 })
             }
             _ => float_fn(|_| None),

@@ -130,22 +130,22 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Value {
             ordering.map(|o| op.holds(o)).into()
         }
         NodeKind::IsNull(inner) => Value::Bool(eval(inner, ctx).is_null()),
-        NodeKind::In(kind, value, items) => {
+        NodeKind::In(value, items) => {
             let value = eval(value, ctx);
-            let equal = items.iter().map(|i| {
+            let equal = items.iter().map(|(kind, i)| {
                 Truth::from_option(
                     order(*kind, &value, &eval(i, ctx)).map(|o| o == Ordering::Equal),
                 )
             });
             from_truth(equal.fold(Truth::False, Truth::or))
         }
-        NodeKind::Between(kind, value, low, high) => {
+        NodeKind::Between(value, (low_kind, low), (high_kind, high)) => {
             let value = eval(value, ctx);
             let above = Truth::from_option(
-                order(*kind, &value, &eval(low, ctx)).map(|o| o != Ordering::Less),
+                order(*low_kind, &value, &eval(low, ctx)).map(|o| o != Ordering::Less),
             );
             let below = Truth::from_option(
-                order(*kind, &value, &eval(high, ctx)).map(|o| o != Ordering::Greater),
+                order(*high_kind, &value, &eval(high, ctx)).map(|o| o != Ordering::Greater),
             );
             from_truth(above.and(below))
         }

@@ -454,6 +454,11 @@ fn truth_of(source: &str, schema: &Schema, profile: &Profile) -> Truth {
     program.truth(profile, Timestamp::from_micros(NOW), None)
 }
 
+fn reference_truth(source: &str, schema: &Schema, profile: &Profile) -> Truth {
+    let (checked, _) = compile(source, schema);
+    reference_value(&checked, profile, NOW).truth()
+}
+
 const TYPES: [T; 6] = [T::B, T::I, T::F, T::S, T::Ts, T::D];
 
 proptest! {
@@ -516,15 +521,134 @@ proptest! {
     fn in_and_between_are_their_expansions(seed in 1u64.., depth in 0u32..3) {
         let schema = schema();
         let mut g = Gen(seed);
-        let x = expr(&mut g, T::I, depth, Scope::Profile);
-        let p = expr(&mut g, T::I, depth, Scope::Profile);
-        let q = expr(&mut g, T::I, depth, Scope::Profile);
-        let profile = random_profile(&mut g, &schema);
-        let t = |s: &str| truth_of(s, &schema, &profile);
-        prop_assert_eq!(t(&format!("{x} IN ({p}, {q})")), t(&format!("{x} = {p} OR {x} = {q}")));
-        prop_assert_eq!(t(&format!("{x} NOT IN ({p}, {q})")), t(&format!("NOT ({x} = {p} OR {x} = {q})")));
-        prop_assert_eq!(t(&format!("{x} BETWEEN {p} AND {q}")), t(&format!("{x} >= {p} AND {x} <= {q}")));
+        let (x, p, q) = (number(&mut g, depth), number(&mut g, depth), number(&mut g, depth));
+        let profile = number_profile(&mut g, &schema);
+        let (x, p, q) = (&x.1, &p.1, &q.1);
+        let laws = [
+            (format!("{x} IN ({p}, {q})"), format!("{x} = {p} OR {x} = {q}")),
+            (format!("{x} NOT IN ({p}, {q})"), format!("NOT ({x} = {p} OR {x} = {q})")),
+            (format!("{x} BETWEEN {p} AND {q}"), format!("{x} >= {p} AND {x} <= {q}")),
+            (format!("{x} NOT BETWEEN {p} AND {q}"), format!("NOT ({x} >= {p} AND {x} <= {q})")),
+        ];
+        for (short, expansion) in &laws {
+            let fast = truth_of(short, &schema, &profile);
+            prop_assert_eq!(fast, truth_of(expansion, &schema, &profile), "{} over {:?}", short, profile);
+            let slow = reference_truth(short, &schema, &profile);
+            prop_assert_eq!(slow, reference_truth(expansion, &schema, &profile), "{} over {:?}", short, profile);
+            prop_assert_eq!(fast, slow, "{} over {:?}", short, profile);
+        }
     }
+
+    #[test]
+    fn list_membership_is_equality_with_each_element(seed in 1u64.., depth in 0u32..3) {
+        let schema = schema();
+        let mut g = Gen(seed);
+        let x = number(&mut g, depth).1;
+        // A list literal unifies its items, so both are of one type here.
+        let float = g.chance(50);
+        let (p, q) = (number_of(&mut g, float, depth), number_of(&mut g, float, depth));
+        let profile = number_profile(&mut g, &schema);
+        let short = format!("[{p}, {q}] CONTAINS {x}");
+        let expansion = format!("{x} = {p} OR {x} = {q}");
+        let fast = truth_of(&short, &schema, &profile);
+        prop_assert_eq!(fast, truth_of(&expansion, &schema, &profile), "{} over {:?}", short, profile);
+        prop_assert_eq!(fast, reference_truth(&short, &schema, &profile), "{} over {:?}", short, profile);
+    }
+}
+
+/// Int leaves on the edges of exact conversion to float: either side of
+/// 2^53 and the ends of `i64` (the `i1`/`i2` of [`number_profile`] reach
+/// `i64::MIN`, which has no literal).
+const EDGE_INTS: [&str; 12] = [
+    "i1",
+    "i2",
+    "0",
+    "1",
+    "9007199254740992",
+    "9007199254740993",
+    "-9007199254740993",
+    "9223372036854775807",
+    "-9223372036854775807",
+    "sum(purchase.qty)",
+    "max(purchase.qty WITHIN 3d)",
+    "NULL",
+];
+
+/// Float leaves next to those ints: 2^53 and its neighbours, ±2^63, both
+/// zeros, and (through `f1`/`f2`) infinities and NaN.
+const EDGE_FLOATS: [&str; 14] = [
+    "f1",
+    "f2",
+    "0.0",
+    "-0.0",
+    "0.5",
+    "9007199254740992.0",
+    "9007199254740994.0",
+    "-9007199254740992.0",
+    "9223372036854775808.0",
+    "-9223372036854775808.0",
+    "1e300",
+    "max(purchase.amount)",
+    "coalesce(f1, i1)",
+    "least(f2, i2)",
+];
+
+/// A number of the given type: mostly an edge leaf, sometimes a random
+/// expression.
+fn number_of(g: &mut Gen, float: bool, depth: u32) -> String {
+    match (g.chance(75), float) {
+        (true, false) => g.pick(&EDGE_INTS).to_owned(),
+        (true, true) => g.pick(&EDGE_FLOATS).to_owned(),
+        (false, false) => format!("({})", expr(g, T::I, depth, Scope::Profile)),
+        (false, true) => format!("({})", expr(g, T::F, depth, Scope::Profile)),
+    }
+}
+
+/// A number of either type, and whether it is a float.
+fn number(g: &mut Gen, depth: u32) -> (bool, String) {
+    let float = g.chance(50);
+    (float, number_of(g, float, depth))
+}
+
+/// A profile whose numbers sit where an int and a float are easily confused.
+fn number_profile(g: &mut Gen, schema: &Schema) -> Profile {
+    let ints = [
+        Value::Null,
+        Value::Int(0),
+        Value::Int(-1),
+        Value::Int(1 << 53),
+        Value::Int((1 << 53) + 1),
+        Value::Int(-(1 << 53) - 1),
+        Value::Int(i64::MAX),
+        Value::Int(i64::MAX - 1),
+        Value::Int(i64::MIN),
+    ];
+    let floats = [
+        Value::Null,
+        Value::Float(0.0),
+        Value::Float(-0.0),
+        Value::Float(0.5),
+        Value::Float(9_007_199_254_740_992.0),
+        Value::Float(9_007_199_254_740_994.0),
+        Value::Float(-9_007_199_254_740_992.0),
+        Value::Float(9_223_372_036_854_775_808.0),
+        Value::Float(-9_223_372_036_854_775_808.0),
+        Value::Float(f64::INFINITY),
+        Value::Float(f64::NEG_INFINITY),
+        Value::Float(f64::NAN),
+    ];
+    let mut pick = |values: &[Value]| values[g.below(values.len())].clone();
+    let mut b = Profile::builder(schema, "n")
+        .attribute("i1", pick(&ints))
+        .attribute("i2", pick(&ints))
+        .attribute("f1", pick(&floats))
+        .attribute("f2", pick(&floats));
+    for day in 0..3 {
+        let at = Timestamp::from_micros(NOW - day * DAY);
+        let properties = [("amount", pick(&floats)), ("qty", pick(&ints))];
+        b = b.event("purchase", at, properties);
+    }
+    b.build().unwrap()
 }
 
 proptest! {
@@ -649,6 +773,46 @@ fn float_sums_keep_small_terms_next_to_large_ones() {
     assert_eq!(compiled_value(&program, &profile, NOW), Value::Float(1.0));
     let (_, program) = compile("avg(purchase.amount WITHIN 4d)", &schema);
     assert_eq!(compiled_value(&program, &profile, NOW), Value::Float(1.0));
+}
+
+#[test]
+fn in_and_between_compare_ints_past_2_53_exactly() {
+    // Issue 18: `IN` and `BETWEEN` once widened the int to a float first,
+    // where `=` and `<=` compare exactly; 2^53 + 1 rounds to 2^53.
+    let schema = schema();
+    let profile = Profile::builder(&schema, "big")
+        .attribute("i1", 9_007_199_254_740_993i64)
+        .attribute("f1", 9_007_199_254_740_992.0)
+        .build()
+        .unwrap();
+    for source in [
+        "i1 = 9007199254740992.0",
+        "i1 IN (9007199254740992.0)",
+        "i1 IN (f1, 1)",
+        "f1 IN (i1, 1.5)",
+        "i1 BETWEEN 9007199254740992.0 AND 9007199254740992.0",
+        "i1 BETWEEN f1 AND 9007199254740992",
+        "f1 BETWEEN i1 AND 1e300",
+        "[9007199254740992.0] CONTAINS i1",
+        "[f1] CONTAINS i1",
+        "[i1] CONTAINS f1",
+    ] {
+        assert_eq!(
+            truth_of(source, &schema, &profile),
+            Truth::False,
+            "{source}"
+        );
+        assert_eq!(
+            reference_truth(source, &schema, &profile),
+            Truth::False,
+            "{source}"
+        );
+    }
+    assert_eq!(truth_of("i1 NOT IN (f1)", &schema, &profile), Truth::True);
+    assert_eq!(
+        truth_of("i1 NOT BETWEEN f1 AND f1", &schema, &profile),
+        Truth::True
+    );
 }
 
 #[test]
