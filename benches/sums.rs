@@ -25,9 +25,8 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Throughput};
 use nextbest::{EventSchema, Profile, Schema, Timestamp, Trigger, Type, Value};
 
 use common::Rng;
@@ -92,11 +91,7 @@ fn main() {
     let profiles: Vec<Profile> = rows.iter().map(|r| build(&schema, r)).collect();
     let now = Timestamp::from_micros(NOW);
 
-    let mut c = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut c = common::criterion();
     let mut group = c.benchmark_group("sums");
     group.throughput(Throughput::Elements(PROFILES as u64));
     // Thresholds near the middle, so that about half the profiles match.
