@@ -120,8 +120,14 @@ impl Scale {
         // 2^-1021 is an int of at most 53 bits times the unit, which
         // converts exactly, and a larger one is a normal float, which the
         // conversion rounds to 53 bits and scaling by a power of two keeps.
+        // Both conversions round to nearest, ties to even; the one from
+        // `i64` is an instruction, the one from `i128` a library call.
         #[allow(clippy::cast_precision_loss)]
-        let x = units as f64 * pow2(self.0)?;
+        let converted = match i64::try_from(units) {
+            Ok(small) => small as f64,
+            Err(_) => units as f64,
+        };
+        let x = converted * pow2(self.0)?;
         x.is_finite().then_some(x)
     }
 }
