@@ -282,7 +282,8 @@ mod tests {
     #[test]
     fn sums_are_the_exact_sum_rounded_once() {
         let two_53 = 9_007_199_254_740_992.0;
-        let cases: [(&[f64], f64); 10] = [
+        let two_80 = 2f64.powi(80);
+        let cases: [(&[f64], f64); 13] = [
             (&[], 0.0),
             (&[0.1, 0.2, 0.3], 0.6),
             (&[1e20, 1.0, -1e20], 1.0),
@@ -294,6 +295,10 @@ mod tests {
             (&[f64::MAX, f64::MAX, -f64::MAX], f64::MAX),
             (&[5e-324, 5e-324, -1e-323, 2.5e-308], 2.5e-308),
             (&[1e300, 1e-300, -1e300], 1e-300),
+            // Totals past an `i64` in their scale, half-way and beyond.
+            (&[1e20, 0.5], 1e20),
+            (&[two_80, 2f64.powi(27)], two_80),
+            (&[two_80, 2f64.powi(27), 0.5], two_80 + 2f64.powi(28)),
         ];
         for (values, expected) in cases {
             let sum = accumulated(values);
