@@ -28,9 +28,8 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::{Criterion, Throughput};
+use criterion::Throughput;
 use nextbest::{AttributeHandle, Profile, Schema, Type};
 use serde::Serialize;
 
@@ -175,11 +174,7 @@ fn main() {
     let customers = customers();
     verify(&schema, &handles, &customers);
 
-    let mut c = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut c = common::criterion();
     let mut group = c.benchmark_group("build");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("copy", |b| {

@@ -40,7 +40,6 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nextbest::{EventSchema, Profile, Schema, Timestamp, Trigger, Truth, Type};
@@ -647,11 +646,7 @@ fn main() {
     let expected = fixture.verify();
     fixture.report_allocations();
 
-    let mut c = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut c = common::criterion();
 
     // Native functions are passed as fn items (not fn pointers) so that they
     // are inlined into the measured loop, as hand-written code would be.

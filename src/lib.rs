@@ -87,6 +87,7 @@ pub mod testing;
 
 mod check;
 mod compile;
+mod exact_sum;
 mod limits;
 mod profile;
 mod rfc3339;

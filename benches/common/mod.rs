@@ -1,5 +1,10 @@
 //! What the benches share: a small deterministic generator, so that every
-//! run measures the same data.
+//! run measures the same data, and the configuration of the benches that
+//! have a `main` of their own.
+
+use std::time::Duration;
+
+use criterion::Criterion;
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
 pub struct Rng(pub u64);
@@ -17,4 +22,15 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+}
+
+/// 20 samples of 3 s after 1 s of warm-up, then the command line's options:
+/// enough for the batch benches, short enough to run them all often.
+#[allow(dead_code)] // Each bench is a crate; `decide` and `simulate` set theirs per group.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args()
 }

@@ -40,10 +40,14 @@ pub(crate) enum NodeKind {
     Arith(Arith, Box<Node>, Box<Node>),
     Compare(CmpOp, Compare, Box<Node>, Box<Node>),
     IsNull(Box<Node>),
-    /// `operand IN (items)`; `NOT IN` is wrapped in `Not`.
-    In(Compare, Box<Node>, Vec<Node>),
-    /// `operand BETWEEN low AND high`; `NOT BETWEEN` is wrapped in `Not`.
-    Between(Compare, Box<Node>, Box<Node>, Box<Node>),
+    /// `operand IN (items)`, each item with the comparison `operand = item`
+    /// makes (an int against a float item compares exactly, as `=` does);
+    /// `NOT IN` is wrapped in `Not`.
+    In(Box<Node>, Vec<(Compare, Node)>),
+    /// `operand BETWEEN low AND high`, each bound with the comparison
+    /// `operand >= low` and `operand <= high` make; `NOT BETWEEN` is wrapped
+    /// in `Not`.
+    Between(Box<Node>, (Compare, Box<Node>), (Compare, Box<Node>)),
     Text(TextOp, Box<Node>, Box<Node>),
     /// `list CONTAINS item`.
     ListContains(Compare, Box<Node>, Box<Node>),

@@ -220,14 +220,19 @@ impl Checker<'_> {
         let items = self.all(list);
         let (value, items) = (value?, items?);
         let item_type = self.unify_all(list, &items, span, "the items of an `IN` list")?;
-        let kind = self.comparison(
+        self.comparison(
             BinaryOp::Eq,
             (&value, operand.span),
-            (&constant(Value::Null, item_type.clone()), span),
+            (&constant(Value::Null, item_type), span),
             span,
         )?;
-        let (kind, value, items) = align(kind, value, items, &item_type);
-        let test = node(NodeKind::In(kind, Box::new(value), items), Type::Bool);
+        // The items keep their own types: `x IN (a, b)` is `x = a OR x = b`,
+        // and each `=` compares an int with a float exactly.
+        let items = items
+            .into_iter()
+            .map(|item| Some((comparison(&value.ty, &item.ty)?, item)))
+            .collect::<Option<Vec<_>>>()?;
+        let test = node(NodeKind::In(Box::new(value), items), Type::Bool);
         Some(negate_if(test, negated))
     }
 
@@ -255,20 +260,22 @@ impl Checker<'_> {
                 .with_secondary(high.span, format!("this has type `{}`", h.ty)),
             );
         };
-        let bound = constant(Value::Null, bounds_type.clone());
-        let kind = self.comparison(
+        let bound = constant(Value::Null, bounds_type);
+        self.comparison(
             BinaryOp::Le,
             (&v, operand.span),
             (&bound, low.span.to(high.span)),
             operand.span,
         )?;
-        let (kind, v, bounds) = align(kind, v, vec![l, h], &bounds_type);
-        let mut bounds = bounds.into_iter();
-        let (Some(l), Some(h)) = (bounds.next(), bounds.next()) else {
-            return None;
-        };
+        // As for `IN`: `x BETWEEN a AND b` is `x >= a AND x <= b`, each bound
+        // compared in its own type.
+        let (low_kind, high_kind) = (comparison(&v.ty, &l.ty)?, comparison(&v.ty, &h.ty)?);
         let test = node(
-            NodeKind::Between(kind, Box::new(v), Box::new(l), Box::new(h)),
+            NodeKind::Between(
+                Box::new(v),
+                (low_kind, Box::new(l)),
+                (high_kind, Box::new(h)),
+            ),
             Type::Bool,
         );
         Some(negate_if(test, negated))
@@ -293,15 +300,8 @@ impl Checker<'_> {
                     (&r, rhs.span),
                     span,
                 )?;
-                let r = match kind {
-                    Compare::FloatInt => to_float(r),
-                    _ => r,
-                };
-                let kind = if kind == Compare::FloatInt {
-                    Compare::Float
-                } else {
-                    kind
-                };
+                // Membership is `=` on each element: an int item is compared
+                // with float elements exactly, not widened first.
                 Some(node(
                     NodeKind::ListContains(kind, Box::new(l), Box::new(r)),
                     Type::Bool,
@@ -321,26 +321,6 @@ impl Checker<'_> {
                 )
             }
         }
-    }
-}
-
-/// Brings a tested value and its candidates to one comparison: where one side
-/// is int and the other float, both become float.
-fn align(
-    kind: Compare,
-    value: Node,
-    items: Vec<Node>,
-    item_type: &Type,
-) -> (Compare, Node, Vec<Node>) {
-    let items: Vec<Node> = items.into_iter().map(|i| coerce(i, item_type)).collect();
-    match kind {
-        Compare::IntFloat => (Compare::Float, to_float(value), items),
-        Compare::FloatInt => (
-            Compare::Float,
-            value,
-            items.into_iter().map(to_float).collect(),
-        ),
-        _ => (kind, value, items),
     }
 }
 

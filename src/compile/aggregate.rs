@@ -4,11 +4,15 @@
 //! `(now − d, now]` for `WITHIN d`, `[t, now]` for `SINCE t`, and events after
 //! `now` are never seen. Without `WHERE`, `count`, `exists`, `sum`, `avg`,
 //! `last` and `first` need nothing more (prefix sums); with `WHERE`, only the
-//! events inside the window are tested.
+//! events inside the window are tested. Sums are exact either way, so both
+//! give the same bits (see [`crate::exact_sum`]).
 
 use std::borrow::Cow;
 
+use super::functions;
+use super::pred::float_of;
 use super::*;
+use crate::exact_sum::Accumulator;
 use crate::profile::{EventColumns, PrefixSums};
 use crate::syntax::AggregateFn;
 
@@ -209,16 +213,12 @@ impl Compiler {
             }),
             AggregateFn::Min | AggregateFn::Max => {
                 let max = aggregate.function == AggregateFn::Max;
+                // As `least`/`greatest` choose: the first of equals (`-0.0`
+                // and `0.0`) and of incomparables (NaN) is kept, where
+                // `f64::max` would choose either.
                 float_fn(move |env| {
-                    let values = scan.values(env, slot)?.filter_map(|v| match v {
-                        Value::Float(x) => Some(*x),
-                        _ => None,
-                    });
-                    if max {
-                        values.reduce(f64::max)
-                    } else {
-                        values.reduce(f64::min)
-                    }
+                    let values = scan.values(env, slot)?.map(float_of);
+                    functions::extreme(values, max, functions::float_order)
                 })
             }
             _ => float_fn(|_| None),
@@ -295,39 +295,57 @@ fn property_equals(condition: &Node) -> Option<(usize, Box<str>)> {
 }
 
 /// The sum (as a float) and count of a numeric property's matching values.
+/// The sum is exact, then rounded once (see [`crate::exact_sum`]), so that
+/// prefix sums and a scan of the same values give the same bits; `None` when
+/// it is not finite.
 fn sum_and_count(scan: &Scan, env: &Env<'_>, slot: usize) -> Option<(f64, usize)> {
-    if let (Filter::None, Some((columns, start, end))) = (&scan.filter, scan.range(env)) {
-        match columns.prefix.get(slot) {
-            Some(Some(PrefixSums::Float {
-                sums,
-                compensations,
-                counts,
-            })) => {
-                let sum = (sums.get(end)? - sums.get(start)?)
-                    + (compensations.get(end)? - compensations.get(start)?);
-                let count = counts.get(end)? - counts.get(start)?;
-                return Some((sum, count as usize));
-            }
-            Some(Some(PrefixSums::Int { sums, counts })) => {
+    let (columns, start, end) = scan.range(env)?;
+    let prefix = columns.prefix.get(slot).and_then(Option::as_ref);
+    if let (Filter::None, Some(prefix)) = (&scan.filter, prefix) {
+        let (sum, counts) = match prefix {
+            PrefixSums::Int { sums, counts } => {
+                let total = sums.get(end)? - sums.get(start)?;
                 #[allow(clippy::cast_precision_loss)]
-                let sum = (sums.get(end)? - sums.get(start)?) as f64;
-                let count = counts.get(end)? - counts.get(start)?;
-                return Some((sum, count as usize));
+                (total as f64, counts)
             }
-            _ => {}
-        }
-    }
-    let mut sum = 0.0;
-    let mut count = 0;
-    for value in scan.values(env, slot)? {
-        #[allow(clippy::cast_precision_loss)]
-        let x = match value {
-            Value::Float(x) => *x,
-            Value::Int(i) => *i as f64,
-            _ => continue,
+            PrefixSums::Float {
+                scale,
+                sums,
+                counts,
+            } => (scale.to_float(sums.get(end)? - sums.get(start)?)?, counts),
         };
-        sum += x;
-        count += 1;
+        let count = counts.get(end)? - counts.get(start)?;
+        return Some((sum, count as usize));
     }
-    Some((super::scalar::finite(sum)?, count))
+    let values = scan.values(env, slot)?;
+    let mut count = 0;
+    let sum = match prefix {
+        Some(PrefixSums::Int { .. }) => {
+            let mut total = 0i128;
+            for i in values.filter_map(as_i64) {
+                total += i128::from(i);
+                count += 1;
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let sum = total as f64;
+            sum
+        }
+        Some(PrefixSums::Float { scale, .. }) => {
+            let mut total = 0i128;
+            for x in values.filter_map(float_of) {
+                total = total.checked_add(scale.units(x)?)?;
+                count += 1;
+            }
+            scale.to_float(total)?
+        }
+        None => {
+            let mut total = Accumulator::default();
+            for x in values.filter_map(float_of) {
+                total.add(x);
+                count += 1;
+            }
+            total.to_float()?
+        }
+    };
+    Some((sum, count))
 }

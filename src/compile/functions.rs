@@ -65,8 +65,8 @@ fn uppered(s: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// The extreme of some optional values, ignoring NULLs (PostgreSQL's
-/// `least`/`greatest`).
-fn extreme<T>(
+/// `least`/`greatest`, and `min`/`max` of a float property).
+pub(super) fn extreme<T>(
     values: impl Iterator<Item = Option<T>>,
     greatest: bool,
     cmp: impl Fn(&T, &T) -> Ordering,
@@ -79,6 +79,13 @@ fn extreme<T>(
         };
         if better { next } else { best }
     })
+}
+
+/// The order [`extreme`] chooses floats by, as the reference's: a NaN
+/// compares as equal to everything, so a NaN met first is kept and one met
+/// later is passed over.
+pub(super) fn float_order(a: &f64, b: &f64) -> Ordering {
+    a.partial_cmp(b).unwrap_or(Ordering::Equal)
 }
 
 impl Compiler {
@@ -171,11 +178,7 @@ impl Compiler {
             Function::Coalesce => float_fn(move |env| fns.iter().find_map(|f| f(env))),
             Function::Extreme(_, greatest) => {
                 let greatest = *greatest;
-                float_fn(move |env| {
-                    extreme(fns.iter().map(|f| f(env)), greatest, |a, b| {
-                        a.partial_cmp(b).unwrap_or(Ordering::Equal)
-                    })
-                })
+                float_fn(move |env| extreme(fns.iter().map(|f| f(env)), greatest, float_order))
             }
             _ => float_fn(|_| None),
         }

@@ -13,6 +13,8 @@
 
 mod aggregate;
 mod functions;
+#[cfg(test)]
+mod number_tests;
 mod pred;
 #[cfg(test)]
 mod reference;

@@ -1,7 +1,7 @@
 //! A plain tree-walking interpreter over the typed IR: the executable
 //! specification the compiled evaluator is tested against. It favours
 //! obviousness over speed: generic [`Value`]s everywhere, every aggregate a
-//! linear scan of the whole history, sums accumulated in order.
+//! linear scan of the whole history, float sums by a method of their own.
 
 use std::cmp::Ordering;
 
@@ -130,22 +130,22 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Value {
             ordering.map(|o| op.holds(o)).into()
         }
         NodeKind::IsNull(inner) => Value::Bool(eval(inner, ctx).is_null()),
-        NodeKind::In(kind, value, items) => {
+        NodeKind::In(value, items) => {
             let value = eval(value, ctx);
-            let equal = items.iter().map(|i| {
+            let equal = items.iter().map(|(kind, i)| {
                 Truth::from_option(
                     order(*kind, &value, &eval(i, ctx)).map(|o| o == Ordering::Equal),
                 )
             });
             from_truth(equal.fold(Truth::False, Truth::or))
         }
-        NodeKind::Between(kind, value, low, high) => {
+        NodeKind::Between(value, (low_kind, low), (high_kind, high)) => {
             let value = eval(value, ctx);
             let above = Truth::from_option(
-                order(*kind, &value, &eval(low, ctx)).map(|o| o != Ordering::Less),
+                order(*low_kind, &value, &eval(low, ctx)).map(|o| o != Ordering::Less),
             );
             let below = Truth::from_option(
-                order(*kind, &value, &eval(high, ctx)).map(|o| o != Ordering::Greater),
+                order(*high_kind, &value, &eval(high, ctx)).map(|o| o != Ordering::Greater),
             );
             from_truth(above.and(below))
         }
@@ -366,6 +366,56 @@ fn found(aggregate: &AggregateNode, ctx: &Ctx<'_>) -> Option<usize> {
     }
 }
 
+/// The exact sum of finite floats rounded once (Shewchuk's algorithm, as
+/// Python's `math.fsum`): written apart from the compiled evaluator's
+/// fixed-point sums, so that the tests compare two exact methods. `None`
+/// when a value or the sum is not finite, or a partial sum overflows.
+fn exact_sum(values: impl Iterator<Item = f64>) -> Option<f64> {
+    // Non-overlapping partials, smallest first, that add up to the exact sum.
+    let mut partials: Vec<f64> = Vec::new();
+    for mut x in values {
+        let mut next = Vec::with_capacity(partials.len() + 1);
+        for mut y in partials {
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                next.push(lo);
+            }
+            x = hi;
+        }
+        if !x.is_finite() {
+            return None;
+        }
+        next.push(x);
+        partials = next;
+    }
+    // Add them from the largest down until the rest cannot change the
+    // result, then settle a half-way case by the sign of what is left.
+    let mut rest = partials.into_iter().rev();
+    let mut hi = rest.next().unwrap_or(0.0);
+    while let Some(y) = rest.next() {
+        let x = hi;
+        hi = x + y;
+        let lo = y - (hi - x);
+        if lo != 0.0 {
+            let beyond = rest.next().unwrap_or(0.0);
+            if (lo < 0.0 && beyond < 0.0) || (lo > 0.0 && beyond > 0.0) {
+                let twice = lo * 2.0;
+                let rounded = hi + twice;
+                if twice == rounded - hi {
+                    hi = rounded;
+                }
+            }
+            break;
+        }
+    }
+    // An exact zero is `+0.0`, as the compiled evaluator gives it.
+    Some(hi + 0.0)
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn aggregate_value(aggregate: &AggregateNode, ctx: &Ctx<'_>, ty: &crate::schema::Type) -> Value {
     let Some(indices) = selected(aggregate, ctx) else {
@@ -386,20 +436,23 @@ fn aggregate_value(aggregate: &AggregateNode, ctx: &Ctx<'_>, ty: &crate::schema:
             let total: i128 = values.iter().filter_map(micros).map(i128::from).sum();
             i64::try_from(total).ok().into()
         }
-        AggregateFn::Sum => finite(values.iter().filter_map(float).sum()),
+        AggregateFn::Sum => exact_sum(values.iter().filter_map(float)).into(),
         AggregateFn::Avg => {
-            let numbers: Vec<f64> = values
+            // Ints add exactly in 128 bits, floats by `exact_sum`.
+            let ints: Option<i128> = values
                 .iter()
-                .filter_map(|v| match v {
-                    Value::Int(i) => Some(*i as f64),
-                    Value::Float(x) => Some(*x),
+                .map(|v| match v {
+                    Value::Int(i) => Some(i128::from(*i)),
                     _ => None,
                 })
-                .collect();
-            if numbers.is_empty() {
-                Value::Null
-            } else {
-                finite(numbers.iter().sum::<f64>() / numbers.len() as f64)
+                .sum();
+            let sum = match ints {
+                Some(total) => Some(total as f64),
+                None => exact_sum(values.iter().filter_map(float)),
+            };
+            match sum {
+                Some(sum) if !values.is_empty() => finite(sum / values.len() as f64),
+                _ => Value::Null,
             }
         }
         AggregateFn::Min | AggregateFn::Max => {

@@ -157,10 +157,10 @@ impl Compiler {
                 let inner = self.any(inner);
                 Pred::Fn(bool_fn(move |env| Truth::from(inner.is_null(env))))
             }
-            NodeKind::In(kind, value, items) => self.in_list(*kind, value, items),
-            NodeKind::Between(kind, value, low, high) => {
-                let above = self.compare(CmpOp::Ge, *kind, value, low);
-                let below = self.compare(CmpOp::Le, *kind, value, high);
+            NodeKind::In(value, items) => self.in_list(value, items),
+            NodeKind::Between(value, (low_kind, low), (high_kind, high)) => {
+                let above = self.compare(CmpOp::Ge, *low_kind, value, low);
+                let below = self.compare(CmpOp::Le, *high_kind, value, high);
                 Pred::And(Box::new([above, below]))
             }
             NodeKind::Text(op, lhs, rhs) => self.text(*op, lhs, rhs),
@@ -474,14 +474,26 @@ impl Compiler {
         }
     }
 
-    fn in_list(&mut self, kind: Compare, value: &Node, items: &[Node]) -> Pred {
+    /// The comparison every non-NULL item of an `IN` list makes, if they
+    /// all make the same one (NULL items compare as [`Compare::Null`]).
+    fn common_kind(items: &[(Compare, Node)]) -> Option<Compare> {
+        let mut kinds = items
+            .iter()
+            .filter(|(_, item)| !Self::is_null_const(item))
+            .map(|(kind, _)| *kind);
+        let first = kinds.next()?;
+        kinds.all(|kind| kind == first).then_some(first)
+    }
+
+    fn in_list(&mut self, value: &Node, items: &[(Compare, Node)]) -> Pred {
         if items.is_empty() {
             return Pred::Const(Truth::False);
         }
-        let has_null = items.iter().any(Self::is_null_const);
-        if kind == Compare::Str {
-            let constants: Option<Vec<Option<Box<str>>>> =
-                items.iter().map(Self::const_str).collect();
+        let has_null = items.iter().any(|(_, item)| Self::is_null_const(item));
+        let kind = Self::common_kind(items);
+        let nodes = || items.iter().map(|(_, item)| item);
+        if kind == Some(Compare::Str) {
+            let constants: Option<Vec<Option<Box<str>>>> = nodes().map(Self::const_str).collect();
             if let Some(constants) = constants {
                 let keys = constants.iter().flatten().map(|c| StrKey::new(c)).collect();
                 if let NodeKind::Attribute(slot) = value.kind {
@@ -501,8 +513,8 @@ impl Compiler {
                 };
             }
         }
-        if kind == Compare::Int {
-            let constants: Option<Vec<Option<i64>>> = items.iter().map(Self::const_int).collect();
+        if kind == Some(Compare::Int) {
+            let constants: Option<Vec<Option<i64>>> = nodes().map(Self::const_int).collect();
             if let Some(constants) = constants {
                 let values = constants.into_iter().flatten().collect();
                 return Pred::IntIn {
@@ -515,7 +527,7 @@ impl Compiler {
         // SQL's `IN` is an `OR` of equalities.
         let tests: Vec<Pred> = items
             .iter()
-            .map(|item| self.compare(CmpOp::Eq, kind, value, item))
+            .map(|(kind, item)| self.compare(CmpOp::Eq, *kind, value, item))
             .collect();
         Pred::Or(tests.into())
     }

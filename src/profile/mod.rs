@@ -4,13 +4,16 @@
 //! vector indexed by the schema's slot numbers; each event type keeps its
 //! timestamps sorted ascending in one vector (binary search finds a window),
 //! one column per property, and prefix sums for numeric properties (a windowed
-//! `count`, `sum` or `avg` without `WHERE` costs two binary searches).
+//! `count`, `sum` or `avg` without `WHERE` costs two binary searches; a float
+//! column whose values are too far apart to share a 128-bit fixed point is
+//! scanned instead).
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use compact_str::CompactString;
 
+use crate::exact_sum::Scale;
 use crate::schema::{AttributeHandle, Schema, Type};
 
 mod deserialize;
@@ -89,12 +92,14 @@ pub(crate) struct EventColumns {
 pub(crate) enum PrefixSums {
     /// Exact sums of an `int` column.
     Int { sums: Vec<i128>, counts: Vec<u32> },
-    /// Sums of a `float` column with Neumaier's running compensation, so a
-    /// window's sum `(s[j] − s[i]) + (c[j] − c[i])` keeps its small terms even
-    /// next to large ones.
+    /// Exact sums of a `float` column as integers in the column's
+    /// [`Scale`]: a window's sum `s[j] − s[i]` is exact, and rounds once to
+    /// the bits a scan of the window gives (see [`crate::exact_sum`]). A
+    /// column without a scale (values too far apart for an `i128`, or not
+    /// finite) has no prefix sums.
     Float {
-        sums: Vec<f64>,
-        compensations: Vec<f64>,
+        scale: Scale,
+        sums: Vec<i128>,
         counts: Vec<u32>,
     },
 }
@@ -137,29 +142,19 @@ impl PrefixSums {
                 Some(PrefixSums::Int { sums, counts })
             }
             Some(Value::Float(_)) => {
-                let mut sums = Vec::with_capacity(column.len() + 1);
-                let mut compensations = Vec::with_capacity(column.len() + 1);
-                sums.push(0f64);
-                compensations.push(0f64);
-                let (mut sum, mut compensation, mut count) = (0f64, 0f64, 0u32);
+                let floats = column.iter().map(|v| match v {
+                    Value::Float(x) => Some(*x),
+                    _ => None,
+                });
+                let (scale, sums) = Scale::prefix_sums(floats)?;
+                let mut count = 0u32;
                 for value in column {
-                    if let Value::Float(x) = value {
-                        let next = sum + x;
-                        compensation += if sum.abs() >= x.abs() {
-                            (sum - next) + x
-                        } else {
-                            (x - next) + sum
-                        };
-                        sum = next;
-                        count += 1;
-                    }
-                    sums.push(sum);
-                    compensations.push(compensation);
+                    count += u32::from(matches!(value, Value::Float(_)));
                     counts.push(count);
                 }
                 Some(PrefixSums::Float {
+                    scale,
                     sums,
-                    compensations,
                     counts,
                 })
             }
