@@ -124,10 +124,15 @@ impl EventColumns {
 
 impl PrefixSums {
     fn build(column: &[Value]) -> Option<Self> {
-        let mut counts = Vec::with_capacity(column.len() + 1);
-        counts.push(0u32);
+        // Made only for a numeric column: most properties are strings.
+        let counts = || {
+            let mut counts = Vec::with_capacity(column.len() + 1);
+            counts.push(0u32);
+            counts
+        };
         match column.iter().find(|v| !v.is_null()) {
             Some(Value::Int(_)) => {
+                let mut counts = counts();
                 let mut sums = Vec::with_capacity(column.len() + 1);
                 sums.push(0i128);
                 let (mut sum, mut count) = (0i128, 0u32);
@@ -147,6 +152,7 @@ impl PrefixSums {
                     _ => None,
                 });
                 let (scale, sums) = Scale::prefix_sums(floats)?;
+                let mut counts = counts();
                 let mut count = 0u32;
                 for value in column {
                     count += u32::from(matches!(value, Value::Float(_)));
