@@ -7,8 +7,12 @@
 //! [`dump`](Expr::dump).
 
 mod ast;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod parse;
 mod print;
+mod syntax_error;
 
 pub use ast::*;
 pub use parse::{HARD_MAX_DEPTH, parse, parse_with};
