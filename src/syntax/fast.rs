@@ -25,6 +25,12 @@ use crate::diagnostic::{Code, Diagnostic};
 /// Parses `source` with the fast rules into what the full grammar gives, or
 /// `None` (then `builder` may hold diagnostics to drop).
 pub(super) fn parse(source: &str, builder: &mut Builder) -> Option<Expr> {
+    // The fast rules have no comments (they would cost a sequence in every
+    // whitespace skip); a `#`, even one in a string, sends the input to the
+    // full grammar.
+    if source.contains('#') {
+        return None;
+    }
     let trigger = TriggerParser::parse(Rule::fast_trigger, source)
         .ok()?
         .next()?;
@@ -63,22 +69,15 @@ struct Fast<'b, 's> {
     source: &'s str,
 }
 
-/// The offset after the whitespace and comments at `at`, as the grammar's
-/// `WHITESPACE` (and `ws`) skip them: space, tab, newline, carriage return,
-/// and `#` up to the end of the line.
-fn skip_whitespace(source: &str, mut at: usize) -> usize {
-    let bytes = source.as_bytes();
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b' ' | b'\t' | b'\n' | b'\r' => at += 1,
-            b'#' => {
-                let rest = bytes.get(at..).unwrap_or_default();
-                at += rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-            }
-            _ => break,
-        }
-    }
-    at
+/// The offset after the whitespace at `at`: space, tab, newline, carriage
+/// return, as the full grammar's `WHITESPACE` skips it in an input without
+/// `#` (the only inputs the fast path reads).
+fn skip_whitespace(source: &str, at: usize) -> usize {
+    let rest = source.as_bytes().get(at..).unwrap_or_default();
+    at + rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(rest.len())
 }
 
 impl Fast<'_, '_> {

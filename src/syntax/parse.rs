@@ -69,8 +69,7 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
     }
     let max_depth = limits.max_depth().min(HARD_MAX_DEPTH);
     let unclosed = check_bracket_depth(source, max_depth).map_err(|d| vec![d])?;
-    let mut builder = Builder::new(max_depth, limits);
-    if let Some(expr) = fast::parse(source, &mut builder) {
+    if let Some(expr) = fast::parse(source, &mut Builder::new(max_depth, limits)) {
         return Ok(expr);
     }
     full_parse(source, Builder::new(max_depth, limits), unclosed)
