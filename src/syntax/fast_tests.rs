@@ -87,6 +87,20 @@ fn the_corpus_parses_the_same_both_ways() {
 }
 
 #[test]
+fn the_deepest_default_nesting_parses_the_same_both_ways() {
+    // The bracket depth is bounded before pest runs; at the default bound,
+    // both paths run within a test thread's stack in a debug build. (Both
+    // overflow it from about 76 levels of `f(`, as the full grammar did
+    // before the fast path; release builds take far less stack per level.)
+    let limits = Limits::default();
+    let levels = limits.max_depth() - 1;
+    for (open, close) in [("(", ")"), ("[", "]"), ("f(", ")"), ("-(NOT ", ")")] {
+        let source = format!("{}x{} = 1", open.repeat(levels), close.repeat(levels));
+        agree(&source, &limits).unwrap();
+    }
+}
+
+#[test]
 fn spans_end_where_the_full_grammar_ends_them() {
     // Whitespace after a name, a comparison, an AND chain, a field,
     // `IS NULL`, a list, a sum and a product, inside brackets and not.
@@ -372,6 +386,36 @@ proptest! {
     ) {
         let source = mutate(tree.to_string(), &mutations);
         agree(&source, &Limits::default()).map_err(TestCaseError::fail)?;
+    }
+
+    /// Chains of operators whose operands end with or without a field, with
+    /// whitespace or none between tokens: where the full grammar's spans end
+    /// after trailing whitespace depends on exactly these shapes.
+    #[test]
+    fn operator_chains_parse_the_same_both_ways(
+        parts in prop::collection::vec(
+            (
+                prop::sample::select(vec!["a", "b.c", "-d", "(e)", "f(g).h", "1", "`i`.j"]),
+                prop::sample::select(vec![
+                    " + ", "-", " * ", "/ ", "%", " = ", "<", " >= ", " AND ", " && ", " OR ",
+                    "||", " IS NULL AND ", " IN (1) OR ", " BETWEEN 1 AND ", " CONTAINS ",
+                ]),
+                prop::sample::select(vec!["", " ", "  ", "\n"]),
+            ),
+            1..8,
+        ),
+    ) {
+        let mut source = String::new();
+        for (operand, op, gap) in &parts {
+            source.push_str(operand);
+            source.push_str(gap);
+            source.push_str(op);
+        }
+        source.push('x');
+        for limits in [Limits::default(), Limits::default().depth(3)] {
+            agree(&source, &limits).map_err(TestCaseError::fail)?;
+            agree(&format!("({source} ) AND y "), &limits).map_err(TestCaseError::fail)?;
+        }
     }
 
     #[test]
