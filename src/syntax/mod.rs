@@ -4,7 +4,8 @@
 //! syntax diagnostic found. Invariants: the tree's nesting depth is within the
 //! configured [`Limits`](crate::Limits); pest's types never leave this module;
 //! `parse(&expr.to_string())` gives back a tree with the same
-//! [`dump`](Expr::dump).
+//! [`dump`](Expr::dump); the fast path and the full grammar give the same
+//! tree, spans included, on every input the fast path does not decline.
 
 mod ast;
 mod fast;

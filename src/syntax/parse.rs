@@ -1,5 +1,7 @@
 //! Text → AST: the pest grammar in `grammar/trigger.pest`, then a conversion of
-//! pest's pairs into [`Expr`] with byte spans.
+//! pest's pairs into [`Expr`] with byte spans. Every input is first offered to
+//! the fast path (src/syntax/fast.rs), which gives the same tree or declines;
+//! the full grammar parses what it declines and builds every diagnostic.
 //!
 //! Input safety comes first: the length and the bracket depth are checked on the
 //! raw text before pest sees it, so no input can make the recursive-descent
