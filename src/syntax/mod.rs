@@ -4,11 +4,16 @@
 //! syntax diagnostic found. Invariants: the tree's nesting depth is within the
 //! configured [`Limits`](crate::Limits); pest's types never leave this module;
 //! `parse(&expr.to_string())` gives back a tree with the same
-//! [`dump`](Expr::dump).
+//! [`dump`](Expr::dump); the fast path and the full grammar give the same
+//! tree, spans included, on every input the fast path does not decline.
 
 mod ast;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod parse;
 mod print;
+mod syntax_error;
 
 pub use ast::*;
 pub use parse::{HARD_MAX_DEPTH, parse, parse_with};

@@ -1,5 +1,7 @@
 //! Text → AST: the pest grammar in `grammar/trigger.pest`, then a conversion of
-//! pest's pairs into [`Expr`] with byte spans.
+//! pest's pairs into [`Expr`] with byte spans. Every input is first offered to
+//! the fast path (src/syntax/fast.rs), which gives the same tree or declines;
+//! the full grammar parses what it declines and builds every diagnostic.
 //!
 //! Input safety comes first: the length and the bracket depth are checked on the
 //! raw text before pest sees it, so no input can make the recursive-descent
@@ -8,16 +10,21 @@
 //! tree is built.
 
 use pest::Parser as _;
-use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
+use super::fast;
+use super::syntax_error::syntax_error;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::limits::Limits;
 
+/// Both grammars in one parser, so that they share the token rules and one
+/// `Rule` enum: the full one (`trigger`) and the fast path (`fast_trigger`,
+/// src/syntax/fast.rs).
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/trigger.pest"]
-struct TriggerParser;
+#[grammar = "../grammar/trigger_fast.pest"]
+pub(super) struct TriggerParser;
 
 /// The deepest nesting accepted whatever the limits say: each level costs
 /// stack in the parser and in every later stage.
@@ -64,7 +71,36 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
     }
     let max_depth = limits.max_depth().min(HARD_MAX_DEPTH);
     let unclosed = check_bracket_depth(source, max_depth).map_err(|d| vec![d])?;
+    if let Some(expr) = fast::parse(source, &mut Builder::new(max_depth, limits)) {
+        return Ok(expr);
+    }
+    full_parse(source, Builder::new(max_depth, limits), unclosed)
+}
 
+/// What the fast path gives (`None`: it declined) and what the full grammar
+/// gives, each on its own, after the same checks on the raw text.
+#[cfg(test)]
+pub(super) fn parse_each_way(
+    source: &str,
+    limits: &Limits,
+) -> (Option<Expr>, Result<Expr, Vec<Diagnostic>>) {
+    let max_depth = limits.max_depth().min(HARD_MAX_DEPTH);
+    match check_bracket_depth(source, max_depth) {
+        Err(too_deep) => (None, Err(vec![too_deep])),
+        Ok(unclosed) => (
+            fast::parse(source, &mut Builder::new(max_depth, limits)),
+            full_parse(source, Builder::new(max_depth, limits), unclosed),
+        ),
+    }
+}
+
+/// The full grammar, which builds the diagnostics of every input the fast path
+/// declines.
+fn full_parse(
+    source: &str,
+    mut builder: Builder,
+    unclosed: Option<usize>,
+) -> Result<Expr, Vec<Diagnostic>> {
     let mut pairs = TriggerParser::parse(Rule::trigger, source)
         .map_err(|e| vec![syntax_error(source, e, unclosed)])?;
     let Some(trigger) = pairs.next() else {
@@ -73,11 +109,6 @@ pub fn parse_with(source: &str, limits: &Limits) -> Result<Expr, Vec<Diagnostic>
             "empty expression",
             Span::new(0, 0),
         )]);
-    };
-    let mut builder = Builder {
-        max_depth,
-        max_list_len: limits.max_list_len(),
-        diagnostics: Vec::new(),
     };
     let expr = trigger
         .into_inner()
@@ -138,7 +169,7 @@ fn check_bracket_depth(source: &str, max_depth: usize) -> Result<Option<usize>, 
     Ok(open.last().copied())
 }
 
-fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
+pub(super) fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
     Diagnostic::error(
         Code::TooDeep,
         format!("expression nested more than {max_depth} levels deep"),
@@ -148,135 +179,16 @@ fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
     .with_help("split the condition, or raise the depth limit")
 }
 
-fn syntax_error(
-    source: &str,
-    error: pest::error::Error<Rule>,
-    unclosed: Option<usize>,
-) -> Diagnostic {
-    let at = match error.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((start, _)) => start,
-    };
-    let found = describe_found(source, at);
-    let span = Span::new(at, (at + found.len_bytes).min(source.len()));
-    if let (0, Some(opener)) = (found.len_bytes, unclosed) {
-        let bracket = source.get(opener..=opener).unwrap_or("(");
-        let closer = if bracket == "[" { "]" } else { ")" };
-        return Diagnostic::error(Code::Syntax, format!("unclosed `{bracket}`"), span)
-            .with_label(format!("expected `{closer}` before the end"))
-            .with_secondary(Span::new(opener, opener + 1), "opened here");
-    }
-    let expected = match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => expected_list(positives),
-        ErrorVariant::CustomError { message } => message.clone(),
-    };
-    if expected.is_empty() {
-        return Diagnostic::error(Code::Syntax, format!("unexpected {}", found.text), span)
-            .with_label("not expected here");
-    }
-    Diagnostic::error(
-        Code::Syntax,
-        format!("expected {expected}, found {}", found.text),
-        span,
-    )
-    .with_label(format!("expected {expected}"))
-}
-
-struct Found {
-    text: String,
-    len_bytes: usize,
-}
-
-fn describe_found(source: &str, at: usize) -> Found {
-    let rest = source.get(at..).unwrap_or_default();
-    let Some(first) = rest.chars().next() else {
-        return Found {
-            text: "end of input".to_owned(),
-            len_bytes: 0,
-        };
-    };
-    let word_len = if first.is_ascii_alphanumeric() || first == '_' {
-        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len())
-    } else {
-        first.len_utf8()
-    };
-    let word = rest.get(..word_len).unwrap_or_default();
-    let shown = if first.is_control() {
-        first.escape_debug().to_string()
-    } else {
-        word.to_owned()
-    };
-    Found {
-        text: format!("`{shown}`"),
-        len_bytes: word_len,
-    }
-}
-
-/// "an expression, `)` or `,`" from pest's list of rules it would have accepted.
-fn expected_list(rules: &[Rule]) -> String {
-    let mut names: Vec<&str> = rules.iter().filter_map(|r| rule_name(*r)).collect();
-    names.sort_unstable();
-    names.dedup();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {}", init.join(", "), last),
-    }
-}
-
-fn rule_name(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::EOI => "end of input",
-        Rule::expr
-        | Rule::and_expr
-        | Rule::not_expr
-        | Rule::unary
-        | Rule::paren
-        | Rule::call_or_name
-        | Rule::string
-        | Rule::number
-        | Rule::duration
-        | Rule::timestamp
-        | Rule::kw_true
-        | Rule::kw_false
-        | Rule::kw_null
-        | Rule::bracket_list => "an expression",
-        Rule::name | Rule::ident | Rule::quoted_name => "a name",
-        Rule::or_op | Rule::kw_or => "`OR`",
-        Rule::and_op | Rule::kw_and => "`AND`",
-        Rule::cmp_op => "a comparison",
-        Rule::sum_op | Rule::product_op => "an arithmetic operator",
-        Rule::compare
-        | Rule::is_null
-        | Rule::negatable
-        | Rule::contains
-        | Rule::starts_with
-        | Rule::ends_with => "a comparison",
-        Rule::kw_in | Rule::in_list => "`IN`",
-        Rule::kw_between | Rule::between => "`BETWEEN`",
-        Rule::kw_with => "`WITH`",
-        Rule::kw_where | Rule::where_clause => "`WHERE`",
-        Rule::kw_within | Rule::kw_since | Rule::window | Rule::within | Rule::since => {
-            "a window (`WITHIN` or `SINCE`)"
-        }
-        Rule::call_args => "`(`",
-        Rule::paren_items => "a list in parentheses",
-        Rule::field => "`.`",
-        _ => return None,
-    })
-}
-
 /// A built node and the height of its tree.
-struct Built {
-    expr: Expr,
-    height: usize,
+pub(super) struct Built {
+    pub(super) expr: Expr,
+    pub(super) height: usize,
 }
 
-struct Builder {
+pub(super) struct Builder {
     max_depth: usize,
     max_list_len: usize,
-    diagnostics: Vec<Diagnostic>,
+    pub(super) diagnostics: Vec<Diagnostic>,
 }
 
 type Fatal = Diagnostic;
@@ -294,7 +206,20 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 impl Builder {
-    fn node(&self, kind: ExprKind, span: Span, child_height: usize) -> Result<Built, Fatal> {
+    fn new(max_depth: usize, limits: &Limits) -> Self {
+        Builder {
+            max_depth,
+            max_list_len: limits.max_list_len(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(super) fn node(
+        &self,
+        kind: ExprKind,
+        span: Span,
+        child_height: usize,
+    ) -> Result<Built, Fatal> {
         let height = child_height + 1;
         if height > self.max_depth {
             return Err(too_deep(span, self.max_depth));
@@ -450,7 +375,7 @@ impl Builder {
         }
     }
 
-    fn binary(&self, op: BinaryOp, lhs: Built, rhs: Built) -> Result<Built, Fatal> {
+    pub(super) fn binary(&self, op: BinaryOp, lhs: Built, rhs: Built) -> Result<Built, Fatal> {
         let span = lhs.expr.span.to(rhs.expr.span);
         let height = lhs.height.max(rhs.height);
         self.node(
@@ -597,6 +522,15 @@ impl Builder {
     }
 
     fn items(&mut self, pair: Pair<'_, Rule>) -> Result<(Vec<Expr>, usize), Fatal> {
+        self.items_with(pair, Self::expr)
+    }
+
+    /// The items of a list pair, each built by `item`, and their height.
+    pub(super) fn items_with<'i>(
+        &mut self,
+        pair: Pair<'i, Rule>,
+        mut item: impl FnMut(&mut Self, Pair<'i, Rule>) -> Result<Built, Fatal>,
+    ) -> Result<(Vec<Expr>, usize), Fatal> {
         let span = span_of(&pair);
         let mut items = Vec::new();
         let mut height = 0;
@@ -613,14 +547,14 @@ impl Builder {
                 );
                 break;
             }
-            let built = self.expr(inner)?;
+            let built = item(self, inner)?;
             height = height.max(built.height);
             items.push(built.expr);
         }
         Ok((items, height))
     }
 
-    fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
+    pub(super) fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
         let span = span_of(&pair);
         let raw = pair.as_str();
         let text = raw
@@ -687,6 +621,21 @@ impl Builder {
             Some(w) => Some(self.window(w, &mut height)?),
             None => None,
         };
+        self.aggregate(function, name, args, span, height, filter, window)
+    }
+
+    /// An aggregate node from its parts; its event comes from `args`.
+    #[allow(clippy::too_many_arguments)] // the parts of one node
+    pub(super) fn aggregate(
+        &mut self,
+        function: AggregateFn,
+        name: Name,
+        args: Vec<Expr>,
+        span: Span,
+        height: usize,
+        filter: Option<Expr>,
+        window: Option<Window>,
+    ) -> Result<Built, Fatal> {
         let (event, property) = self.event_ref(function, &name, args, span);
         let aggregate = Aggregate {
             function,
@@ -818,7 +767,7 @@ impl Builder {
         (event, property)
     }
 
-    fn literal(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
+    pub(super) fn literal(&mut self, pair: Pair<'_, Rule>) -> Result<Built, Fatal> {
         let span = span_of(&pair);
         let literal = match pair.as_rule() {
             Rule::kw_null => Literal::Null,
@@ -921,7 +870,7 @@ impl Builder {
     }
 }
 
-fn arithmetic_op(text: &str) -> BinaryOp {
+pub(super) fn arithmetic_op(text: &str) -> BinaryOp {
     match text {
         "+" => BinaryOp::Add,
         "-" => BinaryOp::Sub,
@@ -931,7 +880,7 @@ fn arithmetic_op(text: &str) -> BinaryOp {
     }
 }
 
-fn comparison_op(text: &str) -> BinaryOp {
+pub(super) fn comparison_op(text: &str) -> BinaryOp {
     match text {
         "=" | "==" => BinaryOp::Eq,
         "!=" | "<>" => BinaryOp::Ne,
