@@ -29,20 +29,16 @@ impl Hasher for NameHasher {
     fn write(&mut self, bytes: &[u8]) {
         const K: u64 = 0xf135_7aea_2e62_a9c5;
         let mut mix = |word: u64| self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            mix(u64::from_le_bytes(word));
+        let (words, rest) = bytes.as_chunks::<8>();
+        for word in words {
+            mix(u64::from_le_bytes(*word));
         }
-        let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            if let Some(head) = word.get_mut(..rest.len()) {
-                head.copy_from_slice(rest);
-            }
+            // Shifted in byte by byte: a short copy into a buffer read back
+            // as a word stalls on store forwarding.
+            let word = (rest.iter().rev()).fold(0u64, |word, &byte| word << 8 | u64::from(byte));
             // The length keeps "a" and "a\0" apart.
-            mix(u64::from_le_bytes(word) ^ (rest.len() as u64) << 59);
+            mix(word ^ (rest.len() as u64) << 59);
         }
     }
 
