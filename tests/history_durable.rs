@@ -317,18 +317,32 @@ fn assert_same_profile(
     }
     for after in windows(edges).into_iter().filter(|a| *a >= cut) {
         let after = Timestamp::from_micros(after);
-        for category in CATEGORIES {
-            for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
-                prop_assert_eq!(
-                    ok(durable.sends_after(profile, channel, category, after))?,
-                    ok(model.sends_after(profile, channel, category, after))?,
-                    "sends_after({:?}, {:?}, {:?}, {:?})",
-                    profile,
-                    channel,
-                    category,
-                    after
-                );
-            }
+        assert_same_sends_after(model, profile, after, |channel, category| {
+            ok(durable.sends_after(profile, channel, category, after))
+        })?;
+    }
+    Ok(())
+}
+
+/// `answer(channel, category)` equals the model's `sends_after` for every
+/// channel (and any channel) and category, after `after`.
+fn assert_same_sends_after(
+    model: &MemoryHistory,
+    profile: &str,
+    after: Timestamp,
+    answer: impl Fn(Option<&str>, Category) -> Result<u32, TestCaseError>,
+) -> Result<(), TestCaseError> {
+    for category in CATEGORIES {
+        for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
+            prop_assert_eq!(
+                answer(channel, category)?,
+                ok(model.sends_after(profile, channel, category, after))?,
+                "sends_after({:?}, {:?}, {:?}, {:?})",
+                profile,
+                channel,
+                category,
+                after
+            );
         }
     }
     Ok(())
@@ -403,19 +417,9 @@ fn assert_same_snapshot(
                 );
             }
         }
-        for category in CATEGORIES {
-            for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
-                prop_assert_eq!(
-                    snapshot.sends_after(channel, category, after),
-                    ok(model.sends_after(profile, channel, category, after))?,
-                    "sends_after({:?}, {:?}, {:?}, {:?})",
-                    profile,
-                    channel,
-                    category,
-                    after
-                );
-            }
-        }
+        assert_same_sends_after(model, profile, after, |channel, category| {
+            Ok(snapshot.sends_after(channel, category, after))
+        })?;
     }
     Ok(())
 }

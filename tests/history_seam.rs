@@ -19,10 +19,11 @@
 
 mod common;
 
-use std::cell::Cell;
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::SeqCst;
 
 use common::Scratch;
-use nextbest::decide::{Engine, Options};
+use nextbest::decide::{Decision, Engine, Options};
 use nextbest::history::{
     Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory, ProfileSnapshot, Update,
 };
@@ -78,9 +79,19 @@ fn profile(engine: &Engine, id: &str, n: i64) -> Profile {
 }
 
 /// A store whose reads fail once `reads_left` is spent: a lost connection.
+/// (An atomic, so that a batch may read it from several threads.)
 struct FailingStore {
     inner: MemoryHistory,
-    reads_left: Cell<u32>,
+    reads_left: AtomicU32,
+}
+
+impl FailingStore {
+    fn new(reads: u32) -> FailingStore {
+        FailingStore {
+            inner: MemoryHistory::new(),
+            reads_left: AtomicU32::new(reads),
+        }
+    }
 }
 
 impl History for FailingStore {
@@ -90,12 +101,10 @@ impl History for FailingStore {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<ProfileSnapshot, HistoryError> {
-        match self.reads_left.get() {
-            0 => Err(HistoryError::Store("connection lost".into())),
-            left => {
-                self.reads_left.set(left - 1);
-                self.inner.snapshot(profile, since, now)
-            }
+        let spend = |left: u32| left.checked_sub(1);
+        match self.reads_left.fetch_update(SeqCst, SeqCst, spend) {
+            Ok(_) => self.inner.snapshot(profile, since, now),
+            Err(_) => Err(HistoryError::Store("connection lost".into())),
         }
     }
 
@@ -104,35 +113,12 @@ impl History for FailingStore {
     }
 }
 
-/// `Cell` is not `Sync`; the batch test needs a `Sync` store.
-#[cfg(feature = "rayon")]
-struct SyncFailing(std::sync::Mutex<FailingStore>);
-
-#[cfg(feature = "rayon")]
-impl History for SyncFailing {
-    fn snapshot(
-        &self,
-        profile: &str,
-        since: Timestamp,
-        now: Timestamp,
-    ) -> Result<ProfileSnapshot, HistoryError> {
-        self.0.lock().unwrap().snapshot(profile, since, now)
-    }
-
-    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
-        self.0.lock().unwrap().commit(update)
-    }
-}
-
 #[test]
 fn a_failed_read_fails_the_decision_instead_of_answering_never_sent() {
     let engine = engine(CAPPED);
     let p = profile(&engine, "c-1", 9);
     let t1 = at("2026-11-24T09:00:00Z");
-    let mut store = FailingStore {
-        inner: MemoryHistory::new(),
-        reads_left: Cell::new(1),
-    };
+    let mut store = FailingStore::new(1);
     let first = engine.decide(&p, &store, t1, Options::default()).unwrap();
     assert_eq!(first.emissions.len(), 2, "{first:?}");
     store.record(&first.update()).unwrap();
@@ -145,7 +131,7 @@ fn a_failed_read_fails_the_decision_instead_of_answering_never_sent() {
         Err(Error::History(HistoryError::Store(detail))) => assert_eq!(detail, "connection lost"),
         other => panic!("{other:?}"),
     }
-    store.reads_left.set(1);
+    store.reads_left.store(1, SeqCst);
     let decided = engine.decide(&p, &store, t2, Options::default()).unwrap();
     assert!(decided.emissions.is_empty(), "{decided:?}");
 
@@ -162,16 +148,19 @@ fn a_failed_read_fails_the_decisions_of_a_batch_it_could_not_answer_for() {
     let profiles: Vec<Profile> = (0..4)
         .map(|i| profile(&engine, &format!("c-{i}"), 9))
         .collect();
-    let store = SyncFailing(std::sync::Mutex::new(FailingStore {
-        inner: MemoryHistory::new(),
-        reads_left: Cell::new(2),
-    }));
+    let store = FailingStore::new(2);
     let now = at("2026-11-24T09:00:00Z");
     let decisions = engine.decide_batch(&profiles, &store, now, Options::default());
     let failed = (decisions.iter())
         .filter(|d| matches!(d, Err(Error::History(_))))
         .count();
     assert_eq!((decisions.len(), failed), (4, 2));
+}
+
+fn decide(engine: &Engine, profile: &Profile, history: &dyn History, now: Timestamp) -> Decision {
+    engine
+        .decide(profile, history, now, Options::default())
+        .unwrap()
 }
 
 /// Two writers decide `c-1` from the same history: the second to commit
@@ -182,21 +171,15 @@ fn two_writers(history: &mut dyn History) {
     let t1 = at("2026-11-24T09:00:00Z");
     // Both read before either commits, at the same instant: a retried batch
     // on two replicas.
-    let a = engine
-        .decide(&p, &*history, t1, Options::default())
-        .unwrap();
-    let b = engine
-        .decide(&p, &*history, t1, Options::default())
-        .unwrap();
+    let a = decide(&engine, &p, &*history, t1);
+    let b = decide(&engine, &p, &*history, t1);
     assert_eq!(a.emissions, b.emissions);
     assert_eq!(history.commit(&a.update()).unwrap(), Commit::Committed);
     assert_eq!(
         history.commit(&b.update()).unwrap(),
         Commit::Conflict(vec!["c-1".into()])
     );
-    let again = engine
-        .decide(&p, &*history, t1, Options::default())
-        .unwrap();
+    let again = decide(&engine, &p, &*history, t1);
     assert!(again.replayed, "{again:?}");
     assert_eq!(
         again.emissions, a.emissions,
@@ -209,12 +192,8 @@ fn two_writers(history: &mut dyn History) {
     // predates it) with `first` too; only one send a week may go out.
     let t2 = at("2026-12-02T09:00:00Z");
     let t3 = at("2026-12-02T10:00:00Z");
-    let early = engine
-        .decide(&p, &*history, t2, Options::default())
-        .unwrap();
-    let late = engine
-        .decide(&p, &*history, t3, Options::default())
-        .unwrap();
+    let early = decide(&engine, &p, &*history, t2);
+    let late = decide(&engine, &p, &*history, t3);
     assert_eq!((early.emissions.len(), late.emissions.len()), (1, 1));
     assert_eq!(history.commit(&late.update()).unwrap(), Commit::Committed);
     assert_eq!(
@@ -222,9 +201,7 @@ fn two_writers(history: &mut dyn History) {
         Commit::Conflict(vec!["c-1".into()])
     );
     // Decided again: earlier than the last decision, it chooses nothing.
-    let again = engine
-        .decide(&p, &*history, t2, Options::default())
-        .unwrap();
+    let again = decide(&engine, &p, &*history, t2);
     assert!(again.replayed && again.emissions.is_empty(), "{again:?}");
     assert_eq!(history.times_sent("c-1", "first").unwrap(), 2);
     assert_eq!(history.times_sent("c-1", "second").unwrap(), 0);
