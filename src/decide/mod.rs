@@ -217,7 +217,7 @@ impl Decision {
 
     /// The decision at `now` for a profile whose last recorded decision,
     /// `last`, is not earlier: what was sent then, if `now` is that instant
-    /// (and nothing if the history cannot say what that was).
+    /// (the caller refuses a snapshot that cannot say what that was).
     fn replay(now: Timestamp, last: Option<&LastDecision>) -> Decision {
         let emissions = match last.filter(|last| last.at == now) {
             Some(last) => (last.sent.iter())
