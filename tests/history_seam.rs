@@ -7,6 +7,9 @@
 //!   sent (a cap two different actions would both pass, a replay at the
 //!   same instant), over the memory history, the durable store and
 //!   [`Batched`];
+//! - a snapshot that cannot answer for a decision (of another profile,
+//!   starting after the longest cap window, without the sends of the
+//!   decision it would replay) fails it;
 //! - recording through [`Batched`], whatever the batch size, decides and
 //!   records exactly as recording each decision at once (a property test
 //!   over random sequences of decisions against `MemoryHistory`).
@@ -28,7 +31,7 @@ use nextbest::history::{
     Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory, ProfileSnapshot, Update,
 };
 use nextbest::rules::{Format, RuleSet};
-use nextbest::{Error, Profile, Timestamp};
+use nextbest::{Error, EvalError, Profile, Timestamp};
 use proptest::prelude::*;
 
 fn at(text: &str) -> Timestamp {
@@ -305,4 +308,63 @@ proptest! {
             );
         }
     }
+}
+
+/// A store that knows when a profile was last decided but forgets what it
+/// sent then: a decision at that instant must fail, not send afresh.
+struct ForgetfulStore(MemoryHistory);
+
+impl History for ForgetfulStore {
+    fn snapshot(
+        &self,
+        profile: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        let full = self.0.snapshot(profile, since, now)?;
+        let mut forgetful = ProfileSnapshot::new(profile, since);
+        if let Some(at) = full.last_decided_at() {
+            forgetful.set_last_decided_at(at);
+        }
+        Ok(forgetful)
+    }
+
+    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
+        self.0.commit(update)
+    }
+}
+
+#[test]
+fn a_snapshot_that_cannot_answer_for_the_decision_fails_it() {
+    let engine = engine(CAPPED);
+    let p = profile(&engine, "c-1", 9);
+    let now = at("2026-11-24T09:00:00Z");
+    let mismatch = |decided: Result<_, Error>, expected: &str| match decided {
+        Err(Error::Eval(EvalError::SnapshotMismatch { profile, what })) => {
+            assert_eq!((profile.as_str(), what), ("c-1", expected));
+        }
+        other => panic!("{other:?}"),
+    };
+
+    let mut store = ForgetfulStore(MemoryHistory::new());
+    let first = decide(&engine, &p, &store, now);
+    assert!(!first.emissions.is_empty());
+    store.record(&first.update()).unwrap();
+    let retried = engine.decide(&p, &store, now, Options::default());
+    mismatch(retried, "it lacks the sends of the decision it replays");
+    // Later than the last decision, it needs none of them.
+    let later = at("2026-12-24T09:00:00Z");
+    assert!(engine.decide(&p, &store, later, Options::default()).is_ok());
+
+    let other = ProfileSnapshot::new("c-2", Timestamp::from_micros(0));
+    let decided = engine.decide_from(&p, &other, now, Options::default());
+    mismatch(decided.map_err(Error::from), "it is another profile's");
+    // The weekly cap counts a week back: a snapshot of one day would
+    // undercount it.
+    let short = ProfileSnapshot::new("c-1", at("2026-11-23T09:00:00Z"));
+    let decided = engine.decide_from(&p, &short, now, Options::default());
+    mismatch(
+        decided.map_err(Error::from),
+        "it starts after the longest cap window",
+    );
 }
