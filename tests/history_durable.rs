@@ -23,10 +23,8 @@
     clippy::indexing_slicing
 )]
 
-use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
@@ -36,6 +34,10 @@ use nextbest::history::{
 use nextbest::rules::{Category, Format};
 use nextbest::{Profile, RuleSet, Timestamp};
 use proptest::prelude::*;
+
+mod common;
+
+use common::record;
 
 const PROFILES: [&str; 4] = ["", "p", "p0", "é"];
 const ACTIONS: [&str; 3] = ["a", "a0", "b"];
@@ -69,27 +71,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn record(
-    profile: &str,
-    action: &str,
-    channel: &str,
-    category: Category,
-    outcome: Outcome,
-    at: i64,
-) -> Record {
-    Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: channel.into(),
-        category,
-        outcome,
-        at: Timestamp::from_micros(at),
-        send_at: Timestamp::from_micros(at + 7),
-        key: format!("{profile}/{action}/{at}").into(),
-        journey: None,
     }
 }
 
@@ -873,153 +854,6 @@ fn a_path_that_cannot_be_created_is_an_io_error_naming_it() {
         error.to_string().contains(&path.display().to_string()),
         "{error}"
     );
-}
-
-/// An in-memory "disk" whose every write, sync and resize fails once a
-/// budget of operations is spent, as a full or failing disk would.
-#[derive(Debug, Clone)]
-struct FlakyDisk {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    /// Operations left before failures start; negative: never fail.
-    budget: Arc<AtomicI64>,
-}
-
-impl FlakyDisk {
-    fn new() -> FlakyDisk {
-        FlakyDisk {
-            bytes: Arc::new(Mutex::new(Vec::new())),
-            budget: Arc::new(AtomicI64::new(-1)),
-        }
-    }
-
-    /// The same bytes, never failing: the disk after a restart.
-    fn restarted(&self) -> FlakyDisk {
-        FlakyDisk {
-            bytes: Arc::clone(&self.bytes),
-            budget: Arc::new(AtomicI64::new(-1)),
-        }
-    }
-
-    fn spend(&self) -> io::Result<()> {
-        let left = self.budget.load(Ordering::SeqCst);
-        if left < 0 {
-            return Ok(());
-        }
-        if left == 0 {
-            return Err(io::Error::other("injected disk failure"));
-        }
-        self.budget.store(left - 1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl redb::StorageBackend for FlakyDisk {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.bytes.lock().unwrap().len() as u64)
-    }
-
-    fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let bytes = self.bytes.lock().unwrap();
-        let start = usize::try_from(offset).unwrap();
-        bytes
-            .get(start..start + len)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.spend()?;
-        self.bytes
-            .lock()
-            .unwrap()
-            .resize(usize::try_from(len).unwrap(), 0);
-        Ok(())
-    }
-
-    fn sync_data(&self, _eventual: bool) -> io::Result<()> {
-        self.spend()
-    }
-
-    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.spend()?;
-        let mut bytes = self.bytes.lock().unwrap();
-        let start = usize::try_from(offset).unwrap();
-        bytes[start..start + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
-
-#[test]
-fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
-    let m = Category::Marketing;
-    let first = [
-        record("c-1", "mail", "email", m, Outcome::Sent, 10),
-        record("c-2", "mail", "email", m, Outcome::Sent, 11),
-    ];
-    let second = [
-        record("c-1", "mail", "email", m, Outcome::Sent, 20),
-        record("c-1", "push", "push", m, Outcome::Sent, 21),
-        record("c-3", "mail", "email", m, Outcome::HeldOut, 22),
-    ];
-    let mut saw_failure = false;
-    let mut budget = 0;
-    loop {
-        let disk = FlakyDisk::new();
-        let mut history = DurableHistory::open_backend("flaky.redb", disk.clone()).unwrap();
-        history.record(&Update::from(first.to_vec())).unwrap();
-        disk.budget.store(budget, Ordering::SeqCst);
-        let result = history.record(&Update::from(second.to_vec()));
-        if result.is_err() {
-            // redb refuses to write on after a failed write, until reopened.
-            disk.budget.store(-1, Ordering::SeqCst);
-            let again = history.record(&Update::from(vec![record(
-                "c-9",
-                "mail",
-                "email",
-                m,
-                Outcome::Sent,
-                1,
-            )]));
-            assert!(again.is_err(), "budget {budget}");
-        }
-        drop(history);
-
-        let history = DurableHistory::open_backend("flaky.redb", disk.restarted()).unwrap();
-        let whole = history.times_sent("c-1", "mail").unwrap() == 2;
-        match &result {
-            Ok(()) => assert!(whole, "acknowledged but not stored (budget {budget})"),
-            Err(error) => {
-                saw_failure = true;
-                assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
-                assert!(error.to_string().contains("flaky.redb"), "{error}");
-            }
-        }
-        // All of the second batch or none of it, and the first one intact.
-        let expected: (u32, u32, usize) = if whole { (2, 1, 1) } else { (1, 0, 0) };
-        assert_eq!(
-            (
-                history.times_sent("c-1", "mail").unwrap(),
-                history.times_sent("c-1", "push").unwrap(),
-                history.records("c-3").unwrap().len(),
-            ),
-            expected,
-            "budget {budget}"
-        );
-        assert_eq!(history.times_sent("c-2", "mail").unwrap(), 1);
-        assert_eq!(
-            history
-                .sends_after("c-1", None, m, Timestamp::from_micros(0))
-                .unwrap(),
-            expected.0 + expected.1
-        );
-        assert_eq!(history.len().unwrap(), 2 + 3 * usize::from(whole) as u64);
-        if result.is_ok() {
-            break;
-        }
-        budget += 1;
-        assert!(budget < 1_000, "record never succeeded");
-    }
-    assert!(saw_failure);
 }
 
 #[test]
