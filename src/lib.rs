@@ -137,4 +137,7 @@ pub enum Error {
     /// A rule set that cannot be loaded.
     #[error(transparent)]
     RuleSet(#[from] RuleSetError),
+    /// A contact history that cannot be read or written.
+    #[error(transparent)]
+    History(#[from] history::HistoryError),
 }

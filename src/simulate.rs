@@ -96,7 +96,7 @@ pub enum SimulationError {
     /// A decision failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
-    /// The in-memory history refused a record (it never does today).
+    /// The history could not be read, or refused a record.
     #[error(transparent)]
     History(#[from] HistoryError),
     /// The range or the step cannot be simulated.
@@ -368,7 +368,8 @@ impl<'e> Simulation<'e> {
             if changed {
                 profile = builder.clone().build()?;
             }
-            let decision = self.engine.decide(&profile, history, now, options)?;
+            let snapshot = self.engine.snapshot(history, profile.id(), now)?;
+            let decision = self.engine.decide_from(&profile, &snapshot, now, options)?;
             history.record(&decision.update())?;
             if !is_idle(&decision) && each(decision).is_break() {
                 break;

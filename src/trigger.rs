@@ -374,6 +374,15 @@ pub enum EvalError {
         /// The profile's id.
         profile: String,
     },
+    /// A decision was asked from a history snapshot that cannot answer for
+    /// it: nothing was decided.
+    #[error("profile `{profile}`: cannot decide from the history snapshot given: {what}")]
+    SnapshotMismatch {
+        /// The profile's id.
+        profile: String,
+        /// What is wrong with the snapshot.
+        what: &'static str,
+    },
     /// A decision would name an instant outside the years 0000–9999, which
     /// RFC 3339 cannot write: a `now` that far out, or a send deferred past
     /// the end of year 9999.

@@ -836,13 +836,16 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
             .map(|s| s.at)
             .collect();
         assert_eq!(
-            history.times_sent(&model.id, a.id) as usize,
+            history.times_sent(&model.id, a.id).unwrap() as usize,
             mine.len(),
             "{}",
             a.id
         );
         assert_eq!(
-            history.last_sent(&model.id, a.id).map(Timestamp::as_micros),
+            history
+                .last_sent(&model.id, a.id)
+                .unwrap()
+                .map(Timestamp::as_micros),
             mine.iter().copied().max(),
             "{}",
             a.id

@@ -23,19 +23,21 @@
     clippy::indexing_slicing
 )]
 
-use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
-    DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
-    LastDecision, MemoryHistory, Outcome, Record, Update,
+    Commit, DurableHistory, History, HistoryError, JourneyState, JourneyStatus, JourneyUpdate,
+    LastDecision, MemoryHistory, Outcome, ProfileSnapshot, Record, Update,
 };
 use nextbest::rules::{Category, Format};
 use nextbest::{Profile, RuleSet, Timestamp};
 use proptest::prelude::*;
+
+mod common;
+
+use common::record;
 
 const PROFILES: [&str; 4] = ["", "p", "p0", "é"];
 const ACTIONS: [&str; 3] = ["a", "a0", "b"];
@@ -69,27 +71,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn record(
-    profile: &str,
-    action: &str,
-    channel: &str,
-    category: Category,
-    outcome: Outcome,
-    at: i64,
-) -> Record {
-    Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: channel.into(),
-        category,
-        outcome,
-        at: Timestamp::from_micros(at),
-        send_at: Timestamp::from_micros(at + 7),
-        key: format!("{profile}/{action}/{at}").into(),
-        journey: None,
     }
 }
 
@@ -171,6 +152,7 @@ fn arb_update() -> impl Strategy<Value = Update> {
             decided: (decided.into_iter())
                 .map(|(profile, at)| (profile.into(), Timestamp::from_micros(at)))
                 .collect(),
+            basis: Vec::new(),
         })
 }
 
@@ -214,6 +196,11 @@ fn windows(records: &[Record]) -> Vec<i64> {
     out
 }
 
+/// A read that failed, as a failed test case.
+fn ok<T>(read: Result<T, HistoryError>) -> Result<T, TestCaseError> {
+    read.map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
 /// Every answer of `durable` equals that of `model`, for the windows of
 /// [`windows`]`(edges)` whose `after` is at least `cut`; and so does every
 /// answer of a snapshot of each profile, for the windows from its start.
@@ -225,68 +212,53 @@ fn assert_same(
 ) -> Result<(), TestCaseError> {
     for profile in PROFILES {
         assert_same_profile(profile, durable, model, edges, cut)?;
-        // The trait's own answers, from the questions every history answers.
+        // The trait's own answers, from the snapshots every history fills.
         assert_same_profile(profile, &Defaults(model), model, edges, cut)?;
         // The instant of the last decision is never lost; its sends are
         // those that end the records the store keeps (which the tests
         // compare with the model's, less what compaction drops).
-        let last_at = model.last_decided_at(profile);
+        let last_at = ok(model.last_decided_at(profile))?;
         let kept = durable.records(profile).unwrap();
         let last = last_at.map(|at| LastDecision::at(at, kept.iter().rev()));
-        prop_assert_eq!(&durable.last_decision(profile), &last);
-        prop_assert_eq!(durable.last_decided_at(profile), last_at);
+        prop_assert_eq!(&ok(durable.last_decision(profile))?, &last);
+        prop_assert_eq!(ok(durable.last_decided_at(profile))?, last_at);
         if cut == i64::MIN {
-            prop_assert_eq!(&model.last_decision(profile), &last);
-            prop_assert_eq!(model.last_decided_at(profile), last_at);
+            prop_assert_eq!(&ok(model.last_decision(profile))?, &last);
+            prop_assert_eq!(&ok(Defaults(model).last_decision(profile))?, &last);
         }
         for since in [cut, 100] {
-            let snapshot = durable
-                .profile_snapshot(profile, Timestamp::from_micros(since))
-                .expect("a durable store reads a profile at once");
-            assert_same_profile(profile, &snapshot, model, edges, since.max(cut))?;
-            // It knows when the last decision was, not what it sent.
-            prop_assert_eq!(snapshot.last_decided_at(profile), last_at);
+            let since = Timestamp::from_micros(since);
+            for now in [i64::MIN, 100, i64::MAX].map(Timestamp::from_micros) {
+                let snapshot = ok(durable.snapshot(profile, since, now))?;
+                assert_same_snapshot(&snapshot, model, edges, since.as_micros().max(cut))?;
+                prop_assert_eq!(snapshot.last_decided_at(), last_at);
+                // The last decision's sends, exactly when a decision at
+                // `now` replays it.
+                let replays = last_at.is_some_and(|at| now <= at);
+                let expected = last.clone().filter(|_| replays);
+                prop_assert_eq!(snapshot.last_decision().cloned(), expected);
+            }
         }
     }
-    durable
-        .check()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     Ok(())
 }
 
-/// A history that answers only the questions every history must, so that
-/// the trait's defaults answer the others.
+/// A history that fills snapshots (from the model) and nothing else, so
+/// that the trait's defaults answer every question.
 struct Defaults<'a>(&'a MemoryHistory);
 
 impl History for Defaults<'_> {
-    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
-        self.0.last_sent(profile, action)
-    }
-
-    fn times_sent(&self, profile: &str, action: &str) -> u32 {
-        self.0.times_sent(profile, action)
-    }
-
-    fn sends_after(
+    fn snapshot(
         &self,
         profile: &str,
-        channel: Option<&str>,
-        category: Category,
-        after: Timestamp,
-    ) -> u32 {
-        self.0.sends_after(profile, channel, category, after)
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        self.0.snapshot(profile, since, now)
     }
 
-    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
-        self.0.journey(profile, journey)
-    }
-
-    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
-        self.0.last_decision(profile)
-    }
-
-    fn record(&mut self, _: &Update) -> Result<(), HistoryError> {
-        unreachable!("only asked")
+    fn commit(&mut self, _: &Update) -> Result<Commit, HistoryError> {
+        Err(HistoryError::Store("only asked".into()))
     }
 }
 
@@ -301,8 +273,8 @@ fn assert_same_profile(
 ) -> Result<(), TestCaseError> {
     for journey in JOURNEYS {
         prop_assert_eq!(
-            durable.journey(profile, journey),
-            model.journey(profile, journey),
+            ok(durable.journey(profile, journey))?,
+            ok(model.journey(profile, journey))?,
             "journey({:?}, {:?})",
             profile,
             journey
@@ -310,15 +282,15 @@ fn assert_same_profile(
     }
     for action in ACTIONS {
         prop_assert_eq!(
-            durable.last_sent(profile, action),
-            model.last_sent(profile, action),
+            ok(durable.last_sent(profile, action))?,
+            ok(model.last_sent(profile, action))?,
             "last_sent({:?}, {:?})",
             profile,
             action
         );
         prop_assert_eq!(
-            durable.times_sent(profile, action),
-            model.times_sent(profile, action),
+            ok(durable.times_sent(profile, action))?,
+            ok(model.times_sent(profile, action))?,
             "times_sent({:?}, {:?})",
             profile,
             action
@@ -326,7 +298,67 @@ fn assert_same_profile(
     }
     for after in windows(edges).into_iter().filter(|a| *a >= cut) {
         let after = Timestamp::from_micros(after);
-        // A cap's count in one call (each history answers it its own way).
+        assert_same_sends_after(model, profile, after, |channel, category| {
+            ok(durable.sends_after(profile, channel, category, after))
+        })?;
+    }
+    Ok(())
+}
+
+/// `answer(channel, category)` equals the model's `sends_after` for every
+/// channel (and any channel) and category, after `after`.
+fn assert_same_sends_after(
+    model: &MemoryHistory,
+    profile: &str,
+    after: Timestamp,
+    answer: impl Fn(Option<&str>, Category) -> Result<u32, TestCaseError>,
+) -> Result<(), TestCaseError> {
+    for category in CATEGORIES {
+        for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
+            prop_assert_eq!(
+                answer(channel, category)?,
+                ok(model.sends_after(profile, channel, category, after))?,
+                "sends_after({:?}, {:?}, {:?}, {:?})",
+                profile,
+                channel,
+                category,
+                after
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every answer of `snapshot` equals that of `model` about its profile, for
+/// the windows of [`windows`]`(edges)` whose `after` is at least `cut`.
+fn assert_same_snapshot(
+    snapshot: &ProfileSnapshot,
+    model: &MemoryHistory,
+    edges: &[Record],
+    cut: i64,
+) -> Result<(), TestCaseError> {
+    let profile = snapshot.profile();
+    for journey in JOURNEYS {
+        let expected = ok(model.journey(profile, journey))?;
+        prop_assert_eq!(
+            snapshot.journey(journey),
+            expected,
+            "journey({:?})",
+            journey
+        );
+    }
+    for action in ACTIONS {
+        let expected = ok(model.sends_of(profile, action))?;
+        prop_assert_eq!(
+            snapshot.sends_of(action),
+            expected,
+            "sends_of({:?})",
+            action
+        );
+    }
+    for after in windows(edges).into_iter().filter(|a| *a >= cut) {
+        let after = Timestamp::from_micros(after);
+        // A cap's count in one call.
         let channel_sets: [&[&str]; 5] = [
             &[],
             &["email"],
@@ -341,9 +373,23 @@ fn assert_same_profile(
                 Some(Category::Marketing),
                 Some(Category::Transactional),
             ] {
+                let mut expected = 0;
+                let all = [Category::Marketing, Category::Transactional];
+                for k in all.iter().filter(|k| category.is_none_or(|c| c == **k)) {
+                    let mut seen: Vec<&str> = Vec::new();
+                    for channel in &channels {
+                        if !seen.contains(&channel.as_str()) {
+                            seen.push(channel);
+                            expected += ok(model.sends_after(profile, Some(channel), *k, after))?;
+                        }
+                    }
+                    if channels.is_empty() {
+                        expected += ok(model.sends_after(profile, None, *k, after))?;
+                    }
+                }
                 prop_assert_eq!(
-                    durable.sends_in_window(profile, &channels, category, after),
-                    model.sends_in_window(profile, &channels, category, after),
+                    snapshot.sends_in_window(&channels, category, after),
+                    expected,
                     "sends_in_window({:?}, {:?}, {:?}, {:?})",
                     profile,
                     channels,
@@ -352,19 +398,9 @@ fn assert_same_profile(
                 );
             }
         }
-        for category in CATEGORIES {
-            for channel in CHANNELS.iter().copied().map(Some).chain([None]) {
-                prop_assert_eq!(
-                    durable.sends_after(profile, channel, category, after),
-                    model.sends_after(profile, channel, category, after),
-                    "sends_after({:?}, {:?}, {:?}, {:?})",
-                    profile,
-                    channel,
-                    category,
-                    after
-                );
-            }
-        }
+        assert_same_sends_after(model, profile, after, |channel, category| {
+            Ok(snapshot.sends_after(channel, category, after))
+        })?;
     }
     Ok(())
 }
@@ -402,16 +438,16 @@ proptest! {
                     durable = DurableHistory::open(&path).unwrap();
                 }
                 Op::LastSent(p, a) => {
-                    prop_assert_eq!(durable.last_sent(p, a), model.last_sent(p, a));
+                    prop_assert_eq!(durable.last_sent(p, a).unwrap(), model.last_sent(p, a).unwrap());
                 }
                 Op::TimesSent(p, a) => {
-                    prop_assert_eq!(durable.times_sent(p, a), model.times_sent(p, a));
+                    prop_assert_eq!(durable.times_sent(p, a).unwrap(), model.times_sent(p, a).unwrap());
                 }
                 Op::SendsAfter(p, c, k, after) => {
                     let after = Timestamp::from_micros(after);
                     prop_assert_eq!(
-                        durable.sends_after(p, c, k, after),
-                        model.sends_after(p, c, k, after)
+                        durable.sends_after(p, c, k, after).unwrap(),
+                        model.sends_after(p, c, k, after).unwrap()
                     );
                 }
             }
@@ -443,7 +479,7 @@ proptest! {
         let removed = durable.compact(Timestamp::from_micros(cut)).unwrap();
         // Each profile's last decision's records are kept, whatever the cut.
         let kept = |r: &Record| {
-            r.at.as_micros() > cut || model.last_decided_at(&r.profile) == Some(r.at)
+            r.at.as_micros() > cut || model.last_decided_at(&r.profile).unwrap() == Some(r.at)
         };
         prop_assert_eq!(removed, all.iter().filter(|r| !kept(r)).count());
         assert_same(&durable, &model, &all, cut)?;
@@ -491,22 +527,28 @@ fn records_survive_reopening_and_only_sends_count() {
     let history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.path(), path);
     assert_eq!(history.len().unwrap(), 4);
-    assert_eq!(history.times_sent("c-1", "mail"), 2);
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 2);
     assert_eq!(
-        history.last_sent("c-1", "mail"),
+        history.last_sent("c-1", "mail").unwrap(),
         Some(Timestamp::from_micros(10))
     );
     let email = Some("email");
     assert_eq!(
-        history.sends_after("c-1", email, m, Timestamp::from_micros(4)),
+        history
+            .sends_after("c-1", email, m, Timestamp::from_micros(4))
+            .unwrap(),
         2
     );
     assert_eq!(
-        history.sends_after("c-1", email, m, Timestamp::from_micros(5)),
+        history
+            .sends_after("c-1", email, m, Timestamp::from_micros(5))
+            .unwrap(),
         1
     );
     assert_eq!(
-        history.sends_after("c-1", None, m, Timestamp::from_micros(10)),
+        history
+            .sends_after("c-1", None, m, Timestamp::from_micros(10))
+            .unwrap(),
         0
     );
     assert_eq!(history.records("c-1").unwrap().len(), 4);
@@ -529,7 +571,7 @@ fn an_empty_file_becomes_a_store() {
             1,
         )]))
         .unwrap();
-    assert_eq!(history.times_sent("c", "a"), 1);
+    assert_eq!(history.times_sent("c", "a").unwrap(), 1);
 }
 
 /// Rewrites one entry of the store's `meta` table through redb itself.
@@ -600,12 +642,12 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     version_1_store(&path);
 
     let mut history = DurableHistory::open(&path).unwrap();
-    assert_eq!(history.times_sent("c-1", "mail"), 1);
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 1);
     assert_eq!(history.records("c-1").unwrap().len(), 2);
-    assert_eq!(history.journey("c-1", "rescue"), None);
+    assert_eq!(history.journey("c-1", "rescue").unwrap(), None);
     // The upgrade works out the instant of the last decision.
     let latest = (history.records("c-1").unwrap().iter()).map(|r| r.at).max();
-    assert_eq!(history.last_decided_at("c-1"), latest);
+    assert_eq!(history.last_decided_at("c-1").unwrap(), latest);
     let state = JourneyState::entered(Timestamp::from_micros(30), 1);
     history
         .record(&Update {
@@ -620,7 +662,7 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     drop(history);
     assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
     let history = DurableHistory::open(&path).unwrap();
-    assert_eq!(history.journey("c-1", "rescue"), Some(state));
+    assert_eq!(history.journey("c-1", "rescue").unwrap(), Some(state));
 }
 
 /// A store of format 1 at `path`: one send to `c-1` and one holdout.
@@ -687,7 +729,7 @@ fn opening_unchanged_creates_nothing_and_upgrades_nothing() {
     // Opened for writing, it is upgraded, and then opens unchanged.
     drop(DurableHistory::open(&old).unwrap());
     let current = DurableHistory::open_unchanged(&old).unwrap().unwrap();
-    assert_eq!(current.times_sent("c-1", "mail"), 1);
+    assert_eq!(current.times_sent("c-1", "mail").unwrap(), 1);
 }
 
 #[test]
@@ -793,7 +835,13 @@ fn a_store_in_use_is_refused() {
         )]))
         .unwrap();
     drop(first);
-    assert_eq!(DurableHistory::open(&path).unwrap().times_sent("c", "a"), 1);
+    assert_eq!(
+        DurableHistory::open(&path)
+            .unwrap()
+            .times_sent("c", "a")
+            .unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -806,152 +854,6 @@ fn a_path_that_cannot_be_created_is_an_io_error_naming_it() {
         error.to_string().contains(&path.display().to_string()),
         "{error}"
     );
-}
-
-/// An in-memory "disk" whose every write, sync and resize fails once a
-/// budget of operations is spent, as a full or failing disk would.
-#[derive(Debug, Clone)]
-struct FlakyDisk {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    /// Operations left before failures start; negative: never fail.
-    budget: Arc<AtomicI64>,
-}
-
-impl FlakyDisk {
-    fn new() -> FlakyDisk {
-        FlakyDisk {
-            bytes: Arc::new(Mutex::new(Vec::new())),
-            budget: Arc::new(AtomicI64::new(-1)),
-        }
-    }
-
-    /// The same bytes, never failing: the disk after a restart.
-    fn restarted(&self) -> FlakyDisk {
-        FlakyDisk {
-            bytes: Arc::clone(&self.bytes),
-            budget: Arc::new(AtomicI64::new(-1)),
-        }
-    }
-
-    fn spend(&self) -> io::Result<()> {
-        let left = self.budget.load(Ordering::SeqCst);
-        if left < 0 {
-            return Ok(());
-        }
-        if left == 0 {
-            return Err(io::Error::other("injected disk failure"));
-        }
-        self.budget.store(left - 1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl redb::StorageBackend for FlakyDisk {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.bytes.lock().unwrap().len() as u64)
-    }
-
-    fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let bytes = self.bytes.lock().unwrap();
-        let start = usize::try_from(offset).unwrap();
-        bytes
-            .get(start..start + len)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.spend()?;
-        self.bytes
-            .lock()
-            .unwrap()
-            .resize(usize::try_from(len).unwrap(), 0);
-        Ok(())
-    }
-
-    fn sync_data(&self, _eventual: bool) -> io::Result<()> {
-        self.spend()
-    }
-
-    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.spend()?;
-        let mut bytes = self.bytes.lock().unwrap();
-        let start = usize::try_from(offset).unwrap();
-        bytes[start..start + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
-
-#[test]
-fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
-    let m = Category::Marketing;
-    let first = [
-        record("c-1", "mail", "email", m, Outcome::Sent, 10),
-        record("c-2", "mail", "email", m, Outcome::Sent, 11),
-    ];
-    let second = [
-        record("c-1", "mail", "email", m, Outcome::Sent, 20),
-        record("c-1", "push", "push", m, Outcome::Sent, 21),
-        record("c-3", "mail", "email", m, Outcome::HeldOut, 22),
-    ];
-    let mut saw_failure = false;
-    let mut budget = 0;
-    loop {
-        let disk = FlakyDisk::new();
-        let mut history = DurableHistory::open_backend("flaky.redb", disk.clone()).unwrap();
-        history.record(&Update::from(first.to_vec())).unwrap();
-        disk.budget.store(budget, Ordering::SeqCst);
-        let result = history.record(&Update::from(second.to_vec()));
-        if result.is_err() {
-            // redb refuses to write on after a failed write, until reopened.
-            disk.budget.store(-1, Ordering::SeqCst);
-            let again = history.record(&Update::from(vec![record(
-                "c-9",
-                "mail",
-                "email",
-                m,
-                Outcome::Sent,
-                1,
-            )]));
-            assert!(again.is_err(), "budget {budget}");
-        }
-        drop(history);
-
-        let history = DurableHistory::open_backend("flaky.redb", disk.restarted()).unwrap();
-        let whole = history.times_sent("c-1", "mail") == 2;
-        match &result {
-            Ok(()) => assert!(whole, "acknowledged but not stored (budget {budget})"),
-            Err(error) => {
-                saw_failure = true;
-                assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
-                assert!(error.to_string().contains("flaky.redb"), "{error}");
-            }
-        }
-        // All of the second batch or none of it, and the first one intact.
-        let expected: (u32, u32, usize) = if whole { (2, 1, 1) } else { (1, 0, 0) };
-        assert_eq!(
-            (
-                history.times_sent("c-1", "mail"),
-                history.times_sent("c-1", "push"),
-                history.records("c-3").unwrap().len(),
-            ),
-            expected,
-            "budget {budget}"
-        );
-        assert_eq!(history.times_sent("c-2", "mail"), 1);
-        assert_eq!(
-            history.sends_after("c-1", None, m, Timestamp::from_micros(0)),
-            expected.0 + expected.1
-        );
-        assert_eq!(history.len().unwrap(), 2 + 3 * usize::from(whole) as u64);
-        history.check().unwrap();
-        if result.is_ok() {
-            break;
-        }
-        budget += 1;
-        assert!(budget < 1_000, "record never succeeded");
-    }
-    assert!(saw_failure);
 }
 
 #[test]
@@ -990,7 +892,6 @@ fn decisions_against_the_store_are_those_against_memory() {
             memory.record(&from_memory.update()).unwrap();
         }
     }
-    durable.check().unwrap();
     assert!(sent > profiles.len(), "only {sent} sends");
 }
 
@@ -1039,10 +940,10 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
     set_meta(&path, "version", "2");
 
     let history = DurableHistory::open(&path).unwrap();
-    assert_eq!(history.last_decided_at("c-1"), Some(sent_at));
+    assert_eq!(history.last_decided_at("c-1").unwrap(), Some(sent_at));
     // The journey was left after the last record: that is the last decision.
-    assert_eq!(history.last_decided_at("c-2"), Some(left_at));
-    let last = history.last_decision("c-2").unwrap();
+    assert_eq!(history.last_decided_at("c-2").unwrap(), Some(left_at));
+    let last = history.last_decision("c-2").unwrap().unwrap();
     assert_eq!((last.at, last.sent.len()), (left_at, 0));
     drop(history);
     assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));

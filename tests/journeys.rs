@@ -323,7 +323,7 @@ fn a_restart_in_the_middle_of_a_journey_continues_where_it_left_off() {
         .unwrap();
     drop(store);
     let mut store = DurableHistory::open(&path).unwrap();
-    let state = store.journey(reachable(), "churn_rescue").unwrap();
+    let state = store.journey(reachable(), "churn_rescue").unwrap().unwrap();
     assert_eq!((state.entered_at, state.done), (start, 2));
     let after = simulation
         .run_with(&mut store, day(4) + hour, day(21), hour)
@@ -354,10 +354,18 @@ fn decisions_are_recorded_in_the_history_a_simulation_is_given() {
             Duration::from_secs(3600),
         )
         .unwrap();
-    let state = history.journey(reachable(), "churn_rescue").unwrap();
+    let state = history
+        .journey(reachable(), "churn_rescue")
+        .unwrap()
+        .unwrap();
     assert_eq!(state.done, 3);
     assert_eq!(state.status, JourneyStatus::Active);
-    assert_eq!(history.times_sent(reachable(), "churn_inapp_modal"), 1);
+    assert_eq!(
+        history
+            .times_sent(reachable(), "churn_inapp_modal")
+            .unwrap(),
+        1
+    );
 }
 
 #[test]

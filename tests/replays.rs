@@ -88,7 +88,7 @@ fn a_retry_after_a_decision_that_only_left_a_journey_sends_nothing() {
         let left = decide_and_record(&engine, &logged_in, history, t1);
         assert!(left.emissions.is_empty() && !left.journeys.is_empty());
         assert!(!left.replayed);
-        assert_eq!(history.last_decided_at("c-1"), Some(t1));
+        assert_eq!(history.last_decided_at("c-1").unwrap(), Some(t1));
         // Retried at t1, it replays the decision that left the journey
         // instead of entering it anew and sending `hello` a second time.
         let retried = decide_and_record(&engine, &logged_in, history, t1);
@@ -165,7 +165,11 @@ max_sends = 3
     assert!(retried.replayed);
     assert_eq!(retried.emissions.len(), 1);
     assert_ne!(retried.emissions[0].key, first.emissions[0].key);
-    assert_eq!(store.times_sent("c-1", "nudge"), 2, "nothing new recorded");
+    assert_eq!(
+        store.times_sent("c-1", "nudge").unwrap(),
+        2,
+        "nothing new recorded"
+    );
     // And yesterday's batch, again, sends nothing.
     let earlier = decide_and_record(&engine, &profile, &mut store, day1);
     assert!(earlier.emissions.is_empty());

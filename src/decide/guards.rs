@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use super::{Decision, Reason, quiet};
 use crate::hash::Salted;
-use crate::history::History;
+use crate::history::ProfileSnapshot;
 use crate::profile::Profile;
 use crate::rules::{Action, Category, FrequencyCap, QuietHoursPolicy, RuleSet};
 use crate::value::{Timestamp, Value};
@@ -140,7 +140,7 @@ pub(super) struct Situation<'a> {
     /// Whether the figures behind a block are wanted.
     explain: bool,
     profile: &'a Profile,
-    history: &'a dyn History,
+    history: &'a ProfileSnapshot,
     now: Timestamp,
     global_bucket: OnceCell<i64>,
     /// The profile's zone, where the rules have quiet hours.
@@ -179,7 +179,7 @@ impl<'a> Situation<'a> {
     pub fn new(
         rules: &'a RuleSet,
         profile: &'a Profile,
-        history: &'a dyn History,
+        history: &'a ProfileSnapshot,
         now: Timestamp,
         explain: bool,
         zone: Option<Tz>,
@@ -217,7 +217,7 @@ impl<'a> Situation<'a> {
 
     /// What the history holds about `action`: one lookup.
     pub fn sent(&self, action: &Action) -> Sent {
-        let (count, last) = self.history.sends_of(self.profile.id(), &action.id);
+        let (count, last) = self.history.sends_of(&action.id);
         Sent { count, last }
     }
 
@@ -496,7 +496,7 @@ impl<'a> Situation<'a> {
         let after =
             Timestamp::from_micros(self.now.as_micros().saturating_sub(cap.per.as_micros()));
         self.history
-            .sends_in_window(self.profile.id(), &cap.channels, cap.category, after)
+            .sends_in_window(&cap.channels, cap.category, after)
     }
 
     /// The end of the quiet period at `now` in the profile's zone, if quiet:

@@ -25,7 +25,10 @@ use compact_str::CompactString;
 use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
 use crate::hash::Fnv1a64;
-use crate::history::{History, JourneyState, JourneyUpdate, LastDecision, Outcome, Record, Update};
+use crate::history::{
+    Basis, History, HistoryError, JourneyState, JourneyUpdate, LastDecision, Outcome,
+    ProfileSnapshot, Record, Update,
+};
 use crate::profile::Profile;
 use crate::rules::{Action, Category, Ranking, RuleSet};
 use crate::trigger::EvalError;
@@ -162,12 +165,18 @@ pub struct Decision {
     /// same keys; earlier, it has none. Its [`update`](Decision::update)
     /// writes nothing.
     pub replayed: bool,
+    /// What it was decided from (see [`Basis`]): its
+    /// [`update`](Decision::update) carries it, so that committing it to a
+    /// shared store finds out whether another writer decided for the
+    /// profile in between. `None` for a replay, which records nothing.
+    pub basis: Option<Basis>,
 }
 
 impl Decision {
     /// What this decision writes into the history: a record per emission,
-    /// holdout and skipped step, and the new journey states. Pass it to
-    /// [`History::record`] once the emissions are safe.
+    /// holdout and skipped step, the new journey states, and the
+    /// decision's [`Basis`]. Pass it to [`History::commit`] (or, for a
+    /// single writer, [`History::record`]) before the emissions go out.
     pub fn update(&self) -> Update {
         if self.replayed {
             return Update::default();
@@ -194,27 +203,32 @@ impl Decision {
             (None, Some(change)) => vec![(change.profile.clone(), self.at)],
             _ => Vec::new(),
         };
+        let basis = match (records.is_empty() && decided.is_empty(), &self.basis) {
+            (false, Some(basis)) => vec![basis.clone()],
+            _ => Vec::new(),
+        };
         Update {
             records,
             journeys: self.journeys.clone(),
             decided,
+            basis,
         }
     }
 
     /// The decision at `now` for a profile whose last recorded decision,
     /// `last`, is not earlier: what was sent then, if `now` is that instant
-    /// (and nothing if the history cannot say what that was).
-    fn replay(now: Timestamp, last: Option<LastDecision>) -> Decision {
+    /// (the caller refuses a snapshot that cannot say what that was).
+    fn replay(now: Timestamp, last: Option<&LastDecision>) -> Decision {
         let emissions = match last.filter(|last| last.at == now) {
-            Some(last) => (last.sent.into_iter())
+            Some(last) => (last.sent.iter())
                 .map(|record| Emission {
-                    profile: record.profile,
-                    action: record.action,
-                    channel: record.channel,
+                    profile: record.profile.clone(),
+                    action: record.action.clone(),
+                    channel: record.channel.clone(),
                     category: record.category,
                     send_at: record.send_at,
-                    journey: record.journey,
-                    key: record.key,
+                    journey: record.journey.clone(),
+                    key: record.key.clone(),
                 })
                 .collect(),
             None => Vec::new(),
@@ -413,16 +427,99 @@ impl Engine {
         &self.rules
     }
 
-    /// Decides the next-best actions for `profile` at `now`.
+    /// Decides the next-best actions for `profile` at `now`, from what
+    /// `history` holds: reads the profile's snapshot
+    /// ([`Engine::snapshot`]), then decides from it
+    /// ([`Engine::decide_from`]).
     ///
     /// # Errors
-    /// [`EvalError::SchemaMismatch`] if the profile was built against another
-    /// schema; [`EvalError::InstantOutOfRange`] if `now`, or the time an
-    /// emission is deferred to, is outside the years RFC 3339 can write.
+    /// [`Error::History`](crate::Error::History) if the history cannot be
+    /// read (SPEC §5 item 8: never decided as if nothing were sent); the
+    /// errors of [`Engine::decide_from`] as [`Error::Eval`](crate::Error::Eval).
     pub fn decide(
         &self,
         profile: &Profile,
         history: &dyn History,
+        now: Timestamp,
+        options: Options,
+    ) -> Result<Decision, crate::Error> {
+        let snapshot = self.snapshot(history, profile.id(), now)?;
+        Ok(self.decide_from(profile, &snapshot, now, options)?)
+    }
+
+    /// What a decision of `profile` at `now` reads of `history`: its sends
+    /// back to the start of the rules' longest rolling cap window, its
+    /// counters and journey states, and its last decision.
+    ///
+    /// ```
+    /// # use nextbest::decide::Engine;
+    /// # use nextbest::rules::{Format, RuleSet};
+    /// use nextbest::history::MemoryHistory;
+    /// use nextbest::Timestamp;
+    /// # let engine = Engine::new(RuleSet::parse("[schema.traits]\nn = \"int\"\n", Format::Toml, "r.toml")?);
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let snapshot = engine.snapshot(&MemoryHistory::new(), "c-1", now)?;
+    /// assert_eq!(snapshot.last_decided_at(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The history's, when it cannot be read.
+    pub fn snapshot(
+        &self,
+        history: &dyn History,
+        profile: &str,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        history.snapshot(profile, self.window_start(now), now)
+    }
+
+    /// The earliest send a decision at `now` counts: the start of the
+    /// longest rolling cap window.
+    fn window_start(&self, now: Timestamp) -> Timestamp {
+        Timestamp::from_micros(now.as_micros().saturating_sub(self.longest_cap))
+    }
+
+    /// Decides the next-best actions for `profile` at `now` from its
+    /// history's `snapshot`: pure, it reads nothing else.
+    ///
+    /// ```
+    /// use nextbest::decide::{Engine, Options};
+    /// use nextbest::history::ProfileSnapshot;
+    /// use nextbest::rules::{Format, RuleSet};
+    /// use nextbest::{Profile, Timestamp};
+    /// let rules = RuleSet::parse(r#"
+    /// [schema.traits]
+    /// n = "int"
+    /// [consent]
+    /// email = {}
+    /// [[action]]
+    /// id = "nudge"
+    /// channel = "email"
+    /// trigger = "n > 1"
+    /// max_sends = 2
+    /// "#, Format::Toml, "rules.toml")?;
+    /// let engine = Engine::new(rules);
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1").attribute("n", 5).build()?;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let mut snapshot = ProfileSnapshot::new("c-1", now);
+    /// snapshot.set_sends_of("nudge", 2, Timestamp::parse("2026-11-01T09:00:00Z")?);
+    /// let decision = engine.decide_from(&profile, &snapshot, now, Options::default())?;
+    /// assert!(decision.emissions.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`EvalError::SchemaMismatch`] if the profile was built against another
+    /// schema; [`EvalError::InstantOutOfRange`] if `now`, or the time an
+    /// emission is deferred to, is outside the years RFC 3339 can write;
+    /// [`EvalError::SnapshotMismatch`] if `snapshot` is of another profile,
+    /// starts after the longest cap window, or lacks the sends of a
+    /// decision at `now` that it says was made.
+    pub fn decide_from(
+        &self,
+        profile: &Profile,
+        snapshot: &ProfileSnapshot,
         now: Timestamp,
         options: Options,
     ) -> Result<Decision, EvalError> {
@@ -434,26 +531,33 @@ impl Engine {
         if !now.is_rfc3339() {
             return Err(out_of_range(profile, "the decision instant".into(), now));
         }
-        // A store that pays per query reads the profile once (see
-        // `History::profile_snapshot`).
-        let since = Timestamp::from_micros(now.as_micros().saturating_sub(self.longest_cap));
-        let snapshot = history.profile_snapshot(profile.id(), since);
-        let store = history;
-        let history: &dyn History = match &snapshot {
-            Some(snapshot) => snapshot,
-            None => store,
+        let mismatch = |what: &'static str| EvalError::SnapshotMismatch {
+            profile: profile.id().to_owned(),
+            what,
         };
-        // A retried or replayed decision contacts no one a second time. (A
-        // snapshot knows when the last decision was, not what it sent.)
-        if history
-            .last_decided_at(profile.id())
-            .is_some_and(|at| now <= at)
-        {
-            return Ok(Decision::replay(now, store.last_decision(profile.id())));
+        if snapshot.profile() != profile.id() {
+            return Err(mismatch("it is another profile's"));
         }
+        // A snapshot that starts later would undercount the caps: fail
+        // closed, never open.
+        if snapshot.since() > self.window_start(now) {
+            return Err(mismatch("it starts after the longest cap window"));
+        }
+        // A retried or replayed decision contacts no one a second time.
+        if let Some(last) = snapshot.last_decided_at()
+            && now <= last
+        {
+            let replayed = snapshot.last_decision().filter(|l| l.at == last);
+            if now == last && replayed.is_none() {
+                return Err(mismatch("it lacks the sends of the decision it replays"));
+            }
+            return Ok(Decision::replay(now, replayed));
+        }
+        let history = snapshot;
         let mut decision = Decision {
             at: now,
             emissions: Vec::with_capacity(self.rules.decision.max_actions.min(4)),
+            basis: Some(snapshot.basis()),
             ..Decision::default()
         };
         let zone = self.rules.quiet_hours.as_ref().map(|quiet| {
@@ -501,13 +605,13 @@ impl Engine {
     fn journey_candidates<'r>(
         &'r self,
         profile: &Profile,
-        history: &dyn History,
+        history: &ProfileSnapshot,
         now: Timestamp,
         decision: &mut Decision,
         candidates: &mut Vec<Candidate<'r>>,
     ) -> Result<(), EvalError> {
         for (position, journey) in self.rules.journeys.iter().enumerate() {
-            let state = history.journey(profile.id(), &journey.id);
+            let state = history.journey(&journey.id);
             let progress = journey::progress(journey, state, profile, now)?;
             if let Some(state) = progress.update {
                 decision.set_journey(profile.id(), &journey.id, state);

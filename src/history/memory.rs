@@ -8,7 +8,10 @@ use std::hash::BuildHasherDefault;
 
 use compact_str::CompactString;
 
-use super::{History, HistoryError, JourneyState, LastDecision, Outcome, Record, Update};
+use super::{
+    Basis, Commit, History, HistoryError, JourneyState, LastDecision, Outcome, ProfileSnapshot,
+    Record, Update,
+};
 use crate::hash::Fnv1a64;
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -78,8 +81,8 @@ impl ProfileLog {
 ///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
 ///     journey: None,
 /// }].into())?;
-/// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
-/// assert_eq!(history.last_sent("c-1", "churn_email"), Some(at));
+/// assert_eq!(history.times_sent("c-1", "churn_email")?, 1);
+/// assert_eq!(history.last_sent("c-1", "churn_email")?, Some(at));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Default, Clone)]
@@ -105,51 +108,64 @@ impl MemoryHistory {
     }
 }
 
-/// Filling a snapshot of one profile (see [`History::profile_snapshot`]).
 impl MemoryHistory {
-    /// Sets the counters of `action` for `profile`: sent `count` times, the
-    /// last decided at `last`.
-    pub(super) fn set_sends_of(
-        &mut self,
-        profile: &str,
-        action: &str,
-        count: u32,
-        last: Timestamp,
-    ) {
-        let action = self.intern(action);
-        let log = self.log(profile);
-        match log.actions.iter_mut().find(|(n, ..)| *n == action) {
-            Some(entry) => *entry = (action, count, last),
-            None => log.actions.push((action, count, last)),
-        }
+    fn log(&mut self, profile: &str) -> &mut ProfileLog {
+        self.profiles.entry(profile.into()).or_default()
     }
 
-    /// Adds a send decided at `at`, to the rolling-window counts only.
-    pub(super) fn add_send(
-        &mut self,
-        profile: &str,
-        at: Timestamp,
-        channel: &str,
-        category: Category,
-    ) {
-        let channel = self.intern(channel);
-        self.log(profile).insert_send(at, channel, category);
-    }
-
-    /// Sets the instant of the last decision recorded for `profile`, read
-    /// from a store (its sends are not: see [`History::profile_snapshot`]).
-    pub(super) fn set_last_decided_at(&mut self, profile: &str, at: Timestamp) {
+    fn set_last_decided_at(&mut self, profile: &str, at: Timestamp) {
         let log = self.log(profile);
         log.last_at = log.last_at.max(Some(at));
     }
 
-    /// Sets where `profile` stands in `journey`.
-    pub(super) fn set_journey(&mut self, profile: &str, journey: &str, state: JourneyState) {
-        self.log(profile).journeys.insert(journey.into(), state);
+    /// The text of an interned name.
+    fn text(&self, name: Name) -> &str {
+        usize::try_from(name)
+            .ok()
+            .and_then(|i| self.texts.get(i))
+            .map_or("", String::as_str)
     }
 
-    fn log(&mut self, profile: &str) -> &mut ProfileLog {
-        self.profiles.entry(profile.into()).or_default()
+    /// The profiles of `basis` whose last decision is not the one it saw.
+    fn conflicts(&self, basis: &[Basis]) -> Vec<CompactString> {
+        (basis.iter())
+            .filter(|seen| {
+                let now = self
+                    .profiles
+                    .get(seen.profile.as_str())
+                    .and_then(|log| log.last_at);
+                now != seen.last_decided_at
+            })
+            .map(|seen| seen.profile.clone())
+            .collect()
+    }
+
+    /// Appends the update's records and stores its journey states.
+    fn apply(&mut self, update: &Update) {
+        for record in &update.records {
+            let (action, channel) = (self.intern(&record.action), self.intern(&record.channel));
+            let log = self.log(&record.profile);
+            if record.outcome == Outcome::Sent {
+                match log.actions.iter_mut().find(|(n, ..)| *n == action) {
+                    Some((_, count, last)) => {
+                        *count = count.saturating_add(1);
+                        *last = (*last).max(record.at);
+                    }
+                    None => log.actions.push((action, 1, record.at)),
+                }
+                log.insert_send(record.at, channel, record.category);
+            }
+            log.records.push(record.clone());
+        }
+        for change in &update.journeys {
+            (self.log(&change.profile).journeys).insert(change.journey.clone(), change.state);
+        }
+        let instants = (update.records.iter())
+            .map(|record| (&record.profile, record.at))
+            .chain(update.decided.iter().map(|(profile, at)| (profile, *at)));
+        for (profile, at) in instants {
+            self.set_last_decided_at(profile, at);
+        }
     }
 }
 
@@ -176,17 +192,52 @@ impl MemoryHistory {
 }
 
 impl History for MemoryHistory {
-    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
-        self.action(profile, action).map(|(_, last)| last)
+    fn snapshot(
+        &self,
+        profile: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        let mut snapshot = ProfileSnapshot::new(profile, since);
+        let Some(log) = self.profiles.get(profile) else {
+            return Ok(snapshot);
+        };
+        for (action, count, last) in &log.actions {
+            snapshot.set_sends_of(self.text(*action), *count, *last);
+        }
+        let first = log.sends.partition_point(|(at, ..)| *at <= since);
+        for (at, channel, category) in log.sends.get(first..).unwrap_or_default() {
+            snapshot.add_send(*at, self.text(*channel), *category);
+        }
+        for (journey, state) in &log.journeys {
+            snapshot.set_journey(journey, *state);
+        }
+        if let Some(last) = log.last_at {
+            snapshot.set_last_decided_at(last);
+            if last >= now {
+                snapshot.set_last_decision(LastDecision::at(last, log.records.iter().rev()));
+            }
+        }
+        Ok(snapshot)
     }
 
-    fn times_sent(&self, profile: &str, action: &str) -> u32 {
-        self.action(profile, action).map_or(0, |(count, _)| count)
+    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
+        let conflicts = self.conflicts(&update.basis);
+        if !conflicts.is_empty() {
+            return Ok(Commit::Conflict(conflicts));
+        }
+        self.apply(update);
+        Ok(Commit::Committed)
     }
 
-    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
-        self.action(profile, action)
-            .map_or((0, None), |(count, last)| (count, Some(last)))
+    fn sends_of(
+        &self,
+        profile: &str,
+        action: &str,
+    ) -> Result<(u32, Option<Timestamp>), HistoryError> {
+        Ok(self
+            .action(profile, action)
+            .map_or((0, None), |(count, last)| (count, Some(last))))
     }
 
     fn sends_after(
@@ -195,83 +246,37 @@ impl History for MemoryHistory {
         channel: Option<&str>,
         category: Category,
         after: Timestamp,
-    ) -> u32 {
+    ) -> Result<u32, HistoryError> {
         let Some(log) = self.profiles.get(profile) else {
-            return 0;
+            return Ok(0);
         };
         let channel = match channel {
             Some(text) => match self.name(text) {
                 Some(name) => Some(name),
-                None => return 0,
+                None => return Ok(0),
             },
             None => None,
         };
-        log.sends_after(after, |c, k| {
+        Ok(log.sends_after(after, |c, k| {
             k == category && channel.is_none_or(|wanted| c == wanted)
-        })
+        }))
     }
 
-    fn sends_in_window(
-        &self,
-        profile: &str,
-        channels: &[String],
-        category: Option<Category>,
-        after: Timestamp,
-    ) -> u32 {
-        let Some(log) = self.profiles.get(profile) else {
-            return 0;
-        };
-        // Channels a profile was sent on are few: compare their texts.
-        let counted = |name: Name| {
-            channels.is_empty()
-                || usize::try_from(name)
-                    .ok()
-                    .and_then(|i| self.texts.get(i))
-                    .is_some_and(|text| channels.iter().any(|c| c == text))
-        };
-        log.sends_after(after, |c, k| {
-            category.is_none_or(|wanted| k == wanted) && counted(c)
-        })
+    fn journey(&self, profile: &str, journey: &str) -> Result<Option<JourneyState>, HistoryError> {
+        Ok(self
+            .profiles
+            .get(profile)
+            .and_then(|log| log.journeys.get(journey).copied()))
     }
 
-    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
-        self.profiles.get(profile)?.journeys.get(journey).copied()
+    fn last_decision(&self, profile: &str) -> Result<Option<LastDecision>, HistoryError> {
+        Ok(self
+            .profiles
+            .get(profile)
+            .and_then(|log| Some(LastDecision::at(log.last_at?, log.records.iter().rev()))))
     }
 
-    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
-        let log = self.profiles.get(profile)?;
-        Some(LastDecision::at(log.last_at?, log.records.iter().rev()))
-    }
-
-    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        self.profiles.get(profile)?.last_at
-    }
-
-    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
-        for record in &update.records {
-            let (action, channel) = (self.intern(&record.action), self.intern(&record.channel));
-            let log = self.log(&record.profile);
-            if record.outcome == Outcome::Sent {
-                match log.actions.iter_mut().find(|(n, ..)| *n == action) {
-                    Some((_, count, last)) => {
-                        *count = count.saturating_add(1);
-                        *last = (*last).max(record.at);
-                    }
-                    None => log.actions.push((action, 1, record.at)),
-                }
-                log.insert_send(record.at, channel, record.category);
-            }
-            log.records.push(record.clone());
-        }
-        for change in &update.journeys {
-            self.set_journey(&change.profile, &change.journey, change.state);
-        }
-        let instants = (update.records.iter())
-            .map(|record| (&record.profile, record.at))
-            .chain(update.decided.iter().map(|(profile, at)| (profile, *at)));
-        for (profile, at) in instants {
-            self.set_last_decided_at(profile, at);
-        }
-        Ok(())
+    fn last_decided_at(&self, profile: &str) -> Result<Option<Timestamp>, HistoryError> {
+        Ok(self.profiles.get(profile).and_then(|log| log.last_at))
     }
 }

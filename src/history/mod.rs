@@ -2,12 +2,26 @@
 //! when, and where each profile stands in each journey. The decision engine
 //! reads it for cooldowns, `max_sends`, rolling frequency caps and journey
 //! steps; recording a decision in it is an explicit call.
+//!
+//! A decision over a store is a transaction per profile or per batch of
+//! profiles: read each profile's [`ProfileSnapshot`] (a read that fails
+//! fails the decision, SPEC §5 item 8), decide from it (pure), then
+//! [`commit`](History::commit) the decisions' [`Update`] against the
+//! [`Basis`] of their snapshots: the store answers [`Commit::Committed`],
+//! or [`Commit::Conflict`] when another writer decided for one of the
+//! profiles in between, and the caller decides those again (a retry at the
+//! same instant is then a replay). [`Batched`] does this for a stream of
+//! decisions, committing many profiles at once.
 
+mod batch;
 mod durable;
 mod memory;
+mod snapshot;
 
+pub use batch::Batched;
 pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
+pub use snapshot::{Basis, ProfileSnapshot};
 
 use std::borrow::Borrow;
 use std::path::PathBuf;
@@ -227,6 +241,10 @@ pub struct Update {
     /// (see [`History::last_decision`]). Records carry their instant too;
     /// this names it for a decision that only changed journey states.
     pub decided: Vec<(CompactString, Timestamp)>,
+    /// What the decisions were decided from: [`History::commit`] records
+    /// the update only if each profile's last decision is still the one
+    /// its basis names. Empty for an unconditional write.
+    pub basis: Vec<Basis>,
 }
 
 impl Update {
@@ -240,6 +258,7 @@ impl Update {
         self.records.extend(other.records);
         self.journeys.extend(other.journeys);
         self.decided.extend(other.decided);
+        self.basis.extend(other.basis);
     }
 }
 
@@ -258,9 +277,8 @@ pub enum HistoryError {
     /// The store could not be read or written.
     #[error("history store: {0}")]
     Store(String),
-    /// The store's file could not be read or written (or a read failed
-    /// earlier, see [`DurableHistory::check`]). A write that failed was not
-    /// acknowledged: the store holds all of it or none of it.
+    /// The store's file could not be read or written. A write that failed
+    /// was not acknowledged: the store holds all of it or none of it.
     #[error("history store {}: {detail}", .path.display())]
     Io {
         /// The store's file.
@@ -315,6 +333,13 @@ pub enum HistoryError {
         /// The version opening it for writing upgrades it to.
         expected: u32,
     },
+    /// Another writer decided for these profiles since the decisions being
+    /// recorded read their history; nothing was recorded.
+    #[error("history store: {} profiles were decided by another writer meanwhile", .profiles.len())]
+    Conflict {
+        /// The profiles.
+        profiles: Vec<CompactString>,
+    },
     /// Another process (or another handle in this one) has the store open.
     #[error("history store {} is in use by another process", .path.display())]
     InUse {
@@ -323,110 +348,149 @@ pub enum HistoryError {
     },
 }
 
-/// The names in `list` without their repeats, in order.
-fn distinct<T: AsRef<str>>(list: &[T]) -> impl Iterator<Item = &T> {
-    (list.iter().enumerate())
-        .filter(|(index, name)| {
-            let earlier = list.get(..*index).unwrap_or_default();
-            !earlier.iter().any(|e| e.as_ref() == name.as_ref())
-        })
-        .map(|(_, name)| name)
+/// What a store answers a [`commit`](History::commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// The update is recorded (durably, for a durable store).
+    Committed,
+    /// Nothing was recorded: these profiles were decided by another writer
+    /// since their snapshots were read. Decide them again from new
+    /// snapshots (at the same instant that is a replay of the other
+    /// writer's decision) and commit again.
+    Conflict(Vec<CompactString>),
 }
 
-/// The contact history the decision engine reads. Implementations answer each
-/// question without scanning a profile's whole history.
+/// The earliest instant: a snapshot from it holds every send.
+const EARLIEST: Timestamp = Timestamp::from_micros(i64::MIN);
+/// The latest instant: a snapshot for a decision then reads no replay.
+const LATEST: Timestamp = Timestamp::from_micros(i64::MAX);
+
+/// A contact history the decision engine reads and records into.
+///
+/// A store implements [`snapshot`](History::snapshot) and
+/// [`commit`](History::commit); the questions below have defaults that ask
+/// a snapshot, and a store answers them more cheaply where it can. Every
+/// read returns a `Result`: a store that cannot answer says so, and the
+/// decision fails (SPEC §5 item 8), never "never sent".
+///
+/// How a store fits the seam: a single-writer embedded store (see
+/// [`DurableHistory`]) checks the bases inside its write transaction and
+/// never conflicts unless a caller mixes snapshots of different times; a
+/// store shared by many writers (PostgreSQL) takes a per-profile lock (an
+/// advisory transaction lock, or a row lock on a per-profile row where
+/// advisory locks are not shared), compares each profile's last-decided
+/// instant with its basis, writes everything of the update in one
+/// transaction and answers [`Commit::Conflict`] for the profiles whose
+/// instant moved.
 pub trait History {
-    /// The most recent send of `action` to `profile`.
-    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp>;
+    /// Everything one decision of `profile` at `now` reads, at once: its
+    /// counters (times sent and last send, per action), its journey states,
+    /// the instant of its last decision, its sends decided after `since`
+    /// (so that a rolling-window count is exact for every window that
+    /// starts at or after it) and, when its last decision is at or after
+    /// `now` (the decision replays it, SPEC §5 item 7), that decision's
+    /// sends ([`ProfileSnapshot::set_last_decision`]).
+    ///
+    /// # Errors
+    /// A store that cannot be read: the decision must fail.
+    fn snapshot(
+        &self,
+        profile: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError>;
+
+    /// Records `update`, in one transaction, if every profile of its
+    /// [`basis`](Update::basis) still has the last decision its snapshot
+    /// saw; otherwise records nothing and answers which did not. A profile's decisions are to be
+    /// recorded in time order, as the engine produces them (see
+    /// [`LastDecision`]).
+    ///
+    /// # Errors
+    /// A store that cannot write; then nothing of `update` is acknowledged.
+    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError>;
+
+    /// Records `update` for a single writer, which no other can have raced:
+    /// a [`Commit::Conflict`] is then an error.
+    ///
+    /// # Errors
+    /// A store that cannot write, or a conflict; then nothing of `update`
+    /// is acknowledged.
+    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
+        match self.commit(update)? {
+            Commit::Committed => Ok(()),
+            Commit::Conflict(profiles) => Err(HistoryError::Conflict { profiles }),
+        }
+    }
+
+    /// How many times `action` was sent to `profile`, ever, and when last.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    fn sends_of(
+        &self,
+        profile: &str,
+        action: &str,
+    ) -> Result<(u32, Option<Timestamp>), HistoryError> {
+        Ok(self.snapshot(profile, LATEST, LATEST)?.sends_of(action))
+    }
 
     /// How many times `action` was sent to `profile`, ever.
-    fn times_sent(&self, profile: &str, action: &str) -> u32;
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    fn times_sent(&self, profile: &str, action: &str) -> Result<u32, HistoryError> {
+        Ok(self.sends_of(profile, action)?.0)
+    }
 
-    /// Both [`times_sent`](History::times_sent) and
-    /// [`last_sent`](History::last_sent), which the engine asks together:
-    /// implementations answer with one lookup where they can.
-    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
-        (
-            self.times_sent(profile, action),
-            self.last_sent(profile, action),
-        )
+    /// The most recent send of `action` to `profile`.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    fn last_sent(&self, profile: &str, action: &str) -> Result<Option<Timestamp>, HistoryError> {
+        Ok(self.sends_of(profile, action)?.1)
     }
 
     /// How many sends to `profile` in `category` were decided after `after`
-    /// (exclusive): on `channel`, or on any channel when it is `None` (a cap
-    /// without channels counts sends of actions the rules no longer have).
+    /// (exclusive): on `channel`, or on any channel when it is `None`.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
     fn sends_after(
         &self,
         profile: &str,
         channel: Option<&str>,
         category: Category,
         after: Timestamp,
-    ) -> u32;
-
-    /// How many sends to `profile` were decided after `after` (exclusive) on
-    /// any of `channels` (every channel when empty; a channel listed twice
-    /// counts once) in `category` (every category when `None`): a rolling
-    /// cap's count, in one call.
-    fn sends_in_window(
-        &self,
-        profile: &str,
-        channels: &[String],
-        category: Option<Category>,
-        after: Timestamp,
-    ) -> u32 {
-        let mut count: u32 = 0;
-        for category in Category::selected(category) {
-            if channels.is_empty() {
-                count = count.saturating_add(self.sends_after(profile, None, *category, after));
-            }
-            for channel in distinct(channels) {
-                let sends = self.sends_after(profile, Some(channel), *category, after);
-                count = count.saturating_add(sends);
-            }
-        }
-        count
+    ) -> Result<u32, HistoryError> {
+        let snapshot = self.snapshot(profile, after, LATEST)?;
+        Ok(snapshot.sends_after(channel, category, after))
     }
 
     /// Where `profile` stands in `journey`: `None` if it never entered it.
-    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState>;
-
-    /// The latest decision recorded for `profile` (see [`LastDecision`]):
-    /// `None` if nothing was ever recorded for it. A decision at its
-    /// instant or earlier chooses nothing new, so a retried batch never
-    /// contacts anyone twice. Required, not defaulted: a history that
-    /// answered "none" would let every retry send again.
-    fn last_decision(&self, profile: &str) -> Option<LastDecision>;
-
-    /// The instant of [`last_decision`](History::last_decision), without
-    /// its sends: the engine asks it at every decision, and the sends only
-    /// to replay. Implement it where it is cheaper than the whole answer.
-    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        self.last_decision(profile).map(|last| last.at)
-    }
-
-    /// Everything this history holds about `profile` that a decision asks,
-    /// read at once into memory: its counters (times sent and last send, per
-    /// action), its journey states, the instant of its last decision
-    /// ([`last_decided_at`](History::last_decided_at)), and its sends decided
-    /// after `since`, so that a rolling-window count is exact for every
-    /// window that starts at or after `since`. The snapshot holds no
-    /// [`Record`]s, so not the sends of the last decision either: a replay,
-    /// which is rare, asks this history for them.
-    ///
-    /// The engine asks for one at the start of each decision and, when it
-    /// gets one, asks the snapshot its questions instead: a history that
-    /// pays per query (a store on disk) answers them all with one read. The
-    /// default, `None`, says that asking this history directly is as cheap.
-    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
-        let _ = (profile, since);
-        None
-    }
-
-    /// Appends the update's records and stores its journey states. A
-    /// profile's decisions are to be recorded in time order, as the engine
-    /// produces them (see [`LastDecision`]).
     ///
     /// # Errors
-    /// A store that cannot write; then nothing of `update` is acknowledged.
-    fn record(&mut self, update: &Update) -> Result<(), HistoryError>;
+    /// A store that cannot be read.
+    fn journey(&self, profile: &str, journey: &str) -> Result<Option<JourneyState>, HistoryError> {
+        Ok(self.snapshot(profile, LATEST, LATEST)?.journey(journey))
+    }
+
+    /// The latest decision recorded for `profile` (see [`LastDecision`]):
+    /// `None` if nothing was ever recorded for it.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    fn last_decision(&self, profile: &str) -> Result<Option<LastDecision>, HistoryError> {
+        let snapshot = self.snapshot(profile, LATEST, EARLIEST)?;
+        Ok(snapshot.last_decision().cloned())
+    }
+
+    /// The instant of [`last_decision`](History::last_decision), without
+    /// its sends.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    fn last_decided_at(&self, profile: &str) -> Result<Option<Timestamp>, HistoryError> {
+        Ok(self.snapshot(profile, LATEST, LATEST)?.last_decided_at())
+    }
 }

@@ -73,3 +73,26 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A record of `profile` decided at `at` µs, sent at `at + 7`, under a key
+/// of its own.
+pub fn record(
+    profile: &str,
+    action: &str,
+    channel: &str,
+    category: nextbest::rules::Category,
+    outcome: nextbest::history::Outcome,
+    at: i64,
+) -> nextbest::history::Record {
+    nextbest::history::Record {
+        profile: profile.into(),
+        action: action.into(),
+        channel: channel.into(),
+        category,
+        outcome,
+        at: nextbest::Timestamp::from_micros(at),
+        send_at: nextbest::Timestamp::from_micros(at + 7),
+        key: format!("{profile}/{action}/{at}").into(),
+        journey: None,
+    }
+}

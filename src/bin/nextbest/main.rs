@@ -14,10 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use nextbest::EvalError;
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{
-    DurableHistory, History, HistoryError, JourneyState, LastDecision, MemoryHistory, Update,
-};
-use nextbest::rules::Category;
+use nextbest::history::{Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory};
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
 use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
@@ -448,103 +445,6 @@ struct Run {
 /// How many profiles' records are committed to the durable store at once.
 const BATCH: usize = 512;
 
-/// The durable store, and the decisions of the current batch not committed
-/// yet: reads see both, so a profile listed twice in a batch is not sent the
-/// same thing twice.
-struct Batched {
-    store: DurableHistory,
-    pending: MemoryHistory,
-    update: Update,
-    profiles: usize,
-}
-
-impl Batched {
-    /// Commits the batch. The caller has flushed the emissions first, so a
-    /// crash before this point re-emits them on the next run, under the same
-    /// keys, and never loses one.
-    fn commit(&mut self) -> Result<(), HistoryError> {
-        self.store.record(&self.update)?;
-        self.update = Update::default();
-        self.pending = MemoryHistory::new();
-        self.profiles = 0;
-        Ok(())
-    }
-}
-
-impl History for Batched {
-    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
-        let stored = self.store.last_sent(profile, action);
-        stored.max(self.pending.last_sent(profile, action))
-    }
-
-    fn times_sent(&self, profile: &str, action: &str) -> u32 {
-        let stored = self.store.times_sent(profile, action);
-        stored.saturating_add(self.pending.times_sent(profile, action))
-    }
-
-    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
-        let (stored, stored_last) = self.store.sends_of(profile, action);
-        let (pending, pending_last) = self.pending.sends_of(profile, action);
-        (
-            stored.saturating_add(pending),
-            stored_last.max(pending_last),
-        )
-    }
-
-    fn sends_after(
-        &self,
-        profile: &str,
-        channel: Option<&str>,
-        category: Category,
-        after: Timestamp,
-    ) -> u32 {
-        let stored = self.store.sends_after(profile, channel, category, after);
-        stored.saturating_add(self.pending.sends_after(profile, channel, category, after))
-    }
-
-    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
-        let pending = self.pending.journey(profile, journey);
-        pending.or_else(|| self.store.journey(profile, journey))
-    }
-
-    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
-        // The batch's decisions are later than the store's.
-        let pending = self.pending.last_decision(profile);
-        pending.or_else(|| self.store.last_decision(profile))
-    }
-
-    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        let pending = self.pending.last_decided_at(profile);
-        pending.max(self.store.last_decided_at(profile))
-    }
-
-    /// The store's snapshot with this batch's decisions for the profile
-    /// recorded on top.
-    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
-        let mut snapshot = self.store.profile_snapshot(profile, since)?;
-        let pending = Update {
-            records: self.pending.records(profile).to_vec(),
-            journeys: (self.update.journeys.iter())
-                .filter(|change| change.profile == profile)
-                .cloned()
-                .collect(),
-            decided: (self.update.decided.iter())
-                .filter(|(decided, _)| decided == profile)
-                .cloned()
-                .collect(),
-        };
-        snapshot.record(&pending).ok()?;
-        Some(snapshot)
-    }
-
-    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
-        self.pending.record(update)?;
-        self.update.extend(update.clone());
-        self.profiles += 1;
-        Ok(())
-    }
-}
-
 fn open_history<'e>(
     path: Option<&Path>,
     engine: &'e Engine,
@@ -572,12 +472,7 @@ fn open_history<'e>(
              (each customer's last decision is kept)"
         );
     }
-    Ok(Box::new(Batched {
-        store,
-        pending: MemoryHistory::new(),
-        update: Update::default(),
-        profiles: 0,
-    }))
+    Ok(Box::new(Batched::new(store, BATCH)))
 }
 
 /// A history the run writes to: in memory, or durable in batches.
@@ -587,26 +482,23 @@ trait Store: History + Send + Sync {
         false
     }
     /// Makes what was recorded durable.
-    fn commit(&mut self) -> Result<(), HistoryError> {
-        Ok(())
-    }
-    /// A read that failed since the last check.
-    fn check(&self) -> Result<(), HistoryError> {
+    fn commit_batch(&mut self) -> Result<(), HistoryError> {
         Ok(())
     }
 }
 
 impl Store for RunHistory<'_> {}
 
-impl Store for Batched {
+/// The batches of the store's only writer, which nothing can race.
+impl Store for Batched<DurableHistory> {
     fn batch_full(&self) -> bool {
-        self.profiles >= BATCH
+        self.is_full()
     }
-    fn commit(&mut self) -> Result<(), HistoryError> {
-        Batched::commit(self)
-    }
-    fn check(&self) -> Result<(), HistoryError> {
-        self.store.check()
+    fn commit_batch(&mut self) -> Result<(), HistoryError> {
+        match self.flush()? {
+            Commit::Committed => Ok(()),
+            Commit::Conflict(profiles) => Err(HistoryError::Conflict { profiles }),
+        }
     }
 }
 
@@ -631,16 +523,13 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
                 .map(|decision| decision.map(|d| (rendered(&d, run.explain), d)))
                 .collect()
         });
-        // A failed read would have decided from a partial history.
-        history.check().map_err(report)?;
         for (profile, decision) in chunk.iter().zip(decisions) {
             let (lines, decision) = match decision {
                 // Listed again in the chunk: decided now, from a history
                 // that holds its earlier decision (a replay, in a real run).
-                Err(EvalError::RepeatedInBatch { .. }) => {
+                Err(nextbest::Error::Eval(EvalError::RepeatedInBatch { .. })) => {
                     let decision =
                         (engine.decide(profile, &*history, now, options)).map_err(report)?;
-                    history.check().map_err(report)?;
                     (rendered(&decision, run.explain), decision)
                 }
                 decision => decision.map_err(report)?,
@@ -674,7 +563,7 @@ fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run:
     // Only what reached the output is committed: after a closed pipe the
     // last batch is decided again next time, under the same keys.
     match end {
-        End::Completed { .. } if !run.dry_run => history.commit().map_err(report)?,
+        End::Completed { .. } if !run.dry_run => history.commit_batch().map_err(report)?,
         End::Completed { .. } => {}
         End::Stopped => {
             return Err(report(
@@ -771,7 +660,7 @@ fn commit(history: &mut dyn Store, out: &mut impl Write) -> Result<Flow, Reporte
     if let Err(e) = out.flush() {
         return write_failed(&e).map(|()| Flow::Stop);
     }
-    history.commit().map_err(report)?;
+    history.commit_batch().map_err(report)?;
     Ok(Flow::Continue)
 }
 

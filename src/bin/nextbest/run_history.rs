@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use nextbest::CompactString;
 use nextbest::Timestamp;
 use nextbest::history::{
-    History, HistoryError, JourneyState, LastDecision, Outcome, Record, Update,
+    Commit, History, HistoryError, LastDecision, Outcome, ProfileSnapshot, Record, Update,
 };
-use nextbest::rules::{Category, RuleSet};
+use nextbest::rules::RuleSet;
 
 /// A send, by the places of its action and journey in the rules.
 #[derive(Debug)]
@@ -85,38 +85,37 @@ impl<'r> RunHistory<'r> {
     }
 }
 
-/// A profile not decided in the run has no history: every question about
-/// it answers "nothing". One that was is replayed before any is asked.
+/// A profile not decided in the run has no history: its snapshot is empty.
+/// One that was is replayed: its snapshot holds that decision.
 impl History for RunHistory<'_> {
-    fn last_sent(&self, _: &str, _: &str) -> Option<Timestamp> {
-        None
+    fn snapshot(
+        &self,
+        profile: &str,
+        since: Timestamp,
+        _: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        let mut snapshot = ProfileSnapshot::new(profile, since);
+        if let Some(sends) = self.decided.get(profile) {
+            let sent = (sends.iter())
+                .map(|send| self.record_of(profile, send))
+                .collect::<Option<Vec<Record>>>()
+                .ok_or_else(|| HistoryError::Store("a send of an unknown action".into()))?;
+            snapshot.set_last_decision(LastDecision { at: self.now, sent });
+        }
+        Ok(snapshot)
     }
 
-    fn times_sent(&self, _: &str, _: &str) -> u32 {
-        0
-    }
-
-    fn sends_after(&self, _: &str, _: Option<&str>, _: Category, _: Timestamp) -> u32 {
-        0
-    }
-
-    fn journey(&self, _: &str, _: &str) -> Option<JourneyState> {
-        None
-    }
-
-    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
-        let sends = self.decided.get(profile)?;
-        let sent = (sends.iter())
-            .map(|send| self.record_of(profile, send))
-            .collect::<Option<Vec<Record>>>()?;
-        Some(LastDecision { at: self.now, sent })
-    }
-
-    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        self.decided.contains_key(profile).then_some(self.now)
-    }
-
-    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
+    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
+        let conflicts: Vec<CompactString> = (update.basis.iter())
+            .filter(|seen| {
+                let last = self.decided.contains_key(&seen.profile).then_some(self.now);
+                last != seen.last_decided_at
+            })
+            .map(|seen| seen.profile.clone())
+            .collect();
+        if !conflicts.is_empty() {
+            return Ok(Commit::Conflict(conflicts));
+        }
         let refuse = |what: String| Err(HistoryError::Store(what));
         for record in &update.records {
             if record.at != self.now {
@@ -143,7 +142,7 @@ impl History for RunHistory<'_> {
         for (profile, _) in &update.decided {
             self.decided.entry(profile.clone()).or_default();
         }
-        Ok(())
+        Ok(Commit::Committed)
     }
 }
 
@@ -155,6 +154,7 @@ mod tests {
     use nextbest::Profile;
     use nextbest::decide::{Engine, Options};
     use nextbest::history::MemoryHistory;
+    use nextbest::rules::Category;
 
     /// Every bundled customer decided three times in one run, explained:
     /// the run's history decides exactly as a full in-memory one.
@@ -211,6 +211,6 @@ mod tests {
             journey: None,
         };
         assert!(run.record(&vec![record].into()).is_err());
-        assert_eq!(run.last_decided_at("c-1"), None);
+        assert_eq!(run.last_decided_at("c-1").unwrap(), None);
     }
 }

@@ -47,16 +47,17 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Bound, RangeInclusive};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
 
 use redb::{
     Database, DatabaseError, ReadOnlyTable, ReadableTable, ReadableTableMetadata, StorageError,
     TableDefinition, TableError, WriteTransaction,
 };
 
+use compact_str::CompactString;
+
 use super::{
-    History, HistoryError, JourneyState, JourneyStatus, LastDecision, MemoryHistory, Outcome,
-    Record, Update,
+    Basis, Commit, History, HistoryError, JourneyState, JourneyStatus, LastDecision, Outcome,
+    ProfileSnapshot, Record, Update,
 };
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -116,10 +117,10 @@ const COMPACT_CHUNK: usize = 4096;
 /// [`open`](DurableHistory::open) is refused with [`HistoryError::InUse`].
 ///
 /// Queries read a snapshot taken after the last commit. A query whose read
-/// fails (an I/O error, a damaged page) answers as if nothing were recorded,
-/// and the failure is kept: [`check`](DurableHistory::check) reports it and
-/// every later `record` fails with it, so a decision taken on a failed read
-/// is never acknowledged as recorded. Open the store again to clear it.
+/// fails (an I/O error, a damaged page) is an error naming the store, so a
+/// decision that needs it fails (SPEC §5 item 8). Being the store's only
+/// writer, it sees a [`Commit::Conflict`] only for an update whose basis was
+/// read before another commit of the same profiles.
 ///
 /// ```
 /// use nextbest::history::{DurableHistory, History, Outcome, Record};
@@ -137,8 +138,8 @@ const COMPACT_CHUNK: usize = 4096;
 /// }].into())?;
 /// drop(history);
 /// let history = DurableHistory::open(&path)?;
-/// assert_eq!(history.times_sent("c-1", "churn_email"), 1);
-/// assert_eq!(history.last_sent("c-1", "churn_email"), Some(at));
+/// assert_eq!(history.times_sent("c-1", "churn_email")?, 1);
+/// assert_eq!(history.last_sent("c-1", "churn_email")?, Some(at));
 /// # drop(history);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -149,8 +150,6 @@ pub struct DurableHistory {
     /// The tables as of the last commit; `None` when it could not be taken,
     /// then each query reads a fresh snapshot.
     view: Option<View>,
-    /// The first failed read since the store was opened.
-    failure: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for DurableHistory {
@@ -192,20 +191,6 @@ impl DurableHistory {
     /// The file of the store.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Whether every query since the store was opened could read it.
-    ///
-    /// # Errors
-    /// [`HistoryError::Io`] naming the first read that failed.
-    pub fn check(&self) -> Result<(), HistoryError> {
-        match &*self.failure.lock().unwrap_or_else(PoisonError::into_inner) {
-            None => Ok(()),
-            Some(detail) => Err(HistoryError::Io {
-                path: self.path.clone(),
-                detail: format!("a read failed earlier: {detail}"),
-            }),
-        }
     }
 
     /// Every record of a profile still in the store, in recording order.
@@ -264,12 +249,12 @@ impl DurableHistory {
                 return Err(io_error(&self.path, e));
             }
         };
-        self.commit(txn)?;
+        self.commit_txn(txn)?;
         Ok(removed)
     }
 
     /// Commits, then takes the snapshot later queries read.
-    fn commit(&mut self, txn: WriteTransaction) -> Result<(), HistoryError> {
+    fn commit_txn(&mut self, txn: WriteTransaction) -> Result<(), HistoryError> {
         // The snapshot of before is stale either way.
         self.view = None;
         let committed = txn.commit().map_err(|e| io_error(&self.path, e));
@@ -292,41 +277,62 @@ impl DurableHistory {
             None => View::open(&self.db).and_then(|view| read(&view)),
         }
     }
-
-    /// Runs a query against the current snapshot; a failed read answers
-    /// `fallback` and is kept for [`check`](DurableHistory::check).
-    fn query<R>(&self, fallback: R, read: impl FnOnce(&View) -> Result<R, Fault>) -> R {
-        self.on_view(read).unwrap_or_else(|e| {
-            let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
-            if failure.is_none() {
-                *failure = Some(e.to_string());
-            }
-            fallback
-        })
-    }
 }
 
 impl History for DurableHistory {
-    fn last_sent(&self, profile: &str, action: &str) -> Option<Timestamp> {
-        self.query(None, |view| {
-            Ok(view
-                .actions
-                .get((profile, action))?
-                .map(|entry| Timestamp::from_micros(entry.value().1)))
+    /// Three range reads (the profile's counters, its journeys and its
+    /// sends) and one lookup, and the last decision's records only when a
+    /// decision at `now` replays it.
+    fn snapshot(
+        &self,
+        profile: &str,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<ProfileSnapshot, HistoryError> {
+        self.read(|view| {
+            let mut snapshot = read_profile(view, profile, since)?;
+            if snapshot.last_decided_at().is_some_and(|last| now <= last)
+                && let Some(last) = read_last_decision(view, profile)?
+            {
+                snapshot.set_last_decision(last);
+            }
+            Ok(snapshot)
         })
     }
 
-    fn times_sent(&self, profile: &str, action: &str) -> u32 {
-        self.query(0, |view| {
-            Ok(view
-                .actions
-                .get((profile, action))?
-                .map_or(0, |entry| entry.value().0))
-        })
+    fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
+        if update.is_empty() {
+            return Ok(Commit::Committed);
+        }
+        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
+        let conflicts = match conflicts(&txn, &update.basis) {
+            Ok(conflicts) => conflicts,
+            Err(e) => {
+                let _ = txn.abort();
+                return Err(io_error(&self.path, e));
+            }
+        };
+        if !conflicts.is_empty() {
+            let _ = txn.abort();
+            return Ok(Commit::Conflict(conflicts));
+        }
+        let written = write_records(&txn, &update.records)
+            .and_then(|()| write_journeys(&txn, update))
+            .and_then(|()| write_last_decided(&txn, update));
+        if let Err(e) = written {
+            let _ = txn.abort();
+            return Err(io_error(&self.path, e));
+        }
+        self.commit_txn(txn)?;
+        Ok(Commit::Committed)
     }
 
-    fn sends_of(&self, profile: &str, action: &str) -> (u32, Option<Timestamp>) {
-        self.query((0, None), |view| {
+    fn sends_of(
+        &self,
+        profile: &str,
+        action: &str,
+    ) -> Result<(u32, Option<Timestamp>), HistoryError> {
+        self.read(|view| {
             Ok(view
                 .actions
                 .get((profile, action))?
@@ -343,32 +349,14 @@ impl History for DurableHistory {
         channel: Option<&str>,
         category: Category,
         after: Timestamp,
-    ) -> u32 {
+    ) -> Result<u32, HistoryError> {
         let channels = channel.as_ref().map(std::slice::from_ref);
         let categories = Category::selected(Some(category));
-        self.query(0, |view| {
-            count_sends(view, profile, channels, categories, after)
-        })
+        self.read(|view| count_sends(view, profile, channels, categories, after))
     }
 
-    /// One read for the whole cap: the profile's channels are walked once
-    /// for every category it counts, not once per category.
-    fn sends_in_window(
-        &self,
-        profile: &str,
-        channels: &[String],
-        category: Option<Category>,
-        after: Timestamp,
-    ) -> u32 {
-        let channels = (!channels.is_empty()).then_some(channels);
-        let categories = Category::selected(category);
-        self.query(0, |view| {
-            count_sends(view, profile, channels, categories, after)
-        })
-    }
-
-    fn journey(&self, profile: &str, journey: &str) -> Option<JourneyState> {
-        self.query(None, |view| {
+    fn journey(&self, profile: &str, journey: &str) -> Result<Option<JourneyState>, HistoryError> {
+        self.read(|view| {
             view.journeys
                 .get((profile, journey))?
                 .map(|entry| journey_state(entry.value()))
@@ -376,37 +364,31 @@ impl History for DurableHistory {
         })
     }
 
-    fn last_decision(&self, profile: &str) -> Option<LastDecision> {
-        self.query(None, |view| read_last_decision(view, profile))
+    fn last_decision(&self, profile: &str) -> Result<Option<LastDecision>, HistoryError> {
+        self.read(|view| read_last_decision(view, profile))
     }
 
-    fn last_decided_at(&self, profile: &str) -> Option<Timestamp> {
-        self.query(None, |view| read_last_decided_at(view, profile))
+    fn last_decided_at(&self, profile: &str) -> Result<Option<Timestamp>, HistoryError> {
+        self.read(|view| read_last_decided_at(view, profile))
     }
+}
 
-    /// Three range reads (the profile's counters, its journeys and its
-    /// sends) and one lookup instead of a B-tree lookup per question. A failed read, or a
-    /// send of an unknown category (a damaged store), answers `None` and is
-    /// kept, as for any query.
-    fn profile_snapshot(&self, profile: &str, since: Timestamp) -> Option<MemoryHistory> {
-        self.query(None, |view| read_profile(view, profile, since).map(Some))
+/// The profiles of `basis` whose last decision in the store, as `txn`
+/// sees it, is not the one the basis names.
+fn conflicts(txn: &WriteTransaction, basis: &[Basis]) -> Result<Vec<CompactString>, Fault> {
+    if basis.is_empty() {
+        return Ok(Vec::new());
     }
-
-    fn record(&mut self, update: &Update) -> Result<(), HistoryError> {
-        self.check()?;
-        if update.is_empty() {
-            return Ok(());
+    let actions = txn.open_table(ACTIONS)?;
+    let noted = txn.open_table(LAST_DECIDED)?;
+    let mut conflicts = Vec::new();
+    for seen in basis {
+        let last_send = last_send_at(&actions, &seen.profile)?;
+        if last_decided_at(&noted, &seen.profile, last_send)? != seen.last_decided_at {
+            conflicts.push(seen.profile.clone());
         }
-        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
-        let written = write_records(&txn, &update.records)
-            .and_then(|()| write_journeys(&txn, update))
-            .and_then(|()| write_last_decided(&txn, update));
-        if let Err(e) = written {
-            let _ = txn.abort();
-            return Err(io_error(&self.path, e));
-        }
-        self.commit(txn)
     }
+    Ok(conflicts)
 }
 
 /// How many sends of `profile` in `categories` were decided after `after`
@@ -434,7 +416,7 @@ fn count_sends(
     let mut total: u32 = 0;
     match channels {
         Some(channels) => {
-            for channel in super::distinct(channels) {
+            for channel in channels {
                 total = total.saturating_add(in_channel(channel.as_ref())?);
             }
         }
@@ -586,9 +568,10 @@ fn write_last_decided(txn: &WriteTransaction, update: &Update) -> Result<(), Fau
     Ok(())
 }
 
-/// What [`History::profile_snapshot`] holds, read from one snapshot.
-fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHistory, Fault> {
-    let mut snapshot = MemoryHistory::new();
+/// What [`History::snapshot`] holds but the last decision's records, read
+/// from one snapshot.
+fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<ProfileSnapshot, Fault> {
+    let mut snapshot = ProfileSnapshot::new(profile, since);
     let mut last_send = None;
     for entry in view
         .actions
@@ -601,7 +584,7 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
         }
         let (count, last) = value.value();
         last_send = last_send.max(Some(last));
-        snapshot.set_sends_of(profile, action, count, Timestamp::from_micros(last));
+        snapshot.set_sends_of(action, count, Timestamp::from_micros(last));
     }
     for entry in view
         .journeys
@@ -612,7 +595,7 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
         if p != profile {
             break;
         }
-        snapshot.set_journey(profile, journey, journey_state(value.value())?);
+        snapshot.set_journey(journey, journey_state(value.value())?);
     }
     // One scan over all of the profile's sends: a range per channel and
     // category costs more in B-tree descents than the few sends outside the
@@ -629,11 +612,11 @@ fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<MemoryHi
         }
         let at = Timestamp::from_micros(at);
         if at > since {
-            snapshot.add_send(profile, at, channel, category_from_code(category)?);
+            snapshot.add_send(at, channel, category_from_code(category)?);
         }
     }
     if let Some(at) = last_decided_at(&view.last_decided, profile, last_send)? {
-        snapshot.set_last_decided_at(profile, at);
+        snapshot.set_last_decided_at(at);
     }
     Ok(snapshot)
 }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition, TableError};
 
@@ -103,7 +102,6 @@ impl DurableHistory {
             path,
             db,
             view: Some(view),
-            failure: Mutex::new(None),
         })
     }
 }
