@@ -298,14 +298,16 @@ impl SchemaBuilder {
 /// FNV-1a over the declaration, so that profiles and compiled expressions can
 /// check cheaply that they agree on slot numbers.
 fn fingerprint(attributes: &Names<Type>, events: &Names<EventSchema>) -> u64 {
+    // Names carry their length: a name may hold `:` or `;`, and without it
+    // `x:int;a:y` of one schema would read as two attributes of another.
     let mut text = String::new();
     for (name, ty) in attributes {
-        text.push_str(&format!("a:{name}:{ty};"));
+        text.push_str(&format!("a{}:{name}:{ty};", name.len()));
     }
     for (name, event) in events {
-        text.push_str(&format!("e:{name}("));
+        text.push_str(&format!("e{}:{name}(", name.len()));
         for (property, ty) in &event.properties {
-            text.push_str(&format!("{property}:{ty};"));
+            text.push_str(&format!("{}:{property}:{ty};", property.len()));
         }
         text.push(')');
     }

@@ -90,13 +90,22 @@ fn instant<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Err
     serializer.collect_str(at)
 }
 
+/// The detail as a JSON object: a name given twice is written once, at its
+/// first place with its last value, as a map built from the list would.
 fn detail<S: Serializer>(
     detail: &&[(&'static str, Value)],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut map = serializer.serialize_map(Some(detail.len()))?;
-    for (name, value) in *detail {
-        map.serialize_entry(name, &AsJson(value))?;
+    let mut map = serializer.serialize_map(None)?;
+    for (at, (name, value)) in detail.iter().enumerate() {
+        let earlier = detail.get(..at).unwrap_or_default();
+        if earlier.iter().any(|(seen, _)| seen == name) {
+            continue;
+        }
+        let last = (detail.iter().rev())
+            .find(|(later, _)| later == name)
+            .map_or(value, |(_, last)| last);
+        map.serialize_entry(name, &AsJson(last))?;
     }
     map.end()
 }
@@ -255,10 +264,54 @@ impl Decision {
         explain: bool,
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
+        // Each line is made whole, then written with one call: an unbuffered
+        // `out` gets a write per line, not per token, and an error never
+        // leaves half a line behind.
+        let mut text = Vec::new();
         for line in self.lines(explain) {
-            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-            out.write_all(b"\n")?;
+            text.clear();
+            serde_json::to_writer(&mut text, &line).map_err(std::io::Error::from)?;
+            text.push(b'\n');
+            out.write_all(&text)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::decide::Reason;
+
+    /// Found in review: a detail name given twice was written twice by
+    /// `write_json_lines` and once by `to_json_lines`.
+    #[test]
+    fn a_detail_name_given_twice_is_written_once_with_its_last_value() {
+        let decision = Decision {
+            suppressions: vec![Suppression {
+                profile: "c-1".into(),
+                action: "a".into(),
+                journey: None,
+                reason: Reason::Cooldown,
+                detail: vec![
+                    ("until", Value::Int(1)),
+                    ("count", Value::Int(7)),
+                    ("until", Value::Int(2)),
+                ],
+            }],
+            ..Decision::default()
+        };
+        let mut written = Vec::new();
+        decision.write_json_lines(true, &mut written).unwrap();
+        let values: String = (decision.to_json_lines(true).iter())
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(String::from_utf8(written).unwrap(), values);
+        assert!(
+            values.contains(r#""detail":{"until":2,"count":7}"#),
+            "{values}"
+        );
     }
 }

@@ -32,6 +32,11 @@ impl EventLog {
         self.timestamps.len() - 1
     }
 
+    /// How many events there are.
+    pub(crate) fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
     /// The time of the event in `row` (for a reader that meets it after
     /// the properties).
     pub(crate) fn set_time(&mut self, row: usize, at: i64) {

@@ -358,13 +358,31 @@ fn checked(
 
 /// Builds a [`Profile`] in code. Unlike JSON loading, names are strict: a name
 /// the schema does not declare is an error, since in code it is a typo.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProfileBuilder {
     id: CompactString,
     schema: Schema,
     attributes: Attributes,
     events: EventLogs,
     errors: Vec<ProfileError>,
+}
+
+/// As a profile's: the id, each attribute by name, the count of events, and
+/// the errors so far.
+impl fmt::Debug for ProfileBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_struct("ProfileBuilder");
+        map.field("id", &self.id);
+        for slot in 0..self.schema.attribute_count() {
+            if let Some((name, ty)) = self.schema.attribute_at(slot) {
+                map.field(name, &self.attributes.value(slot, ty));
+            }
+        }
+        let events: usize = self.events.iter().map(EventLog::len).sum();
+        map.field("events", &events)
+            .field("errors", &self.errors)
+            .finish()
+    }
 }
 
 impl ProfileBuilder {

@@ -2,7 +2,6 @@
 //! form they take while a profile is built.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -225,6 +224,10 @@ pub(crate) struct Attributes {
     /// them until they are handed to the profile.
     slots: Slots,
     others: Vec<Value>,
+    /// Places in `others` no slot points to any more (a long value that was
+    /// replaced by one a slot holds): reused first, so a builder that is set
+    /// again and again (the simulator's) does not grow.
+    free: Vec<usize>,
 }
 
 impl Attributes {
@@ -233,6 +236,7 @@ impl Attributes {
         Attributes {
             slots: Slots::reserve(count),
             others: Vec::new(),
+            free: Vec::new(),
         }
     }
 
@@ -261,8 +265,17 @@ impl Attributes {
             // Set again: the old value's place is reused.
             Some(old) => *old = value,
             None => {
-                self.others.push(value);
-                self.write(slot, Slot::other(self.others.len() - 1));
+                let index = match self.free.pop() {
+                    Some(index) => index,
+                    None => {
+                        self.others.push(Value::Null);
+                        self.others.len() - 1
+                    }
+                };
+                if let Some(place) = self.others.get_mut(index) {
+                    *place = value;
+                }
+                self.write(slot, Slot::other(index));
             }
         }
     }
@@ -271,8 +284,20 @@ impl Attributes {
     /// pointing to it).
     #[inline(always)]
     pub(crate) fn write(&mut self, slot: usize, value: Slot) {
+        if let Some(index) = self.slots.get(slot).other_index() {
+            self.release(index);
+        }
         // `&mut self`: these slots are this builder's alone.
         self.slots.write(slot, value);
+    }
+
+    /// A place in `others` that no slot points to any more.
+    #[cold]
+    fn release(&mut self, index: usize) {
+        if let Some(place) = self.others.get_mut(index) {
+            *place = Value::Null;
+            self.free.push(index);
+        }
     }
 
     pub(crate) fn set_value(&mut self, slot: usize, value: Value) {
@@ -284,8 +309,27 @@ impl Attributes {
         self.slots.get(slot)
     }
 
+    /// The attribute in `slot` as a value of type `ty`.
+    pub(crate) fn value(&self, slot: usize, ty: &Type) -> Value {
+        self.slots.get(slot).value(ty, &self.others)
+    }
+
     /// The slots and the values no slot holds, for the profile.
-    pub(crate) fn into_parts(self) -> (Slots, Vec<Value>) {
+    pub(crate) fn into_parts(mut self) -> (Slots, Vec<Value>) {
+        if !self.free.is_empty() {
+            // Only what a slot points to goes to the profile.
+            let mut kept = Vec::with_capacity(self.others.len() - self.free.len());
+            for slot in 0..self.slots.len() {
+                let taken = (self.slots.get(slot).other_index())
+                    .and_then(|index| self.others.get_mut(index))
+                    .map(std::mem::take);
+                if let Some(value) = taken {
+                    kept.push(value);
+                    self.slots.write(slot, Slot::other(kept.len() - 1));
+                }
+            }
+            self.others = kept;
+        }
         (self.slots, self.others)
     }
 }
@@ -300,17 +344,8 @@ impl Clone for Attributes {
         Attributes {
             slots,
             others: self.others.clone(),
+            free: self.free.clone(),
         }
-    }
-}
-
-impl fmt::Debug for Attributes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let slots: Vec<Slot> = (0..self.slots.len()).map(|s| self.slots.get(s)).collect();
-        f.debug_struct("Attributes")
-            .field("slots", &slots)
-            .field("others", &self.others)
-            .finish()
     }
 }
 
@@ -494,10 +529,9 @@ mod tests {
                 attributes.set(slot, Cell::of(value.clone()));
                 expected[slot] = Some((ty, value));
             }
-            let read_back: Vec<Slot> = (0..4).map(|slot| attributes.get(slot)).collect();
-            let (_, others) = attributes.into_parts();
+            let (slots, others) = attributes.into_parts();
             for (slot, expected) in expected.iter().enumerate() {
-                let read = read_back[slot];
+                let read = slots.get(slot);
                 match expected {
                     Some((ty, value)) => {
                         let back = read.value(ty, &others);
@@ -520,6 +554,26 @@ mod tests {
             }
             prop_assert_eq!(cell.into_value(&Type::String), Value::from(text));
         }
+    }
+
+    /// Found in review: a long value replaced by a short one stayed behind,
+    /// and a builder set again and again grew without bound.
+    #[test]
+    fn long_values_replaced_by_short_ones_leave_nothing_behind() {
+        let mut attributes = Attributes::nulls(2);
+        attributes.set(1, Cell::text("kept: a string too long for a slot"));
+        for n in 0..100 {
+            attributes.set(0, Cell::text(&format!("a string too long for a slot, {n}")));
+            attributes.set(0, Cell::of(Value::Null));
+        }
+        assert!(attributes.others.len() <= 2, "{}", attributes.others.len());
+        let (slots, others) = attributes.into_parts();
+        assert_eq!(
+            others,
+            vec![Value::from("kept: a string too long for a slot")]
+        );
+        assert!(slots.get(0).is_null());
+        assert_eq!(slots.get(1).value(&Type::String, &others), others[0]);
     }
 
     #[test]

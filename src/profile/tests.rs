@@ -444,3 +444,30 @@ fn the_field_cache_follows_structs_and_schemas() {
         }
     }
 }
+
+/// Two schemas whose old fingerprint text was the same (`a:x:int;a:y:string;`
+/// against an attribute named `x:int;a:y`): a struct serialized under one
+/// must not write its fields under the other's types (found in review).
+#[test]
+fn a_struct_serialized_under_two_look_alike_schemas_keeps_each_schema_s_types() {
+    #[derive(Serialize)]
+    struct S {
+        x: i64,
+        y: &'static str,
+    }
+    let a = Schema::builder()
+        .attribute("x", Type::Int)
+        .attribute("y", Type::String)
+        .build()
+        .unwrap();
+    let b = Schema::builder()
+        .attribute("x:int;a:y", Type::String)
+        .build()
+        .unwrap();
+    assert_ne!(a.fingerprint(), b.fingerprint());
+    let s = S { x: 5, y: "v" };
+    let under_a = Profile::from_serialize(&a, &s).unwrap();
+    assert_eq!(under_a.attribute("x"), Some(&Value::Int(5)));
+    let under_b = Profile::from_serialize(&b, &s).unwrap();
+    assert_eq!(under_b.attribute("x:int;a:y"), Some(&Value::Null));
+}

@@ -160,7 +160,13 @@ impl Load<'_> {
                 field
             }
         };
-        if let Field::Attribute(slot, Some(kind)) = field
+        // The kind comes from this schema, not the cache: the cache is keyed
+        // on a fingerprint, which two schemas could share.
+        if let Field::Attribute(slot) = field
+            && let Some(kind) = self
+                .schema
+                .attribute_at(slot)
+                .and_then(|(_, ty)| Direct::of(ty))
             && let Ok(written) = value.serialize(SlotWriter { kind })
         {
             self.attributes.write(slot, written);
@@ -210,7 +216,7 @@ impl Load<'_> {
                 self.events = Some(Box::new(events));
                 Ok(())
             }
-            Field::Attribute(slot, _) => self.attribute(slot, name, value),
+            Field::Attribute(slot) => self.attribute(slot, name, value),
             Field::Unknown => Ok(()),
         }
     }
@@ -289,9 +295,8 @@ enum Field {
     Id,
     Traits,
     Events,
-    /// The attribute in this slot, and how to write it straight into its
-    /// slot when its type allows.
-    Attribute(usize, Option<Direct>),
+    /// The attribute in this slot.
+    Attribute(usize),
     Unknown,
 }
 
@@ -301,9 +306,9 @@ impl Field {
             "id" => Field::Id,
             "traits" => Field::Traits,
             "events" => Field::Events,
-            _ => schema.attribute(name).map_or(Field::Unknown, |(slot, ty)| {
-                Field::Attribute(slot, Direct::of(ty))
-            }),
+            _ => schema
+                .attribute(name)
+                .map_or(Field::Unknown, |(slot, _)| Field::Attribute(slot)),
         }
     }
 }
