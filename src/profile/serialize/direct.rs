@@ -46,15 +46,7 @@ impl SlotWriter {
 }
 
 impl ser::Serializer for SlotWriter {
-    type Ok = Slot;
-    type Error = Fail;
-    type SerializeSeq = Impossible<Slot, Fail>;
-    type SerializeTuple = Impossible<Slot, Fail>;
-    type SerializeTupleStruct = Impossible<Slot, Fail>;
-    type SerializeTupleVariant = Impossible<Slot, Fail>;
-    type SerializeMap = Impossible<Slot, Fail>;
-    type SerializeStruct = Impossible<Slot, Fail>;
-    type SerializeStructVariant = Impossible<Slot, Fail>;
+    scalars_only!(Slot);
 
     refuse!(widen serialize_char serialize_bytes serialize_unit_struct serialize_unit_variant
         serialize_newtype_variant serialize_seq serialize_tuple serialize_tuple_struct

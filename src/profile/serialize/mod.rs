@@ -409,6 +409,22 @@ impl ser::Error for Fail {
     }
 }
 
+/// The associated types of a serializer that takes no compound value: its
+/// `Ok` and error, and `Impossible` for every kind of sequence or map.
+macro_rules! scalars_only {
+    ($ok:ty) => {
+        type Ok = $ok;
+        type Error = Fail;
+        type SerializeSeq = Impossible<$ok, Fail>;
+        type SerializeTuple = Impossible<$ok, Fail>;
+        type SerializeTupleStruct = Impossible<$ok, Fail>;
+        type SerializeTupleVariant = Impossible<$ok, Fail>;
+        type SerializeMap = Impossible<$ok, Fail>;
+        type SerializeStruct = Impossible<$ok, Fail>;
+        type SerializeStructVariant = Impossible<$ok, Fail>;
+    };
+}
+
 /// The methods of a serializer that refuse what they are given.
 macro_rules! refuse {
     ($($method:ident)*) => { $( refuse!(@ $method); )* };
@@ -613,15 +629,7 @@ impl Key<'_> {
 }
 
 impl ser::Serializer for Key<'_> {
-    type Ok = ();
-    type Error = Fail;
-    type SerializeSeq = Impossible<(), Fail>;
-    type SerializeTuple = Impossible<(), Fail>;
-    type SerializeTupleStruct = Impossible<(), Fail>;
-    type SerializeTupleVariant = Impossible<(), Fail>;
-    type SerializeMap = Impossible<(), Fail>;
-    type SerializeStruct = Impossible<(), Fail>;
-    type SerializeStructVariant = Impossible<(), Fail>;
+    scalars_only!(());
 
     refuse!(widen serialize_bool serialize_i64 serialize_u64 serialize_f64 serialize_bytes
         serialize_none serialize_unit serialize_unit_struct serialize_newtype_variant
@@ -669,15 +677,7 @@ impl ser::Serializer for Key<'_> {
 struct Id;
 
 impl ser::Serializer for Id {
-    type Ok = CompactString;
-    type Error = Fail;
-    type SerializeSeq = Impossible<CompactString, Fail>;
-    type SerializeTuple = Impossible<CompactString, Fail>;
-    type SerializeTupleStruct = Impossible<CompactString, Fail>;
-    type SerializeTupleVariant = Impossible<CompactString, Fail>;
-    type SerializeMap = Impossible<CompactString, Fail>;
-    type SerializeStruct = Impossible<CompactString, Fail>;
-    type SerializeStructVariant = Impossible<CompactString, Fail>;
+    scalars_only!(CompactString);
 
     refuse!(widen serialize_bool serialize_bytes serialize_none serialize_unit
         serialize_unit_struct serialize_unit_variant serialize_newtype_variant serialize_seq
