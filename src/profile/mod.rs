@@ -356,6 +356,26 @@ fn checked(
     }
 }
 
+/// [`checked`] for an attribute, in the form its slot keeps: a value of
+/// exactly the declared type goes straight to its slot.
+#[inline]
+fn checked_cell(
+    errors: &mut Vec<ProfileError>,
+    id: &str,
+    field: impl FnOnce() -> String,
+    ty: &Type,
+    value: Value,
+) -> Option<Cell> {
+    let slot = match (ty, &value) {
+        (_, Value::Null) => Slot::NULL,
+        (Type::Int, Value::Int(i)) => Slot::of_int(*i),
+        (Type::Float, Value::Float(x)) => Slot::of_float(*x),
+        (Type::Bool, Value::Bool(b)) => Slot::of_bool(*b),
+        _ => return checked(errors, id, field, ty, value).map(Cell::of),
+    };
+    Some(Cell::Slot(slot))
+}
+
 /// Builds a [`Profile`] in code. Unlike JSON loading, names are strict: a name
 /// the schema does not declare is an error, since in code it is a typo.
 #[derive(Clone)]
@@ -400,12 +420,20 @@ impl ProfileBuilder {
     /// Sets an attribute by name (a name lookup per call; code that sets
     /// the same attributes profile after profile can resolve them once with
     /// [`Schema::attribute_handle`] and use [`ProfileBuilder::set`]).
+    #[inline]
     pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.put_named(name, value.into());
+        self
+    }
+
+    /// [`ProfileBuilder::attribute`] in place: the chained calls above are
+    /// inlined and leave the builder where it is, this does the work.
+    fn put_named(&mut self, name: &str, value: Value) {
         match self.schema.attribute(name) {
             Some((slot, ty)) => {
                 let field = || format!("traits.{name}");
-                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into()) {
-                    self.attributes.set(slot, Cell::of(value));
+                if let Some(cell) = checked_cell(&mut self.errors, &self.id, field, ty, value) {
+                    self.attributes.set(slot, cell);
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
@@ -413,7 +441,6 @@ impl ProfileBuilder {
                 field: format!("traits.{name}"),
             }),
         }
-        self
     }
 
     /// Sets the attribute of a handle resolved once from the schema: no
@@ -437,15 +464,22 @@ impl ProfileBuilder {
     ///
     /// A handle from another schema (a different fingerprint) is an error at
     /// [`ProfileBuilder::build`], as an unknown name is.
+    #[inline]
     pub fn set(mut self, handle: AttributeHandle, value: impl Into<Value>) -> Self {
+        self.put(handle, value.into());
+        self
+    }
+
+    /// [`ProfileBuilder::set`] in place.
+    fn put(&mut self, handle: AttributeHandle, value: Value) {
         let resolved = (handle.fingerprint() == self.schema.fingerprint())
             .then(|| self.schema.attribute_at(handle.slot()))
             .flatten();
         match resolved {
             Some((name, ty)) => {
                 let field = || format!("traits.{name}");
-                if let Some(value) = checked(&mut self.errors, &self.id, field, ty, value.into()) {
-                    self.attributes.set(handle.slot(), Cell::of(value));
+                if let Some(cell) = checked_cell(&mut self.errors, &self.id, field, ty, value) {
+                    self.attributes.set(handle.slot(), cell);
                 }
             }
             None => self.errors.push(ProfileError::UnknownField {
@@ -456,7 +490,6 @@ impl ProfileBuilder {
                 ),
             }),
         }
-        self
     }
 
     /// Adds an event with its properties.
