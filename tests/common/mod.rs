@@ -96,3 +96,5 @@ pub fn record(
         journey: None,
     }
 }
+
+pub mod model;
