@@ -98,3 +98,5 @@ pub fn record(
 }
 
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod pg;
