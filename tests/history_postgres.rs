@@ -16,6 +16,8 @@
 //!   profiles at the same instants through [`Batched`], retrying on
 //!   conflicts: the store ends as one writer deciding each profile once
 //!   per instant leaves a [`MemoryHistory`]: no cap exceeded, no record twice.
+//! - `nextbest decide --history postgresql://…`: records, replays at the
+//!   same instant, honours the cap later; a dry run creates no tables.
 #![cfg(feature = "postgres")]
 #![allow(
     clippy::unwrap_used,
@@ -369,4 +371,53 @@ fn eight_writers_deciding_the_same_profiles_leave_what_one_writer_leaves() {
         // The cap: one send a week (two weeks were decided).
         assert_eq!(store.times_sent(id, "first").unwrap(), 2, "{id}");
     }
+}
+
+/// The JSON lines of `nextbest decide` with `args` over `profiles`.
+#[cfg(feature = "cli")]
+fn decide_lines(args: &[&str], profiles: &str) -> Vec<serde_json::Value> {
+    let mut all = vec!["decide", "--profiles", "-"];
+    all.extend(args);
+    let out = common::nextbest(&all, Some(profiles));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    (common::text(&out.stdout).lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn decide_with_a_postgresql_history_records_replays_and_honours_the_cap() {
+    let dir = common::Scratch::new("pg-cli");
+    let rules = dir.file("rules.toml");
+    std::fs::write(&rules, CAPPED).unwrap();
+    let rules = rules.to_str().unwrap();
+    let database = cluster().database_name("cli");
+    let url = cluster().url_form(&database);
+    let profiles = "{\"id\": \"c-1\", \"traits\": {\"n\": 3}}\n";
+    let run = |now: &str, extra: &[&str]| {
+        let mut args = vec![rules, "--now", now, "--history", &url];
+        args.extend(extra);
+        decide_lines(&args, profiles)
+    };
+
+    // A dry run over a database without the tables creates none.
+    assert_eq!(run("2026-11-24T09:00:00Z", &["--dry-run"]).len(), 1);
+    let mut admin = postgres::Client::connect(&cluster().url(&database), postgres::NoTls).unwrap();
+    let tables: Option<String> = admin
+        .query_one("SELECT to_regclass('nextbest_records')::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, None);
+
+    let first = run("2026-11-24T09:00:00Z", &[]);
+    assert_eq!(first.len(), 1, "{first:?}");
+    // At the same instant: the same send, replayed, recorded once.
+    assert_eq!(run("2026-11-24T09:00:00Z", &[]), first);
+    let history = PostgresHistory::connect(&url).unwrap();
+    assert_eq!(history.records("c-1").unwrap().len(), 1);
+    // A day later the weekly cap holds both actions back.
+    assert!(run("2026-11-25T09:00:00Z", &[]).is_empty());
+    assert_eq!(history.times_sent("c-1", "first").unwrap(), 1);
+    assert_eq!(history.times_sent("c-1", "second").unwrap(), 0);
 }

@@ -34,6 +34,15 @@ impl Cluster {
         )
     }
 
+    /// A `postgresql://` URL of `database` (the socket's directory as the
+    /// `host` parameter), as a user passes one to `nextbest --history`.
+    pub fn url_form(&self, database: &str) -> String {
+        format!(
+            "postgresql:///{database}?host={}&port=5432&user=postgres",
+            self.dir.display()
+        )
+    }
+
     /// A fresh, empty database of its own, named after `name`: its
     /// connection string.
     pub fn database(&self, name: &str) -> String {
@@ -50,6 +59,12 @@ impl Cluster {
             .batch_execute(&format!("CREATE DATABASE {database}"))
             .unwrap_or_else(|e| panic!("creating database {database}: {e}"));
         self.url(&database)
+    }
+
+    /// A fresh, empty database of its own, named after `name`: its name.
+    pub fn database_name(&self, name: &str) -> String {
+        let url = self.database(name);
+        url.rsplit("dbname=").next().unwrap_or_default().to_owned()
     }
 }
 

@@ -143,6 +143,20 @@ impl PostgresHistory {
         PostgresHistory::with_client(Client::connect(params, NoTls)?)
     }
 
+    /// Connects as [`connect`](PostgresHistory::connect) does, but changes
+    /// nothing: `None` when the database holds no nextbest tables (a dry
+    /// run decides from an empty history then, and creates none).
+    ///
+    /// # Errors
+    /// As [`connect`](PostgresHistory::connect).
+    pub fn connect_unchanged(params: &str) -> Result<Option<PostgresHistory>, HistoryError> {
+        let mut client = Client::connect(params, NoTls)?;
+        if !schema::exists(&mut client)? {
+            return Ok(None);
+        }
+        PostgresHistory::prepared(client).map(Some)
+    }
+
     /// A history over a connection the caller opened (with TLS, say);
     /// creates the tables if the database has none.
     ///
@@ -150,6 +164,11 @@ impl PostgresHistory {
     /// As [`connect`](PostgresHistory::connect).
     pub fn with_client(mut client: Client) -> Result<PostgresHistory, HistoryError> {
         schema::ensure(&mut client)?;
+        PostgresHistory::prepared(client)
+    }
+
+    /// A history over `client`, whose database has the tables.
+    fn prepared(mut client: Client) -> Result<PostgresHistory, HistoryError> {
         let snapshot = client.prepare(SNAPSHOT)?;
         let records = client.prepare(RECORDS)?;
         let writes = write::Statements::prepare(&mut client)?;

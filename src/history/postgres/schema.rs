@@ -74,6 +74,31 @@ FROM nextbest_records;
 INSERT INTO nextbest_schema_version (version) VALUES (1);
 ";
 
+/// Whether the database holds nextbest tables, changing nothing: their
+/// version is checked when it does.
+///
+/// # Errors
+/// As [`ensure`].
+pub fn exists(client: &mut Client) -> Result<bool, HistoryError> {
+    let found: Option<String> = client
+        .query_one("SELECT to_regclass('nextbest_schema_version')::text", &[])?
+        .try_get(0)?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    let version: Option<i32> = client
+        .query_one("SELECT max(version) FROM nextbest_schema_version", &[])?
+        .try_get(0)?;
+    match version {
+        None => Ok(false),
+        Some(SCHEMA_VERSION) => Ok(true),
+        Some(found) => Err(HistoryError::SchemaVersion {
+            found,
+            expected: SCHEMA_VERSION,
+        }),
+    }
+}
+
 /// Creates the tables if the database has none, or checks their version.
 ///
 /// # Errors
