@@ -31,6 +31,7 @@ mod common;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use common::CAPPED;
 use common::model::{PROFILES, Store, arb_update, assert_same};
 use common::pg::cluster;
 use nextbest::decide::{Engine, Options};
@@ -216,29 +217,6 @@ fn a_second_send_under_one_key_is_refused_and_nothing_of_its_commit_is_kept() {
     assert_eq!(history.times_sent("c-2", "nudge").unwrap(), 0);
     assert_eq!(history.times_sent("c-1", "nudge").unwrap(), 1);
 }
-
-/// Two actions under one cap of one send a week.
-const CAPPED: &str = r#"
-[schema.traits]
-n = "int"
-[consent]
-email = {}
-[[cap]]
-name = "weekly"
-category = "marketing"
-max = 1
-per = "7d"
-[[action]]
-id = "first"
-channel = "email"
-trigger = "n > 0"
-priority = 2
-[[action]]
-id = "second"
-channel = "email"
-trigger = "n > 0"
-priority = 1
-"#;
 
 fn engine() -> Engine {
     Engine::new(RuleSet::parse(CAPPED, Format::Toml, "rules.toml").unwrap())
