@@ -25,7 +25,7 @@ mod common;
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::SeqCst;
 
-use common::Scratch;
+use common::{CAPPED, Scratch};
 use nextbest::decide::{Decision, Engine, Options};
 use nextbest::history::{
     Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory, ProfileSnapshot, Update,
@@ -37,38 +37,6 @@ use proptest::prelude::*;
 fn at(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
 }
-
-/// Two actions under one cap of one send a week, and one sent at most once.
-const CAPPED: &str = r#"
-[schema.traits]
-n = "int"
-[consent]
-email = {}
-push = {}
-[decision]
-max_actions = 3
-[[cap]]
-name = "weekly"
-category = "marketing"
-max = 1
-per = "7d"
-[[action]]
-id = "first"
-channel = "email"
-trigger = "n > 0"
-priority = 2
-[[action]]
-id = "second"
-channel = "email"
-trigger = "n > 0"
-priority = 1
-[[action]]
-id = "once"
-channel = "push"
-trigger = "n > 5"
-category = "transactional"
-max_sends = 1
-"#;
 
 fn engine(rules: &str) -> Engine {
     Engine::new(RuleSet::parse(rules, Format::Toml, "rules.toml").unwrap())

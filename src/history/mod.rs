@@ -16,11 +16,15 @@
 mod batch;
 mod durable;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod snapshot;
 
 pub use batch::Batched;
 pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresHistory;
 pub use snapshot::{Basis, ProfileSnapshot};
 
 use std::borrow::Borrow;
@@ -345,6 +349,23 @@ pub enum HistoryError {
     InUse {
         /// The store's file.
         path: PathBuf,
+    },
+    /// The PostgreSQL server could not be reached, or refused a statement.
+    /// A commit that failed was rolled back: nothing of it is recorded.
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL history store: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The database holds nextbest tables of another version; nothing was
+    /// changed.
+    #[error(
+        "the PostgreSQL history store's tables are of version {found}, but this nextbest reads version {expected}{}",
+        if found > expected { "; use a newer nextbest" } else { "" }
+    )]
+    SchemaVersion {
+        /// The version of the tables in the database.
+        found: i32,
+        /// The version this build reads and writes.
+        expected: i32,
     },
 }
 

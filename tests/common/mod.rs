@@ -96,3 +96,39 @@ pub fn record(
         journey: None,
     }
 }
+
+/// Two actions under one cap of one send a week, and one sent at most once.
+pub const CAPPED: &str = r#"
+[schema.traits]
+n = "int"
+[consent]
+email = {}
+push = {}
+[decision]
+max_actions = 3
+[[cap]]
+name = "weekly"
+category = "marketing"
+max = 1
+per = "7d"
+[[action]]
+id = "first"
+channel = "email"
+trigger = "n > 0"
+priority = 2
+[[action]]
+id = "second"
+channel = "email"
+trigger = "n > 0"
+priority = 1
+[[action]]
+id = "once"
+channel = "push"
+trigger = "n > 5"
+category = "transactional"
+max_sends = 1
+"#;
+
+pub mod model;
+#[cfg(feature = "postgres")]
+pub mod pg;

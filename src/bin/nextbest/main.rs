@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use nextbest::EvalError;
 use nextbest::decide::{Engine, Options};
-use nextbest::history::{Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory};
+use nextbest::history::{
+    Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory, PostgresHistory,
+};
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
 use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
@@ -77,9 +79,13 @@ enum Command {
         dry_run: bool,
         /// The durable contact history (created if missing), read for
         /// cooldowns and caps and, unless --dry-run, updated with what was
-        /// emitted. Without it the run starts from an empty history. A dry
-        /// run leaves the file as it is: it creates no store and refuses one
-        /// that would need upgrading.
+        /// emitted: a file, or a `postgresql://` URL for a history shared
+        /// with other writers (its tables created if missing). Without it
+        /// the run starts from an empty history. A dry run leaves the store
+        /// as it is: it creates no store and refuses one that would need
+        /// upgrading. Over PostgreSQL, a batch of which another writer
+        /// decided a profile meanwhile stops the run: nothing of that batch
+        /// is recorded.
         #[arg(long)]
         history: Option<PathBuf>,
         /// Before deciding, drop history records older than the longest
@@ -454,6 +460,23 @@ fn open_history<'e>(
     let Some(path) = path else {
         return Ok(Box::new(RunHistory::new(engine.rules(), now)));
     };
+    if let Some(url) = postgres_url(path) {
+        if run.compact {
+            return Err(report(
+                "--compact compacts the embedded store; a PostgreSQL history is \
+                 compacted by its database's own maintenance",
+            ));
+        }
+        let opened = if run.dry_run {
+            PostgresHistory::connect_unchanged(url)
+        } else {
+            PostgresHistory::connect(url).map(Some)
+        };
+        return Ok(match opened.map_err(report)? {
+            Some(store) => Box::new(Batched::new(store, BATCH)),
+            None => Box::new(RunHistory::new(engine.rules(), now)),
+        });
+    }
     let opened = if run.dry_run {
         DurableHistory::open_unchanged(path)
     } else {
@@ -475,6 +498,13 @@ fn open_history<'e>(
     Ok(Box::new(Batched::new(store, BATCH)))
 }
 
+/// The URL of `--history`, when it names a PostgreSQL database rather than
+/// a file.
+fn postgres_url(history: &Path) -> Option<&str> {
+    let text = history.to_str()?;
+    (text.starts_with("postgresql://") || text.starts_with("postgres://")).then_some(text)
+}
+
 /// A history the run writes to: in memory, or durable in batches.
 trait Store: History + Send + Sync {
     /// Whether a batch is due.
@@ -489,8 +519,10 @@ trait Store: History + Send + Sync {
 
 impl Store for RunHistory<'_> {}
 
-/// The batches of the store's only writer, which nothing can race.
-impl Store for Batched<DurableHistory> {
+/// Batches over a store. The embedded store's only writer is never raced;
+/// over PostgreSQL a conflict stops the run, as the lines of the batch are
+/// already written (at least once: see [`commit`]).
+impl<H: History + Send + Sync> Store for Batched<H> {
     fn batch_full(&self) -> bool {
         self.is_full()
     }
