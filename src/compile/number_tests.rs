@@ -143,7 +143,11 @@ fn number_of(g: &mut Gen, float: bool, depth: u32) -> String {
         (true, false) => g.pick(&EDGE_INTS).to_owned(),
         (true, true) => g.pick(&EDGE_FLOATS).to_owned(),
         (false, false) => format!("({})", expr(g, T::I, depth, Scope::Profile)),
-        (false, true) => format!("({})", expr(g, T::F, depth, Scope::Profile)),
+        // `* 1.0`: the generator's float expressions include some of int
+        // type (`coalesce(NULL, i2)`), which would make a list literal of
+        // them a list of ints, or one mixed with float literals a list
+        // whose ints are rounded; a float stays as it is.
+        (false, true) => format!("(({}) * 1.0)", expr(g, T::F, depth, Scope::Profile)),
     }
 }
 
