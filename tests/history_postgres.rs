@@ -36,7 +36,8 @@ use common::model::{PROFILES, Store, arb_update, assert_same};
 use common::pg::cluster;
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{
-    Batched, Commit, History, HistoryError, MemoryHistory, Outcome, PostgresHistory, Record, Update,
+    Batched, Commit, History, HistoryError, Locking, MemoryHistory, Outcome, PostgresHistory,
+    Record, Update,
 };
 use nextbest::rules::{Category, Format, RuleSet};
 use nextbest::{Profile, Timestamp};
@@ -231,8 +232,18 @@ fn profile(engine: &Engine, id: &str) -> Profile {
 
 #[test]
 fn two_handles_on_one_database_conflict_and_decide_again() {
-    let (url, mut a) = fresh("conflict");
-    let mut b = PostgresHistory::connect(&url).unwrap();
+    two_handles_conflict("conflict", Locking::Advisory);
+}
+
+#[test]
+fn two_handles_locking_rows_conflict_and_decide_again() {
+    two_handles_conflict("conflict_rows", Locking::Rows);
+}
+
+fn two_handles_conflict(database: &str, locking: Locking) {
+    let (url, a) = fresh(database);
+    let mut a = a.locking(locking);
+    let mut b = PostgresHistory::connect(&url).unwrap().locking(locking);
     let engine = engine();
     let p = profile(&engine, "c-1");
     let options = Options::default();
@@ -310,7 +321,16 @@ fn conflicts<'a>(
 
 #[test]
 fn eight_writers_deciding_the_same_profiles_leave_what_one_writer_leaves() {
-    let url = cluster().database("race");
+    race("race", Locking::Advisory);
+}
+
+#[test]
+fn eight_writers_locking_rows_leave_what_one_writer_leaves() {
+    race("race_rows", Locking::Rows);
+}
+
+fn race(database: &str, locking: Locking) {
+    let url = cluster().database(database);
     let engine = engine();
     let profiles: Vec<Profile> = (0..6)
         .map(|i| profile(&engine, &format!("c-{i}")))
@@ -326,7 +346,8 @@ fn eight_writers_deciding_the_same_profiles_leave_what_one_writer_leaves() {
     let start = Barrier::new(sizes.len());
     std::thread::scope(|scope| {
         for size in sizes {
-            let store = Batched::new(PostgresHistory::connect(&url).unwrap(), size);
+            let history = PostgresHistory::connect(&url).unwrap().locking(locking);
+            let store = Batched::new(history, size);
             let (engine, profiles, start) = (&engine, &profiles, &start);
             scope.spawn(move || {
                 start.wait();

@@ -24,7 +24,7 @@ pub use batch::Batched;
 pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresHistory;
+pub use postgres::{Locking, PostgresHistory};
 pub use snapshot::{Basis, ProfileSnapshot};
 
 use std::borrow::Borrow;

@@ -14,10 +14,11 @@
 //! lock, in a statement of its own, which at READ COMMITTED sees every
 //! transaction committed before it began.
 //!
-//! The locks are advisory locks, which a Citus cluster does not share
-//! between its nodes; on Citus a per-profile row lock (insert the profile's
-//! row if absent, then `SELECT … FOR UPDATE`) would take their place. This
-//! store does not do that yet: use it with a single PostgreSQL primary.
+//! The locks are advisory locks by default. A Citus cluster does not share
+//! those between its nodes: there, [`Locking::Rows`] locks each profile's
+//! row instead (inserted where absent, then `SELECT … FOR UPDATE` in the
+//! order of the profile ids). Both are tested against PostgreSQL here; Citus
+//! itself is not.
 //!
 //! Analysts read the view `nextbest_contacts`: one row per record, with
 //! `profile_id`, `key`, `action`, `channel`, `category`, `outcome`
@@ -49,6 +50,8 @@
 mod schema;
 mod write;
 
+pub use write::Locking;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -72,7 +75,8 @@ use crate::value::Timestamp;
 /// profile's records (see [`LastDecision`]): after the last record of any
 /// other instant.
 const SNAPSHOT: &str = "
-WITH last AS (SELECT last_decided_us FROM nextbest_profiles WHERE profile_id = $1)
+WITH last AS (SELECT last_decided_us FROM nextbest_profiles
+               WHERE profile_id = $1 AND last_decided_us IS NOT NULL)
 SELECT 0 AS kind, action AS s1, NULL::text AS s2, NULL::text AS s3, NULL::text AS s4,
        NULL::text AS s5, times_sent AS i1, NULL::bigint AS i2, last_sent_us AS t1,
        NULL::bigint AS t2, NULL::boolean AS b, 0::bigint AS seq
@@ -116,6 +120,7 @@ SELECT action, channel, category, outcome, at_us, send_at_us, key, journey, step
 /// ```
 pub struct PostgresHistory {
     client: Mutex<Client>,
+    locking: Locking,
     snapshot: Statement,
     records: Statement,
     writes: write::Statements,
@@ -174,10 +179,26 @@ impl PostgresHistory {
         let writes = write::Statements::prepare(&mut client)?;
         Ok(PostgresHistory {
             client: Mutex::new(client),
+            locking: Locking::default(),
             snapshot,
             records,
             writes,
         })
+    }
+
+    /// This history, its commits locking their profiles as `locking` says
+    /// (advisory locks unless told otherwise).
+    ///
+    /// ```no_run
+    /// use nextbest::history::{Locking, PostgresHistory};
+    /// let on_citus = PostgresHistory::connect("postgresql://nextbest@coordinator/decisions")?
+    ///     .locking(Locking::Rows);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn locking(mut self, locking: Locking) -> Self {
+        self.locking = locking;
+        self
     }
 
     /// Every record of `profile`, in recording order.
@@ -250,7 +271,7 @@ impl History for PostgresHistory {
             .chain(update.decided.iter().map(|(p, _)| p.as_str()))
             .collect();
         let profiles: Vec<&str> = profiles.into_iter().collect();
-        txn.execute(&self.writes.lock, &[&profiles])?;
+        self.writes.lock(&mut txn, self.locking, &profiles)?;
         let conflicts = self.writes.conflicts(&mut txn, &update.basis)?;
         if !conflicts.is_empty() {
             txn.rollback()?;

@@ -24,9 +24,11 @@ CREATE TABLE IF NOT EXISTS nextbest_schema_version (version integer NOT NULL);
 /// Version 1. `nextbest_records.seq` is the recording order: per profile
 /// commits are serialised by a lock, so it is also commit order there.
 const CREATE: &str = "
+-- last_decided_us is NULL while a profile was never decided: its row then
+-- only exists for commits that lock rows (Locking::Rows) to lock.
 CREATE TABLE nextbest_profiles (
     profile_id text PRIMARY KEY,
-    last_decided_us bigint NOT NULL
+    last_decided_us bigint
 );
 CREATE TABLE nextbest_records (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -22,6 +22,22 @@ SELECT pg_advisory_xact_lock(h)
         ORDER BY h OFFSET 0) AS locks
 ";
 
+/// Row locks instead (for Citus, whose nodes do not share advisory locks):
+/// first the profiles' rows are made where absent (a new row is its
+/// inserter's until it commits, and a second inserter waits for that), then,
+/// in a statement of its own that sees them all, every row is locked, in
+/// the order of the profile ids, the same for every writer.
+const INSERT_ABSENT: &str = "
+INSERT INTO nextbest_profiles (profile_id, last_decided_us)
+SELECT p, NULL FROM unnest($1::text[]) AS p ORDER BY p
+ON CONFLICT (profile_id) DO NOTHING
+";
+
+const LOCK_ROWS: &str = "
+SELECT profile_id FROM nextbest_profiles WHERE profile_id = ANY($1::text[])
+ ORDER BY profile_id FOR UPDATE
+";
+
 /// The profiles whose last-decided instant is not the one their basis saw.
 const CONFLICTS: &str = "
 SELECT b.p FROM unnest($1::text[], $2::bigint[]) AS b(p, at)
@@ -63,9 +79,24 @@ ON CONFLICT (profile_id) DO UPDATE
    SET last_decided_us = GREATEST(t.last_decided_us, excluded.last_decided_us)
 ";
 
+/// How a commit keeps other writers of its profiles out until it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Locking {
+    /// An advisory transaction lock per profile (plain PostgreSQL).
+    #[default]
+    Advisory,
+    /// A lock on each profile's row of `nextbest_profiles`, made where
+    /// absent: for clusters whose nodes do not share advisory locks, such
+    /// as Citus (with the tables distributed by `profile_id`).
+    Rows,
+}
+
 /// The prepared statements of a commit.
 pub(super) struct Statements {
-    pub(super) lock: Statement,
+    lock: Statement,
+    insert_absent: Statement,
+    lock_rows: Statement,
     conflicts: Statement,
     write: Statement,
 }
@@ -74,9 +105,30 @@ impl Statements {
     pub(super) fn prepare(client: &mut Client) -> Result<Statements, HistoryError> {
         Ok(Statements {
             lock: client.prepare(LOCK)?,
+            insert_absent: client.prepare(INSERT_ABSENT)?,
+            lock_rows: client.prepare(LOCK_ROWS)?,
             conflicts: client.prepare(CONFLICTS)?,
             write: client.prepare(WRITE)?,
         })
+    }
+
+    /// Locks `profiles` (sorted, distinct) for the rest of `txn`.
+    pub(super) fn lock(
+        &self,
+        txn: &mut Transaction<'_>,
+        locking: Locking,
+        profiles: &[&str],
+    ) -> Result<(), HistoryError> {
+        match locking {
+            Locking::Advisory => {
+                txn.execute(&self.lock, &[&profiles])?;
+            }
+            Locking::Rows => {
+                txn.execute(&self.insert_absent, &[&profiles])?;
+                txn.query(&self.lock_rows, &[&profiles])?;
+            }
+        }
+        Ok(())
     }
 
     /// The profiles of `basis` (in its order) decided since it was read.
