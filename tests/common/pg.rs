@@ -87,6 +87,18 @@ impl Cluster {
             .unwrap_or_else(|why| panic!("this test needs a PostgreSQL server: {why}"))
     }
 
+    /// A cluster of its own that flushes every commit to the disk, as a
+    /// production server does (`fsync=on`, `synchronous_commit=on`,
+    /// `full_page_writes=on`): for benchmarks.
+    ///
+    /// # Panics
+    /// When PostgreSQL is not installed or does not start.
+    pub fn durable(name: &str) -> Cluster {
+        let durability = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on";
+        start(name, durability)
+            .unwrap_or_else(|why| panic!("this needs a PostgreSQL server: {why}"))
+    }
+
     /// Stops the server at once (`pg_ctl stop -m immediate`): clients lose
     /// their connections mid-transaction, as in a crash of the server.
     pub fn stop_immediately(&self) {
@@ -204,7 +216,8 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
 }
 
 /// A new cluster in a directory named after `name`, its server started
-/// with `durability` (the `synchronous_commit` setting).
+/// with `durability` (settings that override the defaults of a test
+/// cluster: no flushes to the disk).
 fn start(name: &str, durability: &str) -> Result<Cluster, String> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let bin = bin_dir()?;
@@ -236,7 +249,7 @@ fn start(name: &str, durability: &str) -> Result<Cluster, String> {
     watch(&dir)?;
     let options = format!(
         "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off \
-         {durability} -c full_page_writes=off -c max_connections=100",
+         -c full_page_writes=off -c max_connections=100 {durability}",
         dir.display()
     );
     let cluster = Cluster { dir, bin, options };
