@@ -70,9 +70,25 @@
 //! stable [`Code`] and a byte span, and renders them like rustc does.
 //! [`ProfileError`] names the profile id and the field at fault.
 
-#![forbid(unsafe_code)]
+//!
+//! ## Features
+//! | feature | default | what it adds | what it compiles |
+//! |---|---|---|---|
+//! | `durable` | on | [`history::DurableHistory`], the contact history in one embedded file | redb |
+//! | `serde` | off | `Serialize` on [`Decision`], [`decide::Emission`], [`decide::Suppression`], [`Diagnostic`], [`history::Record`]…, whose JSON is the command line's; `Serialize + Deserialize` on [`Value`], [`Timestamp`], [`Duration`], [`Type`], [`Truth`] | nothing more (serde is always used inside) |
+//! | `rayon` | off | [`Engine::decide_batch`]: many profiles on a thread pool | rayon |
+//! | `postgres` | off | [`history::PostgresHistory`], a history shared by replicas | the `postgres` client (and tokio) |
+//! | `cli` | off | the `nextbest` command line | clap, indicatif, and all of the above |
+//!
+//! A service that brings its own store turns default features off:
+//! `nextbest = { version = "…", default-features = false, features = ["serde"] }`.
+//! The trigger parser is generated from `grammar/*.pest` ahead of time
+//! (tools/gen-parser), so no build compiles pest_derive or C code.
 
-// The parser pest_derive generates without its `std` feature (see Cargo.toml)
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The parser pest_generator writes without its `std` feature (see Cargo.toml)
 // names `::alloc`.
 extern crate alloc;
 
@@ -92,6 +108,8 @@ mod limits;
 mod profile;
 mod rfc3339;
 mod schema;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod stream;
 mod trigger;
 mod value;

@@ -440,8 +440,11 @@ impl Timeline {
             .flat_map(|d| d.skipped.iter().map(move |e| (d.at, e)))
     }
 
-    /// The JSON lines `nextbest simulate` prints: those of
-    /// [`Decision::to_json_lines`], each with its `"at"` first.
+    /// The JSON lines `nextbest simulate` prints, as values: those of
+    /// [`Decision::to_json_lines`], each with its `"at"`. (A
+    /// `serde_json::Value` keeps its keys sorted;
+    /// [`Decision::write_timeline_json_lines`] writes them in the command
+    /// line's order.)
     ///
     /// ```
     /// # use nextbest::decide::Engine;
@@ -465,8 +468,9 @@ impl Timeline {
     }
 }
 
-/// One decision's lines of a timeline: [`Decision::to_json_lines`], each
-/// with the decision's `"at"` first.
+/// One decision's lines of a timeline, as values:
+/// [`Decision::to_json_lines`], each with the decision's `"at"` (see
+/// [`Decision::write_timeline_json_lines`] for the printed text).
 pub fn timeline_json_lines(decision: &Decision, explain: bool) -> Vec<Json> {
     let at = Json::from(decision.at.to_string());
     (decision.to_json_lines(explain).into_iter())

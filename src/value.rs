@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 /// A UTC instant, in microseconds since the Unix epoch.
 ///
@@ -13,7 +14,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 /// assert_eq!(t.to_string(), "2026-11-24T09:00:00Z");
 /// assert_eq!(Timestamp::parse("2026-11-24").unwrap().to_string(), "2026-11-24T00:00:00Z");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(i64);
 
 impl Timestamp {
@@ -97,6 +98,55 @@ impl std::ops::Add<Duration> for Timestamp {
 
     fn add(self, by: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(by.0))
+    }
+}
+
+/// `instant - duration`, saturating as [`Add`](std::ops::Add) does.
+///
+/// ```
+/// use nextbest::{Duration, Timestamp};
+/// let now: Timestamp = "2026-11-24T09:00:00Z".parse()?;
+/// assert_eq!((now - Duration::from_days(7)).to_string(), "2026-11-17T09:00:00Z");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::ops::Sub<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    fn sub(self, by: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(by.0))
+    }
+}
+
+/// The span from `earlier` to this instant (negative if it is later),
+/// saturating.
+///
+/// ```
+/// use nextbest::{Duration, Timestamp};
+/// let (a, b): (Timestamp, Timestamp) = ("2026-11-24".parse()?, "2026-11-25T12:00:00Z".parse()?);
+/// assert_eq!(b - a, Duration::parse("36h")?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::ops::Sub<Timestamp> for Timestamp {
+    type Output = Duration;
+
+    fn sub(self, earlier: Timestamp) -> Duration {
+        Duration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// [`Timestamp::parse`]: RFC 3339, or a date.
+impl std::str::FromStr for Timestamp {
+    type Err = InvalidTimestamp;
+
+    fn from_str(text: &str) -> Result<Self, InvalidTimestamp> {
+        Timestamp::parse(text)
+    }
+}
+
+/// As [`Display`](fmt::Display) writes it (RFC 3339), not microseconds.
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
     }
 }
 
@@ -195,6 +245,15 @@ impl Duration {
     "`{0}` is not a duration; expected a whole number and a unit, such as `500ms`, `30s`, `15m`, `12h`, `14d` or `2w`"
 )]
 pub struct InvalidDuration(pub String);
+
+/// [`Duration::parse`]: a whole number and a unit, such as `7d`.
+impl std::str::FromStr for Duration {
+    type Err = InvalidDuration;
+
+    fn from_str(text: &str) -> Result<Self, InvalidDuration> {
+        Duration::parse(text)
+    }
+}
 
 impl fmt::Display for Duration {
     /// The largest unit that divides the duration exactly, such as `36h`.
@@ -409,6 +468,37 @@ impl fmt::Display for Value {
                     write!(f, "{item}")?;
                 }
                 f.write_str("]")
+            }
+        }
+    }
+}
+
+/// A value as JSON: timestamps and durations as strings, as in profiles. A
+/// figure past the end of year 9999 (a cooldown of thousands of years ends
+/// there) is written as the last instant RFC 3339 can write, which it is at
+/// least: the line stays RFC 3339 for every reader. (A send time is never
+/// clamped: a decision that would send that late is refused.) A float that
+/// is not finite is `null`.
+pub(crate) struct AsJson<'a>(pub(crate) &'a Value);
+
+impl Serialize for AsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Value::Float(_) => serializer.serialize_unit(),
+            Value::String(s) => serializer.serialize_str(s),
+            Value::Timestamp(t) => serializer
+                .collect_str(&(*t).clamp(Timestamp::EARLIEST_RFC3339, Timestamp::LATEST_RFC3339)),
+            Value::Duration(d) => serializer.collect_str(d),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(&AsJson(item))?;
+                }
+                seq.end()
             }
         }
     }

@@ -9,12 +9,12 @@
 
 use compact_str::CompactString;
 use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value as Json;
 
 use super::{Decision, Emission, Suppression};
 use crate::history::JourneyUpdate;
-use crate::value::{Timestamp, Value};
+use crate::value::{AsJson, Timestamp, Value};
 
 /// One line of a decision's output.
 #[derive(Serialize)]
@@ -110,37 +110,6 @@ fn detail<S: Serializer>(
     map.end()
 }
 
-/// A value as JSON: timestamps and durations as strings, as in profiles. A
-/// figure past the end of year 9999 (a cooldown of thousands of years ends
-/// there) is written as the last instant RFC 3339 can write, which it is at
-/// least: the line stays RFC 3339 for every reader. (A send time is never
-/// clamped: a decision that would send that late is refused.) A float that
-/// is not finite is `null`.
-struct AsJson<'a>(&'a Value);
-
-impl Serialize for AsJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Null => serializer.serialize_unit(),
-            Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Int(i) => serializer.serialize_i64(*i),
-            Value::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
-            Value::Float(_) => serializer.serialize_unit(),
-            Value::String(s) => serializer.serialize_str(s),
-            Value::Timestamp(t) => serializer
-                .collect_str(&(*t).clamp(Timestamp::EARLIEST_RFC3339, Timestamp::LATEST_RFC3339)),
-            Value::Duration(d) => serializer.collect_str(d),
-            Value::List(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items.iter() {
-                    seq.serialize_element(&AsJson(item))?;
-                }
-                seq.end()
-            }
-        }
-    }
-}
-
 /// A line as a `serde_json::Value`.
 fn to_json(line: &impl Serialize) -> Json {
     // Cannot fail: every map key is a string.
@@ -148,7 +117,9 @@ fn to_json(line: &impl Serialize) -> Json {
 }
 
 impl Emission {
-    /// The JSON line `nextbest decide` prints (SPEC §6).
+    /// The JSON line `nextbest decide` prints (SPEC §6), as a value (whose
+    /// keys a `serde_json::Value` keeps sorted; with the `serde` feature,
+    /// `serde_json::to_string(&emission)` is the printed text).
     ///
     /// ```
     /// use nextbest::decide::Emission;
@@ -159,10 +130,9 @@ impl Emission {
     ///     category: Category::Marketing, send_at: Timestamp::parse("2026-11-24T09:00:00Z")?,
     ///     journey: Some(("churn_rescue".into(), 1)), key: "5f0c".into(),
     /// };
-    /// assert_eq!(
-    ///     emission.to_json().to_string(),
-    ///     r#"{"profile":"c-1042","action":"churn_email","channel":"email","send_at":"2026-11-24T09:00:00Z","journey":"churn_rescue","step":1,"key":"5f0c"}"#,
-    /// );
+    /// let line = emission.to_json();
+    /// assert_eq!(line["send_at"], "2026-11-24T09:00:00Z");
+    /// assert_eq!((&line["journey"], &line["step"]), (&"churn_rescue".into(), &1.into()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_json(&self) -> Json {
@@ -254,8 +224,8 @@ impl Decision {
     }
 
     /// The JSON lines `nextbest decide` prints, each ended by a newline,
-    /// written to `out`: the same text as [`Decision::to_json_lines`],
-    /// without building the values.
+    /// written to `out`: the lines of [`Decision::to_json_lines`], their fields
+    /// in the order SPEC §6 writes them, without building the values.
     ///
     /// # Errors
     /// What `out` returns.
@@ -264,17 +234,104 @@ impl Decision {
         explain: bool,
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
-        // Each line is made whole, then written with one call: an unbuffered
-        // `out` gets a write per line, not per token, and an error never
-        // leaves half a line behind.
-        let mut text = Vec::new();
-        for line in self.lines(explain) {
-            text.clear();
-            serde_json::to_writer(&mut text, &line).map_err(std::io::Error::from)?;
-            text.push(b'\n');
-            out.write_all(&text)?;
-        }
-        Ok(())
+        write_lines(self.lines(explain), out)
+    }
+
+    /// The JSON lines `nextbest simulate` prints for this decision: those
+    /// of [`Decision::write_json_lines`], each with the decision's `"at"`
+    /// first.
+    ///
+    /// # Errors
+    /// What `out` returns.
+    pub fn write_timeline_json_lines(
+        &self,
+        explain: bool,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        let at = self.at;
+        write_lines(self.lines(explain).map(|line| Timed { at, line }), out)
+    }
+}
+
+/// A line of a timeline: its decision's instant, then the line's fields.
+#[derive(Serialize)]
+struct Timed<'a> {
+    #[serde(serialize_with = "instant")]
+    at: Timestamp,
+    #[serde(flatten)]
+    line: Line<'a>,
+}
+
+/// Writes each of `lines` as JSON and a newline. Each line is made whole,
+/// then written with one call: an unbuffered `out` gets a write per line,
+/// not per token, and an error never leaves half a line behind.
+fn write_lines(
+    lines: impl Iterator<Item = impl Serialize>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut text = Vec::new();
+    for line in lines {
+        text.clear();
+        serde_json::to_writer(&mut text, &line).map_err(std::io::Error::from)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
+    }
+    Ok(())
+}
+
+/// An emission is the line `nextbest decide` prints for it.
+#[cfg(feature = "serde")]
+impl Serialize for Emission {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.line().serialize(serializer)
+    }
+}
+
+/// A suppression is the line `nextbest decide --explain` prints for it.
+#[cfg(feature = "serde")]
+impl Serialize for Suppression {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.line().serialize(serializer)
+    }
+}
+
+/// Its name, as in the `suppressed` field of the lines.
+#[cfg(feature = "serde")]
+impl Serialize for super::Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Its message.
+#[cfg(feature = "serde")]
+impl Serialize for super::Warning {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// `{"at", "emissions", "held_out", "skipped", "journeys", "suppressions",
+/// "warnings", "replayed"}`: emissions, holdouts and skipped steps as
+/// emission lines, suppressions as suppression lines, journeys as the
+/// journey lines of `--explain`.
+#[cfg(feature = "serde")]
+impl Serialize for Decision {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let journeys: Vec<JourneyLine<'_>> = (self.journeys.iter())
+            .map(|update| journey_line(update, self.at))
+            .collect();
+        let mut decision = serializer.serialize_struct("Decision", 8)?;
+        decision.serialize_field("at", &self.at)?;
+        decision.serialize_field("emissions", &self.emissions)?;
+        decision.serialize_field("held_out", &self.held_out)?;
+        decision.serialize_field("skipped", &self.skipped)?;
+        decision.serialize_field("journeys", &journeys)?;
+        decision.serialize_field("suppressions", &self.suppressions)?;
+        decision.serialize_field("warnings", &self.warnings)?;
+        decision.serialize_field("replayed", &self.replayed)?;
+        decision.end()
     }
 }
 
@@ -305,13 +362,14 @@ mod tests {
         };
         let mut written = Vec::new();
         decision.write_json_lines(true, &mut written).unwrap();
-        let values: String = (decision.to_json_lines(true).iter())
-            .map(|line| format!("{line}\n"))
+        let written = String::from_utf8(written).unwrap();
+        let read: Vec<Json> = (written.lines())
+            .map(|line| serde_json::from_str(line).unwrap())
             .collect();
-        assert_eq!(String::from_utf8(written).unwrap(), values);
+        assert_eq!(read, decision.to_json_lines(true));
         assert!(
-            values.contains(r#""detail":{"until":2,"count":7}"#),
-            "{values}"
+            written.contains(r#""detail":{"until":2,"count":7}"#),
+            "{written}"
         );
     }
 }

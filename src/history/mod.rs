@@ -14,6 +14,7 @@
 //! decisions, committing many profiles at once.
 
 mod batch;
+#[cfg(feature = "durable")]
 mod durable;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -21,6 +22,7 @@ mod postgres;
 mod snapshot;
 
 pub use batch::Batched;
+#[cfg(feature = "durable")]
 pub use durable::{Contents, DurableHistory};
 pub use memory::MemoryHistory;
 #[cfg(feature = "postgres")]

@@ -159,6 +159,7 @@ pub enum Category {
 impl Category {
     /// The categories a filter selects: `filter` itself, or every category
     /// when it is `None` (a cap without a category counts both).
+    #[cfg_attr(not(feature = "durable"), allow(dead_code))]
     pub(crate) const fn selected(filter: Option<Category>) -> &'static [Category] {
         match filter {
             Some(Category::Marketing) => &[Category::Marketing],

@@ -12,6 +12,10 @@ mod fast;
 #[cfg(test)]
 mod fast_tests;
 mod parse;
+// Generated (tools/gen-parser): formatted by its generator, not linted.
+#[rustfmt::skip]
+#[allow(dead_code, clippy::all, clippy::pedantic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod parser;
 mod print;
 mod syntax_error;
 

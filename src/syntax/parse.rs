@@ -18,13 +18,9 @@ use super::syntax_error::syntax_error;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::limits::Limits;
 
-/// Both grammars in one parser, so that they share the token rules and one
-/// `Rule` enum: the full one (`trigger`) and the fast path (`fast_trigger`,
-/// src/syntax/fast.rs).
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/trigger.pest"]
-#[grammar = "../grammar/trigger_fast.pest"]
-pub(super) struct TriggerParser;
+// Both grammars in one parser (generated from grammar/*.pest into
+// src/syntax/parser.rs by tools/gen-parser, as pest_derive would).
+pub(super) use super::parser::{Rule, TriggerParser};
 
 /// The deepest nesting accepted whatever the limits say: each level costs
 /// stack in the parser and in every later stage.

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use nextbest::decide::Engine;
 use nextbest::history::{DurableHistory, MemoryHistory};
 use nextbest::rules::RuleSet;
-use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
+use nextbest::simulate::{Simulation, SimulationError};
 use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
 use rayon::ThreadPool;
 use rayon::prelude::*;
@@ -470,16 +470,16 @@ fn simulate(args: &SimulateArgs) -> Outcome {
     let mut written: Outcome = Ok(());
     let mut history = MemoryHistory::new();
     let run = simulation.run_each(&mut history, from, to, step, |decision| {
-        for line in timeline_json_lines(&decision, args.explain) {
-            match write_line(&mut out, line) {
-                Ok(Flow::Continue) => {}
-                stop => {
-                    written = stop.map(|_| ());
-                    return ControlFlow::Break(());
-                }
+        let mut text = Vec::new();
+        // Writing into a `Vec` cannot fail.
+        let _ = decision.write_timeline_json_lines(args.explain, &mut text);
+        match write_lines(&mut out, &text) {
+            Ok(Flow::Continue) => ControlFlow::Continue(()),
+            stop => {
+                written = stop.map(|_| ());
+                ControlFlow::Break(())
             }
         }
-        ControlFlow::Continue(())
     });
     run.map_err(|e| match e {
         // The range is the command line's, not the profile's.

@@ -1,51 +1,5 @@
 //! A contact history in PostgreSQL, shared by any number of processes
-//! deciding for the same profiles at once (SPEC §9).
-//!
-//! A [`snapshot`](History::snapshot) is one statement (one round trip) at
-//! READ COMMITTED, without locks: one statement sees one snapshot of the
-//! database, so its counters, sends, journeys and last decision agree with
-//! each other. A [`commit`](History::commit) is one transaction: it takes
-//! an advisory transaction lock per profile it writes (in one order for
-//! every writer, so two never deadlock), compares each profile's
-//! last-decided instant with the [`Basis`] its snapshot saw, and either
-//! rolls back and answers [`Commit::Conflict`] or writes the records,
-//! counters, journey states and last-decided instants and commits. Another
-//! writer that decided in between is seen: the comparison runs after the
-//! lock, in a statement of its own, which at READ COMMITTED sees every
-//! transaction committed before it began.
-//!
-//! The locks are advisory locks by default. A Citus cluster does not share
-//! those between its nodes: there, [`Locking::Rows`] locks each profile's
-//! row instead (inserted where absent, then `SELECT … FOR UPDATE` in the
-//! order of the profile ids). Both are tested against PostgreSQL here; Citus
-//! itself is not.
-//!
-//! Analysts read the view `nextbest_contacts`: one row per record, with
-//! `profile_id`, `key`, `action`, `channel`, `category`, `outcome`
-//! (`sent`, `held_out` or `skipped`), `at` and `send_at` (`timestamptz`),
-//! `journey`, `step` and `seq` (the recording order).
-//!
-//! The client is blocking (the [`History`] trait is). From async code, run
-//! the calls on a blocking thread, for example with tokio's
-//! `spawn_blocking`; calling it on an async worker thread blocks that
-//! thread, and the `postgres` client, which runs a runtime of its own,
-//! panics inside another tokio runtime:
-//!
-//! ```no_run
-//! # async fn decide() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! # mod tokio { pub mod task { pub async fn spawn_blocking<R>(f: impl FnOnce() -> R) -> Result<R, std::convert::Infallible> { Ok(f()) } } }
-//! use nextbest::history::{History, PostgresHistory};
-//! use nextbest::Timestamp;
-//! let url = "host=/run/postgresql user=nextbest dbname=decisions";
-//! let snapshot = tokio::task::spawn_blocking(move || {
-//!     let history = PostgresHistory::connect(url)?;
-//!     history.snapshot("c-1", Timestamp::from_micros(0), Timestamp::from_micros(0))
-//! })
-//! .await??;
-//! # let _ = snapshot;
-//! # Ok(())
-//! # }
-//! ```
+//! deciding for the same profiles at once (SPEC §9): see [`PostgresHistory`].
 
 mod schema;
 mod write;
@@ -112,11 +66,56 @@ SELECT action, channel, category, outcome, at_us, send_at_us, key, journey, step
   FROM nextbest_records WHERE profile_id = $1 ORDER BY seq
 ";
 
-/// A contact history in a PostgreSQL database: see the [module
-/// documentation](self) for how it shares decisions between processes.
+/// A contact history in a PostgreSQL database, shared by any number of
+/// processes deciding for the same profiles at once (SPEC §9). Several
+/// handles (in one process or many) may share one database; each holds one
+/// connection, used by one call at a time.
 ///
-/// Several handles (in one process or many) may share one database; each
-/// holds one connection, used by one call at a time.
+/// A [`snapshots`](History::snapshots) read is one statement (one round trip) at
+/// READ COMMITTED, without locks: one statement sees one snapshot of the
+/// database, so its counters, sends, journeys and last decision agree with
+/// each other. A [`commit`](History::commit) is one transaction: it takes
+/// an advisory transaction lock per profile it writes (in one order for
+/// every writer, so two never deadlock), compares each profile's
+/// last-decided instant with the [`Basis`] its snapshot saw, and either
+/// rolls back and answers [`Commit::Conflict`] or writes the records,
+/// counters, journey states and last-decided instants and commits. Another
+/// writer that decided in between is seen: the comparison runs after the
+/// lock, in a statement of its own, which at READ COMMITTED sees every
+/// transaction committed before it began.
+///
+/// The locks are advisory locks by default. A Citus cluster does not share
+/// those between its nodes: there, [`Locking::Rows`] locks each profile's
+/// row instead (inserted where absent, then `SELECT … FOR UPDATE` in the
+/// order of the profile ids). Both are tested against PostgreSQL here; Citus
+/// itself is not.
+///
+/// Analysts read the view `nextbest_contacts`: one row per record, with
+/// `profile_id`, `key`, `action`, `channel`, `category`, `outcome`
+/// (`sent`, `held_out` or `skipped`), `at` and `send_at` (`timestamptz`),
+/// `journey`, `step` and `seq` (the recording order).
+///
+/// The client is blocking (the [`History`] trait is). From async code, run
+/// the calls on a blocking thread, for example with tokio's
+/// `spawn_blocking`; calling it on an async worker thread blocks that
+/// thread, and the `postgres` client, which runs a runtime of its own,
+/// panics inside another tokio runtime:
+///
+/// ```no_run
+/// # async fn decide() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # mod tokio { pub mod task { pub async fn spawn_blocking<R>(f: impl FnOnce() -> R) -> Result<R, std::convert::Infallible> { Ok(f()) } } }
+/// use nextbest::history::{History, PostgresHistory};
+/// use nextbest::Timestamp;
+/// let url = "host=/run/postgresql user=nextbest dbname=decisions";
+/// let snapshot = tokio::task::spawn_blocking(move || {
+///     let history = PostgresHistory::connect(url)?;
+///     history.snapshot("c-1", Timestamp::from_micros(0), Timestamp::from_micros(0))
+/// })
+/// .await??;
+/// # let _ = snapshot;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// ```no_run
 /// use nextbest::history::{History, PostgresHistory};
