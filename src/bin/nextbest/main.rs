@@ -123,6 +123,13 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// What the journeys did: drop-off per stage, and each goal's
+    /// conversion against the held-out control group with its uplift.
+    Report(report::ReportArgs),
+    /// The contact pressure a rule set would put on a sample of customers:
+    /// sends per customer per week, the most contacted, actions that never
+    /// fire, overlapping triggers, binding caps.
+    Forecast(report::ForecastArgs),
     /// Durable history stores.
     History {
         #[command(subcommand)]
@@ -146,6 +153,7 @@ struct Reported;
 type Outcome = Result<(), Reported>;
 
 mod parallel;
+mod report;
 mod run_history;
 
 use run_history::RunHistory;
@@ -204,6 +212,8 @@ fn main() -> ExitCode {
             step,
             explain,
         }),
+        Command::Report(args) => report::run_report(&args),
+        Command::Forecast(args) => report::run_forecast(&args),
         Command::History {
             command: HistoryCommand::Verify { store },
         } => verify_history(&store),

@@ -1,0 +1,246 @@
+//! `nextbest report` and `nextbest forecast` as a user drives them.
+
+use nextbest::history::DurableHistory;
+
+use crate::common::{Scratch, nextbest, text};
+use crate::fixture::{self, PRESSING, SAMPLE};
+
+/// The fixture's history in a store file, and its profiles in a file.
+fn fixture_files(dir: &Scratch) -> (String, String, String) {
+    let rules = dir.file("rules.toml");
+    std::fs::write(&rules, fixture::RULES).unwrap();
+    let store = dir.file("history.redb");
+    let mut history = DurableHistory::open(&store).unwrap();
+    fixture::record_history(&mut history);
+    drop(history);
+    let profiles = dir.file("profiles.jsonl");
+    std::fs::write(&profiles, fixture::profiles_jsonl()).unwrap();
+    let path = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+    (path(rules), path(store), path(profiles))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = nextbest(args, None);
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+#[test]
+fn report_prints_the_hand_worked_figures_from_a_store_file() {
+    let dir = Scratch::new("report-cli");
+    let (rules, store, profiles) = fixture_files(&dir);
+    let html = dir.file("report.html");
+    let args = [
+        "report",
+        &rules,
+        "--history",
+        &store,
+        "--profiles",
+        &profiles,
+        "--now",
+        fixture::NOW,
+        "--min-group",
+        "2",
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let journey = &json["journeys"][0];
+    assert_eq!(
+        (
+            &journey["entered"],
+            &journey["exited"],
+            &journey["active"],
+            &journey["fallback"]
+        ),
+        (&7.into(), &3.into(), &2.into(), &2.into())
+    );
+    let welcome = &json["actions"][0];
+    assert_eq!(welcome["sent"], 3);
+    assert_eq!(welcome["converted_sent"], 1);
+    assert_eq!(welcome["held_out"], 2);
+    assert_eq!(welcome["converted_held_out"], 1);
+    assert_eq!(welcome["uplift_ci"].as_array().map(Vec::len), Some(2));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("rescue_email"));
+    // The store was opened to be read, not changed.
+    assert_eq!(DurableHistory::open(&store).unwrap().len().unwrap(), 19);
+
+    let (code, stdout, stderr) = run(&args[..10]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("journey rescue: 7 entered, 3 exited, 2 completed, 2 active"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("contacted 3, converted 1 (33.3 %); held out 2, converted 1 (50.0 %)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn report_refuses_what_it_cannot_read() {
+    let dir = Scratch::new("report-cli-errors");
+    let (rules, store, profiles) = fixture_files(&dir);
+    let missing = dir.file("missing.redb");
+    let (code, _, stderr) = run(&[
+        "report",
+        &rules,
+        "--history",
+        missing.to_str().unwrap(),
+        "--profiles",
+        &profiles,
+        "--now",
+        fixture::NOW,
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no history store at"), "{stderr}");
+    assert!(!missing.exists(), "a report must not create a store");
+
+    let bad = dir.file("bad.jsonl");
+    std::fs::write(&bad, "{\"id\": \"p1\", \"traits\": {\"x\": 1}}\n{\"id\": \"p2\", \"traits\": {\"x\": \"one\"}}\n").unwrap();
+    let (code, _, stderr) = run(&[
+        "report",
+        &rules,
+        "--history",
+        &store,
+        "--profiles",
+        bad.to_str().unwrap(),
+        "--now",
+        fixture::NOW,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("bad.jsonl: line 2: profile `p2`, field `traits.x`"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run(&[
+        "report",
+        &rules,
+        "--history",
+        &store,
+        "--profiles",
+        &profiles,
+        "--now",
+        "yesterday",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--now:"), "{stderr}");
+}
+
+#[test]
+fn forecast_reports_the_pressure_of_a_sample() {
+    let dir = Scratch::new("forecast-cli");
+    let rules = dir.file("rules.toml");
+    std::fs::write(&rules, PRESSING).unwrap();
+    let sample = dir.file("sample.jsonl");
+    std::fs::write(&sample, SAMPLE).unwrap();
+    // c-2 logs in on day 2: its push trigger stops firing.
+    let events = dir.file("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"profile\": \"c-2\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let html = dir.file("forecast.html");
+    let (code, stdout, stderr) = run(&[
+        "forecast",
+        rules.to_str().unwrap(),
+        "--profiles",
+        sample.to_str().unwrap(),
+        "--from",
+        "2026-12-01T00:00:00Z",
+        "--to",
+        "2026-12-14T23:00:00Z",
+        "--events",
+        events.to_str().unwrap(),
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["customers"], 3);
+    assert_eq!(json["weeks"], 2);
+    // Nudges: days 0, 1, 7, 8 for each of c-1 and c-2 (the cap of two in
+    // seven days). Push: c-1 on days 0, 3, 6, 9, 12; c-2 on day 0 only.
+    let action = |id: &str| {
+        json["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(action("nudge")["sends"], 8);
+    assert_eq!(action("push_nudge")["sends"], 6);
+    assert_eq!(json["sends"], 14);
+    assert_eq!(json["never_fire"][0]["id"], "never");
+    assert_eq!(json["caps"][0]["name"], "weekly");
+    assert_eq!(json["caps"][0]["customers"], 2);
+    assert_eq!(json["most_contacted"][0]["profile"], "c-1");
+    assert_eq!(json["most_contacted"][0]["sends"], 9);
+    // c-3 gets nothing in either week: two customer-weeks at zero.
+    assert_eq!(json["per_week"]["counts"][0], 2);
+    // Both triggers fire together whenever push fires for c-1 (it also
+    // fires alone, for c-2 after the login, only on `nudge`'s side).
+    let overlap = &json["overlaps"][0];
+    assert_eq!(
+        (&overlap["first"], &overlap["second"]),
+        (&"nudge".into(), &"push_nudge".into())
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("sends per customer per week"));
+}
+
+#[test]
+fn forecast_refuses_a_timeline_line_for_a_customer_not_in_the_sample() {
+    let dir = Scratch::new("forecast-cli-errors");
+    let rules = dir.file("rules.toml");
+    std::fs::write(&rules, PRESSING).unwrap();
+    let sample = dir.file("sample.jsonl");
+    std::fs::write(&sample, SAMPLE).unwrap();
+    let events = dir.file("events.jsonl");
+    std::fs::write(
+        &events,
+        "\n{\"profile\": \"c-9\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&[
+        "forecast",
+        rules.to_str().unwrap(),
+        "--profiles",
+        sample.to_str().unwrap(),
+        "--from",
+        "2026-12-01T00:00:00Z",
+        "--to",
+        "2026-12-02T00:00:00Z",
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("events.jsonl:2: field `profile`: `c-9` is not in the sample"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[
+        "forecast",
+        rules.to_str().unwrap(),
+        "--profiles",
+        sample.to_str().unwrap(),
+        "--from",
+        "2026-12-02T00:00:00Z",
+        "--to",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("the end is before the start"), "{stderr}");
+}
