@@ -215,7 +215,8 @@ pub struct ActionPressure {
     pub id: String,
     /// Sends.
     pub sends: u64,
-    /// Hold-outs.
+    /// Decisions that held it out: a held-out customer stays a candidate,
+    /// so this counts decisions, not customers.
     pub held_out: u64,
     /// Customers it was sent to.
     pub customers: u64,

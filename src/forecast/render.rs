@@ -44,7 +44,7 @@ impl Forecast {
         for a in &self.actions {
             let _ = writeln!(
                 out,
-                "  {}: {} sends to {} customers, {} held out, trigger fired at {} decisions",
+                "  {}: {} sends to {} customers, held out at {} decisions, trigger fired at {} decisions",
                 a.id, a.sends, a.customers, a.held_out, a.fired
             );
         }

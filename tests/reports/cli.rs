@@ -135,36 +135,53 @@ fn report_refuses_what_it_cannot_read() {
     assert!(stderr.contains("--now:"), "{stderr}");
 }
 
-#[test]
-fn forecast_reports_the_pressure_of_a_sample() {
-    let dir = Scratch::new("forecast-cli");
+/// `nextbest forecast` of the pressing rules over the sample, with a
+/// timeline of `events` (JSON lines), from `from` to `to`, and `extra`
+/// arguments.
+fn forecast(
+    name: &str,
+    events: &str,
+    from: &str,
+    to: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let dir = Scratch::new(name);
     let rules = dir.file("rules.toml");
     std::fs::write(&rules, PRESSING).unwrap();
     let sample = dir.file("sample.jsonl");
     std::fs::write(&sample, SAMPLE).unwrap();
-    // c-2 logs in on day 2: its push trigger stops firing.
-    let events = dir.file("events.jsonl");
-    std::fs::write(
-        &events,
-        "{\"profile\": \"c-2\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n",
-    )
-    .unwrap();
-    let html = dir.file("forecast.html");
-    let (code, stdout, stderr) = run(&[
+    let timeline = dir.file("events.jsonl");
+    std::fs::write(&timeline, events).unwrap();
+    let mut args = vec![
         "forecast",
         rules.to_str().unwrap(),
         "--profiles",
         sample.to_str().unwrap(),
         "--from",
-        "2026-12-01T00:00:00Z",
+        from,
         "--to",
-        "2026-12-14T23:00:00Z",
+        to,
         "--events",
-        events.to_str().unwrap(),
-        "--json",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+        timeline.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn forecast_reports_the_pressure_of_a_sample() {
+    let dir = Scratch::new("forecast-cli-page");
+    let html = dir.file("forecast.html");
+    // c-2 logs in on day 2: its push trigger stops firing.
+    let login =
+        "{\"profile\": \"c-2\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n";
+    let (code, stdout, stderr) = forecast(
+        "forecast-cli",
+        login,
+        "2026-12-01T00:00:00Z",
+        "2026-12-14T23:00:00Z",
+        &["--json", "--html", html.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["customers"], 3);
@@ -203,44 +220,27 @@ fn forecast_reports_the_pressure_of_a_sample() {
 
 #[test]
 fn forecast_refuses_a_timeline_line_for_a_customer_not_in_the_sample() {
-    let dir = Scratch::new("forecast-cli-errors");
-    let rules = dir.file("rules.toml");
-    std::fs::write(&rules, PRESSING).unwrap();
-    let sample = dir.file("sample.jsonl");
-    std::fs::write(&sample, SAMPLE).unwrap();
-    let events = dir.file("events.jsonl");
-    std::fs::write(
-        &events,
-        "\n{\"profile\": \"c-9\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(&[
-        "forecast",
-        rules.to_str().unwrap(),
-        "--profiles",
-        sample.to_str().unwrap(),
-        "--from",
+    let stranger =
+        "\n{\"profile\": \"c-9\", \"event\": \"login\", \"timestamp\": \"2026-12-03T00:00:00Z\"}\n";
+    let (code, _, stderr) = forecast(
+        "forecast-cli-stranger",
+        stranger,
         "2026-12-01T00:00:00Z",
-        "--to",
         "2026-12-02T00:00:00Z",
-        "--events",
-        events.to_str().unwrap(),
-    ]);
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(
         stderr.contains("events.jsonl:2: field `profile`: `c-9` is not in the sample"),
         "{stderr}"
     );
-    let (code, _, stderr) = run(&[
-        "forecast",
-        rules.to_str().unwrap(),
-        "--profiles",
-        sample.to_str().unwrap(),
-        "--from",
+    let (code, _, stderr) = forecast(
+        "forecast-cli-range",
+        "",
         "2026-12-02T00:00:00Z",
-        "--to",
         "2026-12-01T00:00:00Z",
-    ]);
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(stderr.contains("the end is before the start"), "{stderr}");
 }
