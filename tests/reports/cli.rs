@@ -28,27 +28,36 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `nextbest report RULES --history STORE --profiles PROFILES --now NOW EXTRA…`.
+fn report(
+    rules: &str,
+    store: &str,
+    profiles: &str,
+    now: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "report",
+        rules,
+        "--history",
+        store,
+        "--profiles",
+        profiles,
+        "--now",
+        now,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn report_prints_the_hand_worked_figures_from_a_store_file() {
     let dir = Scratch::new("report-cli");
     let (rules, store, profiles) = fixture_files(&dir);
     let html = dir.file("report.html");
-    let args = [
-        "report",
-        &rules,
-        "--history",
-        &store,
-        "--profiles",
-        &profiles,
-        "--now",
-        fixture::NOW,
-        "--min-group",
-        "2",
-        "--json",
-        "--html",
-        html.to_str().unwrap(),
-    ];
-    let (code, stdout, stderr) = run(&args);
+    let html_path = html.to_str().unwrap();
+    let json_args = ["--min-group", "2", "--json", "--html", html_path];
+    let (code, stdout, stderr) = report(&rules, &store, &profiles, fixture::NOW, &json_args);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let journey = &json["journeys"][0];
@@ -72,7 +81,7 @@ fn report_prints_the_hand_worked_figures_from_a_store_file() {
     // The store was opened to be read, not changed.
     assert_eq!(DurableHistory::open(&store).unwrap().len().unwrap(), 19);
 
-    let (code, stdout, stderr) = run(&args[..10]);
+    let (code, stdout, stderr) = report(&rules, &store, &profiles, fixture::NOW, &json_args[..2]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("journey rescue: 7 entered, 3 exited, 2 completed, 2 active"),
@@ -89,48 +98,27 @@ fn report_refuses_what_it_cannot_read() {
     let dir = Scratch::new("report-cli-errors");
     let (rules, store, profiles) = fixture_files(&dir);
     let missing = dir.file("missing.redb");
-    let (code, _, stderr) = run(&[
-        "report",
+    let (code, _, stderr) = report(
         &rules,
-        "--history",
         missing.to_str().unwrap(),
-        "--profiles",
         &profiles,
-        "--now",
         fixture::NOW,
-    ]);
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(stderr.contains("no history store at"), "{stderr}");
     assert!(!missing.exists(), "a report must not create a store");
 
     let bad = dir.file("bad.jsonl");
     std::fs::write(&bad, "{\"id\": \"p1\", \"traits\": {\"x\": 1}}\n{\"id\": \"p2\", \"traits\": {\"x\": \"one\"}}\n").unwrap();
-    let (code, _, stderr) = run(&[
-        "report",
-        &rules,
-        "--history",
-        &store,
-        "--profiles",
-        bad.to_str().unwrap(),
-        "--now",
-        fixture::NOW,
-    ]);
+    let (code, _, stderr) = report(&rules, &store, bad.to_str().unwrap(), fixture::NOW, &[]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("bad.jsonl: line 2: profile `p2`, field `traits.x`"),
         "{stderr}"
     );
 
-    let (code, _, stderr) = run(&[
-        "report",
-        &rules,
-        "--history",
-        &store,
-        "--profiles",
-        &profiles,
-        "--now",
-        "yesterday",
-    ]);
+    let (code, _, stderr) = report(&rules, &store, &profiles, "yesterday", &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("--now:"), "{stderr}");
 }

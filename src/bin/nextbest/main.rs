@@ -19,7 +19,7 @@ use nextbest::history::{
 };
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
-use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
+use nextbest::{Compiler, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
 use rayon::ThreadPool;
 use rayon::prelude::*;
 
@@ -110,15 +110,8 @@ enum Command {
         /// format or `{"timestamp": …, "traits": {…}}`.
         #[arg(long)]
         events: Option<PathBuf>,
-        /// The first instant decided (RFC 3339).
-        #[arg(long)]
-        from: String,
-        /// The last instant that may be decided (RFC 3339, inclusive).
-        #[arg(long)]
-        to: String,
-        /// Time between two decisions.
-        #[arg(long, default_value = "1h")]
-        step: String,
+        #[command(flatten)]
+        range: report::Range,
         /// Also print every suppression, skipped step and journey change.
         #[arg(long)]
         explain: bool,
@@ -199,17 +192,13 @@ fn main() -> ExitCode {
             rules,
             profile,
             events,
-            from,
-            to,
-            step,
+            range,
             explain,
         } => simulate(&SimulateArgs {
             rules,
             profile,
             events,
-            from,
-            to,
-            step,
+            range,
             explain,
         }),
         Command::Report(args) => report::run_report(&args),
@@ -630,19 +619,13 @@ struct SimulateArgs {
     rules: PathBuf,
     profile: PathBuf,
     events: Option<PathBuf>,
-    from: String,
-    to: String,
-    step: String,
+    range: report::Range,
     explain: bool,
 }
 
 fn simulate(args: &SimulateArgs) -> Outcome {
     let engine = Engine::new(load_rules(&args.rules)?);
-    let timestamp =
-        |flag: &str, text: &str| Timestamp::parse(text).map_err(|e| report(format!("{flag}: {e}")));
-    let from = timestamp("--from", &args.from)?;
-    let to = timestamp("--to", &args.to)?;
-    let step = Duration::parse(&args.step).map_err(|e| report(format!("--step: {e}")))?;
+    let (from, to, step) = args.range.parse()?;
     let profile = load_profile(&engine.rules().schema, &args.profile)?;
     let mut simulation = Simulation::new(&engine, profile).explain(args.explain);
     if let Some(path) = &args.events {

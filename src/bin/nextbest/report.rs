@@ -112,6 +112,36 @@ pub fn print(
     }
 }
 
+/// The instants a simulation decides at: `--from`, `--to`, `--step`.
+#[derive(Args)]
+pub struct Range {
+    /// The first instant decided (RFC 3339).
+    #[arg(long)]
+    from: String,
+    /// The last instant that may be decided (RFC 3339, inclusive).
+    #[arg(long)]
+    to: String,
+    /// Time between two decisions.
+    #[arg(long, default_value = "1h")]
+    step: String,
+}
+
+impl Range {
+    /// The first and last instants and the step, each checked.
+    pub fn parse(&self) -> Result<(Timestamp, Timestamp, nextbest::Duration), Reported> {
+        let timestamp = |flag: &str, text: &str| {
+            Timestamp::parse(text).map_err(|e| fail(format!("{flag}: {e}")))
+        };
+        let step =
+            nextbest::Duration::parse(&self.step).map_err(|e| fail(format!("--step: {e}")))?;
+        Ok((
+            timestamp("--from", &self.from)?,
+            timestamp("--to", &self.to)?,
+            step,
+        ))
+    }
+}
+
 /// The arguments of `nextbest forecast`.
 #[derive(Args)]
 pub struct ForecastArgs {
@@ -120,15 +150,8 @@ pub struct ForecastArgs {
     /// The sample of profiles, as JSON lines.
     #[arg(long)]
     profiles: PathBuf,
-    /// The first instant simulated (RFC 3339).
-    #[arg(long)]
-    from: String,
-    /// The last instant that may be simulated (RFC 3339, inclusive).
-    #[arg(long)]
-    to: String,
-    /// Time between two decisions.
-    #[arg(long, default_value = "1h")]
-    step: String,
+    #[command(flatten)]
+    range: Range,
     /// What happens later: JSON lines as `simulate --events` takes, each
     /// for every profile, or for one when it has a `"profile"` field.
     #[arg(long)]
@@ -142,17 +165,13 @@ pub struct ForecastArgs {
 
 /// `nextbest forecast`.
 pub fn run_forecast(args: &ForecastArgs) -> Outcome {
+    use nextbest::ProfileBuilder;
     use nextbest::decide::Engine;
     use nextbest::forecast::Tally as Forecasting;
-    use nextbest::{Duration, ProfileBuilder};
     use rayon::prelude::*;
 
     let engine = Engine::new(load_rules(&args.rules)?);
-    let timestamp =
-        |flag: &str, text: &str| Timestamp::parse(text).map_err(|e| fail(format!("{flag}: {e}")));
-    let from = timestamp("--from", &args.from)?;
-    let to = timestamp("--to", &args.to)?;
-    let step = Duration::parse(&args.step).map_err(|e| fail(format!("--step: {e}")))?;
+    let (from, to, step) = args.range.parse()?;
     let schema = &engine.rules().schema;
     let mut builders = Vec::new();
     for (number, line) in json_lines(&args.profiles)? {
