@@ -167,6 +167,35 @@ mod tests {
         assert_eq!(wilson(10, 10).map(|w| w.1), Some(1.0));
     }
 
+    use proptest::prelude::*;
+
+    /// A count and a total it does not exceed.
+    fn proportion() -> impl Strategy<Value = (u64, u64)> {
+        (1u64..2_000).prop_flat_map(|n| (0..=n, Just(n)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// The interval holds the estimate, stays within [−1, 1], and
+        /// swapping the groups mirrors it; each Wilson interval holds its
+        /// rate within [0, 1].
+        #[test]
+        fn intervals_hold_their_estimates(
+            (x1, n1) in proportion(),
+            (x2, n2) in proportion(),
+        ) {
+            let u = Uplift::newcombe(x1, n1, x2, n2).unwrap();
+            prop_assert!(-1.0 <= u.low && u.low <= u.difference + 1e-12);
+            prop_assert!(u.difference <= u.high + 1e-12 && u.high <= 1.0);
+            let m = Uplift::newcombe(x2, n2, x1, n1).unwrap();
+            prop_assert!((u.low + m.high).abs() < 1e-12 && (u.high + m.low).abs() < 1e-12);
+            let (low, high) = wilson(x1, n1).unwrap();
+            let p = x1 as f64 / n1 as f64;
+            prop_assert!(0.0 <= low && low <= p + 1e-12 && p <= high + 1e-12 && high <= 1.0);
+        }
+    }
+
     #[test]
     fn verdicts_follow_the_interval() {
         let up = Uplift::newcombe(56, 70, 48, 80).unwrap();

@@ -17,3 +17,5 @@ mod browser;
 mod cli;
 mod fixture;
 mod library;
+#[cfg(feature = "cli")]
+mod postgres;
