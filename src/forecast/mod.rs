@@ -135,9 +135,6 @@ pub struct ProfileForecast {
     pub fired: BTreeMap<String, u64>,
     /// Decisions at which both triggers of a pair (in id order) fired.
     pub together: BTreeMap<(String, String), u64>,
-    /// Decisions at which either trigger of a pair fired (pairs that
-    /// fired together at least once).
-    pub either: BTreeMap<(String, String), u64>,
     /// Per action, per suppression reason: how often.
     pub suppressed: BTreeMap<String, BTreeMap<&'static str, u64>>,
     /// Candidates each cap suppressed.
@@ -475,13 +472,6 @@ impl<'r> Tally<'r> {
         for cap in profile.cap_blocks.keys() {
             *self.cap_customers.entry(cap.clone()).or_default() += 1;
         }
-        // "Either" for a pair is fired(a) + fired(b) − together, summed
-        // per profile so that it stays exact.
-        for (pair, together) in &profile.together {
-            let fired = |a: &String| profile.fired.get(a).copied().unwrap_or(0);
-            let either = fired(&pair.0) + fired(&pair.1) - together;
-            *self.total.either.entry(pair.clone()).or_default() += either;
-        }
         merge(&mut self.total.sends, profile.sends);
         merge(&mut self.total.held_out, profile.held_out);
         merge(&mut self.total.fired, profile.fired);
@@ -518,7 +508,10 @@ impl<'r> Tally<'r> {
             .collect();
         let mut overlaps: Vec<Overlap> = (total.together.iter())
             .filter_map(|(pair, together)| {
-                let either = total.either.get(pair).copied().unwrap_or(0);
+                // Decisions where either fired: each one's, less those
+                // counted twice, over every customer.
+                let either = (count(&total.fired, &pair.0) + count(&total.fired, &pair.1))
+                    .saturating_sub(*together);
                 let share = *together as f64 / either.max(1) as f64;
                 (share >= OVERLAP).then(|| Overlap {
                     first: pair.0.clone(),
@@ -585,5 +578,75 @@ impl Forecast {
             tally.add(summary);
         }
         Ok(tally.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Format, RuleSet};
+
+    fn rules() -> RuleSet {
+        let source = "[schema.traits]\nx = \"int\"\n[consent]\nemail = {}\n\
+                      [[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"x > 0\"\n\
+                      [[action]]\nid = \"b\"\nchannel = \"email\"\ntrigger = \"x > 1\"\n";
+        RuleSet::parse(source, Format::Toml, "rules.toml").unwrap()
+    }
+
+    fn summary(profile: &str, fired: &[(&str, u64)], together: u64) -> ProfileForecast {
+        ProfileForecast {
+            profile: profile.into(),
+            weekly: vec![0],
+            fired: fired.iter().map(|(a, n)| ((*a).to_owned(), *n)).collect(),
+            together: [(("a".to_owned(), "b".to_owned()), together)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            ..ProfileForecast::default()
+        }
+    }
+
+    /// The share of an overlap is over every customer: one for whom
+    /// only one trigger fires counts against the pair.
+    #[test]
+    fn overlaps_count_decisions_where_either_fires_over_every_customer() {
+        let rules = rules();
+        let from = Timestamp::from_micros(0);
+        let step = Duration::from_micros(3_600_000_000);
+        let mut tally = Tally::new(&rules, from, from, step).unwrap();
+        tally.add(summary("c-1", &[("a", 10), ("b", 10)], 10));
+        tally.add(summary("c-2", &[("a", 30)], 0));
+        assert_eq!(tally.finish().overlaps, []);
+
+        let mut tally = Tally::new(&rules, from, from, step).unwrap();
+        tally.add(summary("c-1", &[("a", 10), ("b", 10)], 10));
+        tally.add(summary("c-2", &[("a", 5)], 0));
+        let overlaps = tally.finish().overlaps;
+        assert_eq!((overlaps[0].together, overlaps[0].either), (10, 15));
+    }
+
+    #[test]
+    fn the_distribution_reads_its_percentiles_from_the_counts() {
+        // 10 customer-weeks: 5 with no send, 4 with one, 1 with three.
+        let d = Distribution::new(vec![5, 4, 0, 1]);
+        assert_eq!((d.p50, d.p90, d.p99, d.max), (0, 1, 3, 3));
+        assert!((d.mean - 0.7).abs() < 1e-12);
+        assert_eq!(Distribution::new(Vec::new()).max, 0);
+    }
+
+    #[test]
+    fn a_range_that_ends_before_it_starts_is_refused() {
+        let rules = rules();
+        let later = Timestamp::from_micros(10);
+        let error = Tally::new(
+            &rules,
+            later,
+            Timestamp::from_micros(0),
+            Duration::from_micros(1),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("the end is before the start"));
+        let error = Tally::new(&rules, later, later, Duration::from_micros(0)).unwrap_err();
+        assert!(error.to_string().contains("the step must be positive"));
     }
 }
