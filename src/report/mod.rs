@@ -13,8 +13,11 @@
 //! - Only the profiles given are reported on (a history cannot list its
 //!   profiles), and only records decided at or before `now`.
 //! - **Funnels** count enrolments: a profile that re-entered a journey
-//!   counts once per entry (see [`funnel`](self) for how the history's
-//!   records are split into enrolments).
+//!   counts once per entry. A history keeps each profile's latest
+//!   enrolment and a record per stage done, so the records before the
+//!   latest entry are split into earlier enrolments where the step
+//!   numbers start again; an earlier one that reached the last stage
+//!   completed, any other left by the exit rule.
 //! - **Conversions** count profiles, each once, by its first record of the
 //!   action (or its first enrolment of the journey) that was sent or held
 //!   out: in the contacted group if it was sent (for a journey: if any
