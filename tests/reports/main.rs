@@ -16,6 +16,7 @@ mod browser;
 #[cfg(feature = "cli")]
 mod cli;
 mod fixture;
+mod funnel_props;
 mod library;
 #[cfg(feature = "cli")]
 mod postgres;
