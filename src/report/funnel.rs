@@ -34,11 +34,12 @@ pub(super) struct Enrolment<'r> {
 }
 
 impl Enrolment<'_> {
-    /// The last stage it reached (0: none).
-    fn reached(&self) -> u32 {
-        self.records
-            .iter()
+    /// The last of a journey's `stages` it reached (0: none); a record of
+    /// a stage the journey does not have is no stage reached.
+    fn reached(&self, stages: u32) -> u32 {
+        (self.records.iter())
             .filter_map(|r| step(r))
+            .filter(|s| *s <= stages)
             .max()
             .unwrap_or(0)
     }
@@ -104,7 +105,7 @@ fn split<'r>(journey: &Journey, records: &[&'r Record], count: u32) -> Vec<Enrol
             records,
             fate: Fate::Exited,
         };
-        if enrolment.reached() >= last {
+        if enrolment.reached(last) >= last {
             enrolment.fate = Fate::Completed;
         }
         enrolment
@@ -208,14 +209,15 @@ impl JourneyFunnel {
         }
     }
 
-    /// Adds one enrolment; `false` when one of its records names a stage
-    /// the journey does not have (a history of another rule set).
-    pub(super) fn add(&mut self, enrolment: &Enrolment<'_>) -> bool {
-        let mut known = true;
+    /// Adds one enrolment; answers how many of its records name a stage
+    /// the journey does not have (a history of another rule set): those
+    /// are left out.
+    pub(super) fn add(&mut self, enrolment: &Enrolment<'_>) -> u64 {
+        let mut unknown = 0;
         for record in &enrolment.records {
             let stage = step(record).and_then(|s| self.stage_mut(s));
             let Some(stage) = stage else {
-                known = false;
+                unknown += 1;
                 continue;
             };
             match record.outcome {
@@ -239,14 +241,15 @@ impl JourneyFunnel {
                 2
             }
         };
-        let reached = usize::try_from(enrolment.reached()).unwrap_or(usize::MAX);
-        let last = self.left_at.len().saturating_sub(1);
-        if let Some(row) = self.left_at.get_mut(reached.min(last))
+        let stages = self.left_at.len().saturating_sub(1);
+        let reached = enrolment.reached(u32::try_from(stages).unwrap_or(u32::MAX));
+        let reached = usize::try_from(reached).unwrap_or(usize::MAX);
+        if let Some(row) = self.left_at.get_mut(reached.min(stages))
             && let Some(cell) = row.get_mut(column)
         {
             *cell += 1;
         }
-        known
+        unknown
     }
 
     fn stage_mut(&mut self, step: u32) -> Option<&mut StageCount> {

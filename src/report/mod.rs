@@ -276,9 +276,7 @@ impl<'r> Tally<'r> {
                 .collect();
             let enrolments = funnel::enrolments(journey, &mine, snapshot.journey(&journey.id));
             for enrolment in &enrolments {
-                if !funnel.add(enrolment) {
-                    self.report.unknown_records += 1;
-                }
+                self.report.unknown_records += funnel.add(enrolment);
             }
             if journey.goal.is_some()
                 && let Some(conversion) = self.report.journey_goals.get_mut(goal_index)

@@ -125,7 +125,7 @@ pub fn profiles(rules: &RuleSet) -> Vec<Profile> {
         .collect()
 }
 
-fn record(
+pub fn record(
     profile: &str,
     action: &str,
     outcome: Outcome,

@@ -153,3 +153,21 @@ fn a_profile_given_twice_is_refused() {
     assert!(matches!(error, ReportError::RepeatedProfile { .. }));
     assert_eq!(error.to_string(), "profile `p1` is given more than once");
 }
+
+#[test]
+fn records_of_a_stage_the_journey_does_not_have_are_left_out_and_counted() {
+    use nextbest::history::{History, Outcome, Update};
+    let rules = fixture::rules();
+    let mut history = MemoryHistory::new();
+    fixture::record_history(&mut history);
+    let at = fixture::t0() + fixture::days(1);
+    let mut stray = fixture::record("p1", "rescue_call", Outcome::Sent, at, Some(9));
+    stray.key = "stray".into();
+    history.record(&Update::from(vec![stray])).unwrap();
+    let profiles = fixture::profiles(&rules);
+    let now = Timestamp::parse(fixture::NOW).unwrap();
+    let options = Options::default().min_group(2);
+    let with_stray = Report::build(&rules, &history, &profiles, now, &options).unwrap();
+    assert_eq!(with_stray.unknown_records, 2);
+    assert_eq!(with_stray.journeys, report(2).journeys);
+}
