@@ -180,9 +180,8 @@ fn number_profile(g: &mut Gen, schema: &Schema) -> Profile {
         Value::Float(-9_007_199_254_740_992.0),
         Value::Float(9_223_372_036_854_775_808.0),
         Value::Float(-9_223_372_036_854_775_808.0),
-        Value::Float(f64::INFINITY),
-        Value::Float(f64::NEG_INFINITY),
-        Value::Float(f64::NAN),
+        Value::Float(f64::MAX),
+        Value::Float(-f64::MAX),
     ];
     let mut pick = |values: &[Value]| values[g.below(values.len())].clone();
     let mut b = Profile::builder(schema, "n")
@@ -236,7 +235,7 @@ fn same_bits(a: &Value, b: &Value) -> bool {
 }
 
 /// Purchases whose amounts are hard to add: large and small mixed, exact
-/// cancellations, subnormals, now and then an infinity or NaN; `wide` spans
+/// cancellations, subnormals (a profile holds no infinity or NaN); `wide` spans
 /// the whole float range (no prefix sums), else 2^-60 to 2^60 (prefix sums
 /// in a scale). Quantities near the ends of `i64`.
 fn adversarial_sums(g: &mut Gen, schema: &Schema, wide: bool) -> Profile {
@@ -250,7 +249,7 @@ fn adversarial_sums(g: &mut Gen, schema: &Schema, wide: bool) -> Profile {
             4 => Value::Null,
             // Not `f64::MAX`: the reference's partial sums could overflow
             // (the exact sums are tested with it in `exact_sum`).
-            5 if wide => Value::Float([f64::INFINITY, f64::NAN, 5e-324, -2.5e-308][g.below(4)]),
+            5 if wide => Value::Float([5e-324, -2.5e-308][g.below(2)]),
             6 => Value::Float([0.0, -0.0, 0.1, 1e20, -1e20, 1.0][g.below(6)]),
             _ => {
                 let exponent = if wide {

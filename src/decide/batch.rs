@@ -72,19 +72,55 @@ impl Engine {
         let mut seen: HashSet<&str, BuildHasherDefault<Fnv1a64>> =
             HashSet::with_capacity_and_hasher(profiles.len(), BuildHasherDefault::default());
         let first: Vec<bool> = profiles.iter().map(|p| seen.insert(p.id())).collect();
-        (profiles.par_iter().zip(first.par_iter()))
+        // Snapshots are read a slice of profiles at a time: one round trip
+        // per slice for a store on a server, and slices enough to keep
+        // every thread busy for one in memory.
+        let slice = (profiles.len() / rayon::current_num_threads().saturating_mul(4))
+            .clamp(MIN_SLICE, MAX_SLICE);
+        let decisions: Vec<Vec<Result<Decision, Error>>> = (profiles.par_chunks(slice))
+            .zip(first.par_chunks(slice))
+            .map(|(profiles, first)| self.decide_slice(profiles, first, history, now, options))
+            .collect();
+        decisions.into_iter().flatten().collect()
+    }
+
+    /// Decides the first occurrences among `profiles` from one batched read
+    /// of their snapshots; refuses the others.
+    fn decide_slice(
+        &self,
+        profiles: &[Profile],
+        first: &[bool],
+        history: &(dyn History + Sync),
+        now: Timestamp,
+        options: Options,
+    ) -> Vec<Result<Decision, Error>> {
+        let ids: Vec<&str> = (profiles.iter().zip(first))
+            .filter(|(_, first)| **first)
+            .map(|(profile, _)| profile.id())
+            .collect();
+        let mut snapshots = self.snapshots(history, &ids, now).into_iter();
+        (profiles.iter().zip(first))
             .map(|(profile, first)| {
-                if *first {
-                    self.decide(profile, history, now, options)
-                } else {
-                    Err(Error::Eval(EvalError::RepeatedInBatch {
+                if !*first {
+                    return Err(Error::Eval(EvalError::RepeatedInBatch {
                         profile: profile.id().to_owned(),
-                    }))
+                    }));
+                }
+                match snapshots.next() {
+                    Some(snapshot) => Ok(self.decide_from(profile, &snapshot?, now, options)?),
+                    // A store that answered for fewer profiles than asked.
+                    None => self.decide(profile, history, now, options),
                 }
             })
             .collect()
     }
 }
+
+/// The fewest profiles whose snapshots are read at once.
+const MIN_SLICE: usize = 16;
+/// The most: a read of more holds a server's connection for longer
+/// without saving round trips that matter.
+const MAX_SLICE: usize = 1024;
 
 #[cfg(test)]
 mod tests {

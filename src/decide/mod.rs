@@ -474,6 +474,18 @@ impl Engine {
         history.snapshot(profile, self.window_start(now), now)
     }
 
+    /// The [`snapshot`](Engine::snapshot)s of many profiles, read at once
+    /// ([`History::snapshots`]): one answer per profile, in the order of
+    /// `profiles`.
+    pub fn snapshots(
+        &self,
+        history: &dyn History,
+        profiles: &[&str],
+        now: Timestamp,
+    ) -> Vec<Result<ProfileSnapshot, HistoryError>> {
+        history.snapshots(profiles, self.window_start(now), now)
+    }
+
     /// The earliest send a decision at `now` counts: the start of the
     /// longest rolling cap window.
     fn window_start(&self, now: Timestamp) -> Timestamp {

@@ -173,6 +173,27 @@ impl<H: History> History for Batched<H> {
         Ok(snapshot)
     }
 
+    /// The store's snapshots, read at once, with the batch's decisions laid
+    /// over those of the profiles it holds.
+    fn snapshots(
+        &self,
+        profiles: &[&str],
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Vec<Result<ProfileSnapshot, HistoryError>> {
+        let mut snapshots = self.store.snapshots(profiles, since, now);
+        for snapshot in &mut snapshots {
+            let Ok(read) = snapshot else { continue };
+            if self.basis.contains_key(read.profile()) {
+                match self.pending.snapshot(read.profile(), since, now) {
+                    Ok(pending) => read.overlay(pending),
+                    Err(error) => *snapshot = Err(error),
+                }
+            }
+        }
+        snapshots
+    }
+
     /// Adds `update` to the batch. A profile new to the batch is checked
     /// at [`flush`](Batched::flush) against its basis; one already in it
     /// conflicts here if its basis is not the batch's latest decision.

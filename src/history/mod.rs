@@ -421,6 +421,35 @@ pub trait History {
         now: Timestamp,
     ) -> Result<ProfileSnapshot, HistoryError>;
 
+    /// The [`snapshot`](History::snapshot)s of many profiles at once, one
+    /// answer per profile in the order of `profiles` (a profile named twice
+    /// gets two equal snapshots). A store that answers each read with a
+    /// round trip to a server answers all of them with one; the default asks
+    /// [`snapshot`](History::snapshot) for each.
+    ///
+    /// A read that fails fails the answers it could not give: an `Err` in
+    /// their places, never an empty snapshot (SPEC §5 item 8).
+    ///
+    /// ```
+    /// use nextbest::history::{History, MemoryHistory};
+    /// use nextbest::Timestamp;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let mut snapshots = MemoryHistory::new().snapshots(&["c-1", "c-2"], now, now);
+    /// let c2 = snapshots.pop().expect("one answer per profile")?;
+    /// assert_eq!(c2.profile(), "c-2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn snapshots(
+        &self,
+        profiles: &[&str],
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Vec<Result<ProfileSnapshot, HistoryError>> {
+        (profiles.iter())
+            .map(|profile| self.snapshot(profile, since, now))
+            .collect()
+    }
+
     /// Records `update`, in one transaction, if every profile of its
     /// [`basis`](Update::basis) still has the last decision its snapshot
     /// saw; otherwise records nothing and answers which did not. A profile's decisions are to be

@@ -293,7 +293,8 @@ fn coerce(ty: &Type, value: Value) -> Result<Value, Value> {
         (_, Value::Null) => Value::Null,
         (Type::Bool, v @ Value::Bool(_)) => v,
         (Type::Int, v @ Value::Int(_)) => v,
-        (Type::Float, v @ Value::Float(_)) => v,
+        // As in JSON, a float is finite: the language has no NaN or infinity.
+        (Type::Float, Value::Float(x)) if x.is_finite() => Value::Float(x),
         #[allow(clippy::cast_precision_loss)]
         (Type::Float, Value::Int(i)) => Value::Float(i as f64),
         (Type::String, v @ Value::String(_)) => v,
@@ -324,7 +325,8 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Null => "null",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
-        Value::Float(_) => "float",
+        Value::Float(x) if x.is_finite() => "float",
+        Value::Float(_) => "non-finite float",
         Value::String(_) => "string",
         Value::Timestamp(_) => "timestamp",
         Value::Duration(_) => "duration",
@@ -369,7 +371,7 @@ fn checked_cell(
     let slot = match (ty, &value) {
         (_, Value::Null) => Slot::NULL,
         (Type::Int, Value::Int(i)) => Slot::of_int(*i),
-        (Type::Float, Value::Float(x)) => Slot::of_float(*x),
+        (Type::Float, Value::Float(x)) if x.is_finite() => Slot::of_float(*x),
         (Type::Bool, Value::Bool(b)) => Slot::of_bool(*b),
         _ => return checked(errors, id, field, ty, value).map(Cell::of),
     };

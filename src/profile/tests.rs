@@ -225,6 +225,29 @@ fn non_finite_floats_are_errors() {
     );
 }
 
+/// A builder refuses what JSON cannot hold either: the language has no NaN
+/// or infinity, and a trigger must never see one.
+#[test]
+fn builders_refuse_non_finite_floats() {
+    let schema = schema();
+    for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let err = Profile::builder(&schema, "c-1")
+            .attribute("lifetime_value", Value::Float(x))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "profile `c-1`, field `traits.lifetime_value`: expected float, \
+                 found non-finite float {x}"
+            )
+        );
+        let handle = schema.attribute_handle("lifetime_value").unwrap();
+        let by_handle = Profile::builder(&schema, "c-1").set(handle, Value::Float(x));
+        assert!(by_handle.build().is_err());
+    }
+}
+
 #[test]
 fn handles_set_attributes_without_names() {
     let schema = schema();

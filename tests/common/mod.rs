@@ -1,6 +1,11 @@
 //! What the command-line tests share: running the real `nextbest` binary as
 //! a user runs it, and scratch directories.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -132,3 +137,21 @@ max_sends = 1
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod pg;
+
+/// `count` JSON lines of profiles: the bundled customers over and over,
+/// each under an id of its own (`p-0`, `p-1`, …).
+pub fn many_customers(count: usize) -> String {
+    let customers = std::fs::read_to_string(root().join("examples/data/customers.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = (customers.lines())
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().cycle().take(count).enumerate() {
+        let mut line = line.clone();
+        line["id"] = serde_json::Value::String(format!("p-{i}"));
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}

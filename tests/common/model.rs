@@ -161,6 +161,20 @@ pub fn assert_same(
             }
         }
     }
+    // Read at once (a profile named twice, one never recorded) as one by one.
+    let asked: Vec<&str> = (PROFILES.iter().copied())
+        .chain(PROFILES.first().copied())
+        .chain(["never-recorded"])
+        .collect();
+    for since in [cut, 100].map(Timestamp::from_micros) {
+        for now in [i64::MIN, 100, i64::MAX].map(Timestamp::from_micros) {
+            let batch = durable.snapshots(&asked, since, now);
+            prop_assert_eq!(batch.len(), asked.len());
+            for (profile, snapshot) in asked.iter().zip(batch) {
+                prop_assert_eq!(ok(snapshot)?, ok(durable.snapshot(profile, since, now))?);
+            }
+        }
+    }
     Ok(())
 }
 

@@ -19,10 +19,15 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The cluster of this test binary.
+/// A cluster: the shared one of this test binary, or a private one that a
+/// test stops and starts.
 pub struct Cluster {
     /// The directory of its socket (and of its data, under `data/`).
     dir: PathBuf,
+    /// Where its server binaries are.
+    bin: PathBuf,
+    /// Its server's options.
+    options: String,
 }
 
 impl Cluster {
@@ -68,13 +73,82 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A cluster of its own for a test that stops its server: commits are
+    /// written to the operating system before they are acknowledged
+    /// (`synchronous_commit=on`; not flushed to the disk, `fsync=off`), so
+    /// an immediate shutdown, which a server recovers from as from a crash,
+    /// loses none of them. Stopped when dropped (and by its watcher).
+    ///
+    /// # Panics
+    /// When PostgreSQL is not installed or does not start.
+    pub fn private(name: &str) -> Cluster {
+        start(name, "-c synchronous_commit=on")
+            .unwrap_or_else(|why| panic!("this test needs a PostgreSQL server: {why}"))
+    }
+
+    /// A cluster of its own that flushes every commit to the disk, as a
+    /// production server does (`fsync=on`, `synchronous_commit=on`,
+    /// `full_page_writes=on`): for benchmarks.
+    ///
+    /// # Panics
+    /// When PostgreSQL is not installed or does not start.
+    pub fn durable(name: &str) -> Cluster {
+        let durability = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on";
+        start(name, durability)
+            .unwrap_or_else(|why| panic!("this needs a PostgreSQL server: {why}"))
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`): clients lose
+    /// their connections mid-transaction, as in a crash of the server.
+    pub fn stop_immediately(&self) {
+        run(
+            as_server_user(&self.bin.join("pg_ctl"))
+                .args(["stop", "-m", "immediate", "-w", "-D"])
+                .arg(self.dir.join("data")),
+            "pg_ctl stop -m immediate",
+        )
+        .unwrap();
+    }
+
+    /// Starts the server again after [`Cluster::stop_immediately`]; it
+    /// recovers from its log before it accepts connections.
+    pub fn restart(&self) {
+        self.start_server().unwrap();
+    }
+
+    fn start_server(&self) -> Result<(), String> {
+        run(
+            as_server_user(&self.bin.join("pg_ctl"))
+                .args(["start", "-w", "-t", "60", "-D"])
+                .arg(self.dir.join("data"))
+                .arg("-l")
+                .arg(self.dir.join("log"))
+                .args(["-o", &self.options]),
+            "pg_ctl start",
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = run(
+            as_server_user(&self.bin.join("pg_ctl"))
+                .args(["stop", "-m", "immediate", "-D"])
+                .arg(self.dir.join("data")),
+            "pg_ctl stop",
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The shared cluster, started on first use.
 ///
 /// # Panics
 /// When PostgreSQL is not installed or does not start: the message says why.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-    match CLUSTER.get_or_init(start) {
+    match CLUSTER.get_or_init(|| start("shared", "-c synchronous_commit=off")) {
         Ok(cluster) => cluster,
         Err(why) => panic!("the PostgreSQL history tests need a PostgreSQL server: {why}"),
     }
@@ -141,10 +215,19 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
-fn start() -> Result<Cluster, String> {
+/// A new cluster in a directory named after `name`, its server started
+/// with `durability` (settings that override the defaults of a test
+/// cluster: no flushes to the disk).
+fn start(name: &str, durability: &str) -> Result<Cluster, String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let bin = bin_dir()?;
     // Short: a unix socket's path is limited to about 100 bytes.
-    let dir = std::env::temp_dir().join(format!("nbpg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "nbpg-{}-{}{}",
+        std::process::id(),
+        name.get(..6).unwrap_or(name),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     if is_root() {
@@ -166,19 +249,12 @@ fn start() -> Result<Cluster, String> {
     watch(&dir)?;
     let options = format!(
         "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=100",
+         -c full_page_writes=off -c max_connections=100 {durability}",
         dir.display()
     );
-    run(
-        as_server_user(&bin.join("pg_ctl"))
-            .args(["start", "-w", "-t", "60", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("log"))
-            .args(["-o", &options]),
-        "pg_ctl start",
-    )?;
-    Ok(Cluster { dir })
+    let cluster = Cluster { dir, bin, options };
+    cluster.start_server()?;
+    Ok(cluster)
 }
 
 /// Starts a process that waits for this one to exit, then stops the

@@ -12,11 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nextbest::EvalError;
-use nextbest::decide::{Engine, Options};
-use nextbest::history::{
-    Batched, Commit, DurableHistory, History, HistoryError, MemoryHistory, PostgresHistory,
-};
+use nextbest::decide::Engine;
+use nextbest::history::{DurableHistory, MemoryHistory};
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError, timeline_json_lines};
 use nextbest::{Compiler, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
@@ -145,11 +142,12 @@ struct Reported;
 
 type Outcome = Result<(), Reported>;
 
+mod decide;
 mod parallel;
 mod report;
 mod run_history;
 
-use run_history::RunHistory;
+use decide::{Run, decide};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -438,182 +436,6 @@ fn verify_history(path: &Path) -> Outcome {
     Ok(())
 }
 
-/// The switches of one `decide` run.
-#[derive(Clone, Copy)]
-struct Run {
-    explain: bool,
-    dry_run: bool,
-    compact: bool,
-    threads: Option<usize>,
-}
-
-/// How many profiles' records are committed to the durable store at once.
-const BATCH: usize = 512;
-
-fn open_history<'e>(
-    path: Option<&Path>,
-    engine: &'e Engine,
-    now: Timestamp,
-    run: Run,
-) -> Result<Box<dyn Store + 'e>, Reported> {
-    let Some(path) = path else {
-        return Ok(Box::new(RunHistory::new(engine.rules(), now)));
-    };
-    if let Some(url) = postgres_url(path) {
-        if run.compact {
-            return Err(report(
-                "--compact compacts the embedded store; a PostgreSQL history is \
-                 compacted by its database's own maintenance",
-            ));
-        }
-        let opened = if run.dry_run {
-            PostgresHistory::connect_unchanged(url)
-        } else {
-            PostgresHistory::connect(url).map(Some)
-        };
-        return Ok(match opened.map_err(report)? {
-            Some(store) => Box::new(Batched::new(store, BATCH)),
-            None => Box::new(RunHistory::new(engine.rules(), now)),
-        });
-    }
-    let opened = if run.dry_run {
-        DurableHistory::open_unchanged(path)
-    } else {
-        DurableHistory::open(path).map(Some)
-    };
-    let Some(mut store) = opened.map_err(report)? else {
-        // A dry run over a store that does not exist yet: an empty history.
-        return Ok(Box::new(RunHistory::new(engine.rules(), now)));
-    };
-    if run.compact {
-        let window = engine.rules().longest_window();
-        let cut = Timestamp::from_micros(now.as_micros().saturating_sub(window.as_micros()));
-        let removed = store.compact(cut).map_err(report)?;
-        eprintln!(
-            "compacted {removed} records decided at or before {cut} \
-             (each customer's last decision is kept)"
-        );
-    }
-    Ok(Box::new(Batched::new(store, BATCH)))
-}
-
-/// The URL of `--history`, when it names a PostgreSQL database rather than
-/// a file.
-fn postgres_url(history: &Path) -> Option<&str> {
-    let text = history.to_str()?;
-    (text.starts_with("postgresql://") || text.starts_with("postgres://")).then_some(text)
-}
-
-/// A history the run writes to: in memory, or durable in batches.
-trait Store: History + Send + Sync {
-    /// Whether a batch is due.
-    fn batch_full(&self) -> bool {
-        false
-    }
-    /// Makes what was recorded durable.
-    fn commit_batch(&mut self) -> Result<(), HistoryError> {
-        Ok(())
-    }
-}
-
-impl Store for RunHistory<'_> {}
-
-/// Batches over a store. The embedded store's only writer is never raced;
-/// over PostgreSQL a conflict stops the run, as the lines of the batch are
-/// already written (at least once: see [`commit`]).
-impl<H: History + Send + Sync> Store for Batched<H> {
-    fn batch_full(&self) -> bool {
-        self.is_full()
-    }
-    fn commit_batch(&mut self) -> Result<(), HistoryError> {
-        match self.flush()? {
-            Commit::Committed => Ok(()),
-            Commit::Conflict(profiles) => Err(HistoryError::Conflict { profiles }),
-        }
-    }
-}
-
-fn decide(rules: &Path, profiles: &Path, now: &str, history: Option<&Path>, run: Run) -> Outcome {
-    let engine = Engine::new(load_rules(rules)?);
-    let now = instant(Some(now))?;
-    let pool = thread_pool(run.threads)?;
-    let mut history = open_history(history, &engine, now, run)?;
-    let mut decided = 0u64;
-    let mut warned = 0u64;
-    let options = Options {
-        explain: run.explain,
-    };
-    let schema = &engine.rules().schema;
-    let outcome = stream_profiles(schema, Some(profiles), &pool, |chunk, out| {
-        let shared: &(dyn History + Sync) = &*history;
-        // Decided, and their lines rendered, on the pool from the same
-        // history; written and recorded here, in input order.
-        let decisions: Vec<_> = pool.install(|| {
-            let decisions = engine.decide_batch(&chunk, shared, now, options);
-            (decisions.into_par_iter())
-                .map(|decision| decision.map(|d| (rendered(&d, run.explain), d)))
-                .collect()
-        });
-        for (profile, decision) in chunk.iter().zip(decisions) {
-            let (lines, decision) = match decision {
-                // Listed again in the chunk: decided now, from a history
-                // that holds its earlier decision (a replay, in a real run).
-                Err(nextbest::Error::Eval(EvalError::RepeatedInBatch { .. })) => {
-                    let decision =
-                        (engine.decide(profile, &*history, now, options)).map_err(report)?;
-                    (rendered(&decision, run.explain), decision)
-                }
-                decision => decision.map_err(report)?,
-            };
-            for warning in &decision.warnings {
-                eprintln!("warning: {warning}");
-            }
-            warned += u64::from(!decision.warnings.is_empty());
-            if !lines.is_empty()
-                && let Flow::Stop = write_lines(out, &lines)?
-            {
-                return Ok(Flow::Stop);
-            }
-            if !run.dry_run {
-                history.record(&decision.update()).map_err(report)?;
-                if history.batch_full()
-                    && let Flow::Stop = commit(&mut *history, out)?
-                {
-                    return Ok(Flow::Stop);
-                }
-            }
-            decided += 1;
-        }
-        Ok(Flow::Continue)
-    });
-    if warned > 0 {
-        let plural = if decided == 1 { "profile" } else { "profiles" };
-        eprintln!("warning: {warned} of {decided} {plural} decided with a warning (see above)");
-    }
-    let end = outcome?;
-    // Only what reached the output is committed: after a closed pipe the
-    // last batch is decided again next time, under the same keys.
-    match end {
-        End::Completed { .. } if !run.dry_run => history.commit_batch().map_err(report)?,
-        End::Completed { .. } => {}
-        End::Stopped => {
-            return Err(report(
-                "the output was closed before every decision was written; \
-                 what was not written was not recorded",
-            ));
-        }
-    }
-    end.outcome()
-}
-
-/// A decision's JSON lines, each ended by a newline.
-fn rendered(decision: &nextbest::decide::Decision, explain: bool) -> Vec<u8> {
-    let mut text = Vec::new();
-    // Writing into a `Vec` cannot fail.
-    let _ = decision.write_json_lines(explain, &mut text);
-    text
-}
-
 /// The arguments of `nextbest simulate`.
 struct SimulateArgs {
     rules: PathBuf,
@@ -677,16 +499,6 @@ fn load_profile(schema: &Schema, path: &Path) -> Result<ProfileBuilder, Reported
     })?;
     ProfileBuilder::from_json_value(schema, &json)
         .map_err(|e| report(format!("{}: {e}", path.display())))
-}
-
-/// Flushes the emissions, then commits their records: at-least-once.
-/// Stops when the reader went away: nothing after it can be written.
-fn commit(history: &mut dyn Store, out: &mut impl Write) -> Result<Flow, Reported> {
-    if let Err(e) = out.flush() {
-        return write_failed(&e).map(|()| Flow::Stop);
-    }
-    history.commit_batch().map_err(report)?;
-    Ok(Flow::Continue)
 }
 
 /// A closed pipe (`nextbest eval … | head`) is a normal end, not an error.

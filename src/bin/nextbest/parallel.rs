@@ -18,7 +18,7 @@ use crate::{Flow, Reported, report};
 /// thread of a large machine busy, few enough that a chunk of profiles
 /// stays in cache and is freed before the allocator starts consolidating
 /// (4 096 cost a fifth more time on one thread).
-const CHUNK: usize = 1024;
+pub const CHUNK: usize = 1024;
 
 /// A pool of `threads` threads (every core when `None`).
 pub fn pool(threads: Option<usize>) -> Result<ThreadPool, String> {

@@ -11,7 +11,8 @@ use nextbest::history::{DurableHistory, PostgresHistory};
 use nextbest::report::{ContactLog, Options, Tally};
 use nextbest::{ProfileLines, Timestamp};
 
-use super::{Outcome, Reported, load_rules, postgres_url, report as fail, write_failed};
+use super::decide::postgres_url;
+use super::{Outcome, Reported, load_rules, report as fail, write_failed};
 
 /// How a report is printed.
 #[derive(Args)]

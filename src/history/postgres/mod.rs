@@ -52,7 +52,7 @@ mod write;
 
 pub use write::Locking;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -66,38 +66,44 @@ use super::{
 use crate::rules::Category;
 use crate::value::Timestamp;
 
-/// Everything a snapshot reads, as one statement: rows tagged by `kind`
-/// (0 a per-action counter, 1 a send after `since`, 2 a journey state, 3
-/// the last-decided instant, 4 a send of the last decision when a decision
-/// at `now` replays it), in recording order (`seq`) within a kind.
+/// Everything the snapshots of the profiles `$1` read, as one statement:
+/// rows of a profile (`p`) tagged by `kind` (0 a per-action counter, 1 a
+/// send after `since`, 2 a journey state, 3 the last-decided instant, 4 a
+/// send of the last decision when a decision at `now` replays it), in
+/// recording order (`seq`) within a kind (and by name where that is
+/// equal, so that two reads of the same rows agree).
 ///
 /// The last decision's sends are those at its instant that end the
 /// profile's records (see [`LastDecision`]): after the last record of any
 /// other instant.
-const SNAPSHOT: &str = "
-WITH last AS (SELECT last_decided_us FROM nextbest_profiles
-               WHERE profile_id = $1 AND last_decided_us IS NOT NULL)
-SELECT 0 AS kind, action AS s1, NULL::text AS s2, NULL::text AS s3, NULL::text AS s4,
-       NULL::text AS s5, times_sent AS i1, NULL::bigint AS i2, last_sent_us AS t1,
-       NULL::bigint AS t2, NULL::boolean AS b, 0::bigint AS seq
-  FROM nextbest_actions WHERE profile_id = $1
+const SNAPSHOTS: &str = "
+WITH last AS (SELECT profile_id, last_decided_us FROM nextbest_profiles
+               WHERE profile_id = ANY($1::text[]) AND last_decided_us IS NOT NULL)
+SELECT profile_id AS p, 0 AS kind, action AS s1, NULL::text AS s2, NULL::text AS s3,
+       NULL::text AS s4, NULL::text AS s5, times_sent AS i1, NULL::bigint AS i2,
+       last_sent_us AS t1, NULL::bigint AS t2, NULL::boolean AS b, 0::bigint AS seq
+  FROM nextbest_actions WHERE profile_id = ANY($1::text[])
 UNION ALL
-SELECT 1, channel, category, NULL, NULL, NULL, NULL, NULL, at_us, NULL, NULL, seq
-  FROM nextbest_records WHERE profile_id = $1 AND outcome = 'sent' AND at_us > $2
+SELECT profile_id, 1, channel, category, NULL, NULL, NULL, NULL, NULL, at_us, NULL, NULL, seq
+  FROM nextbest_records
+ WHERE profile_id = ANY($1::text[]) AND outcome = 'sent' AND at_us > $2
 UNION ALL
-SELECT 2, journey, status, NULL, NULL, NULL, enrolment, done, entered_at_us, left_at_us, tried, 0
-  FROM nextbest_journeys WHERE profile_id = $1
+SELECT profile_id, 2, journey, status, NULL, NULL, NULL, enrolment, done, entered_at_us,
+       left_at_us, tried, 0
+  FROM nextbest_journeys WHERE profile_id = ANY($1::text[])
 UNION ALL
-SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_decided_us, NULL, NULL, 0 FROM last
+SELECT profile_id, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_decided_us, NULL, NULL, 0
+  FROM last
 UNION ALL
-SELECT 4, r.action, r.category, r.key, r.journey, r.channel, r.step, NULL,
+SELECT r.profile_id, 4, r.action, r.category, r.key, r.journey, r.channel, r.step, NULL,
        r.at_us, r.send_at_us, NULL, r.seq
-  FROM nextbest_records r, last
- WHERE r.profile_id = $1 AND last.last_decided_us >= $3
+  FROM nextbest_records r JOIN last ON r.profile_id = last.profile_id
+ WHERE last.last_decided_us >= $3
    AND r.outcome = 'sent' AND r.at_us = last.last_decided_us
    AND r.seq > COALESCE((SELECT max(o.seq) FROM nextbest_records o
-                          WHERE o.profile_id = $1 AND o.at_us <> last.last_decided_us), 0)
-ORDER BY kind, seq
+                          WHERE o.profile_id = r.profile_id
+                            AND o.at_us <> last.last_decided_us), 0)
+ORDER BY kind, seq, s1
 ";
 
 /// Every record of a profile, in recording order.
@@ -121,7 +127,7 @@ SELECT action, channel, category, outcome, at_us, send_at_us, key, journey, step
 pub struct PostgresHistory {
     client: Mutex<Client>,
     locking: Locking,
-    snapshot: Statement,
+    snapshots: Statement,
     records: Statement,
     writes: write::Statements,
 }
@@ -174,13 +180,13 @@ impl PostgresHistory {
 
     /// A history over `client`, whose database has the tables.
     fn prepared(mut client: Client) -> Result<PostgresHistory, HistoryError> {
-        let snapshot = client.prepare(SNAPSHOT)?;
+        let snapshots = client.prepare(SNAPSHOTS)?;
         let records = client.prepare(RECORDS)?;
         let writes = write::Statements::prepare(&mut client)?;
         Ok(PostgresHistory {
             client: Mutex::new(client),
             locking: Locking::default(),
-            snapshot,
+            snapshots,
             records,
             writes,
         })
@@ -224,6 +230,56 @@ impl PostgresHistory {
             .collect()
     }
 
+    /// The snapshots of `profiles`, in their order, read by one statement.
+    fn read_snapshots(
+        &self,
+        profiles: &[&str],
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<ProfileSnapshot>, HistoryError> {
+        let rows = self.client().query(
+            &self.snapshots,
+            &[&profiles, &since.as_micros(), &now.as_micros()],
+        )?;
+        // Per distinct profile: its snapshot and its last decision's sends.
+        let mut read: HashMap<&str, (ProfileSnapshot, Vec<Record>)> = (profiles.iter())
+            .map(|profile| (*profile, (ProfileSnapshot::new(profile, since), Vec::new())))
+            .collect();
+        for row in &rows {
+            let profile: &str = row.try_get("p")?;
+            let (snapshot, replayed) = read
+                .get_mut(profile)
+                .ok_or_else(|| unreadable("snapshot of a profile not asked for", profile))?;
+            read_row(row, snapshot, replayed)?;
+        }
+        for (snapshot, replayed) in read.values_mut() {
+            // A decision at `now` replays the last one, which may have sent
+            // nothing (and so brought no rows of its own).
+            if let Some(at) = snapshot.last_decided_at().filter(|at| now <= *at) {
+                let sent = std::mem::take(replayed);
+                snapshot.set_last_decision(LastDecision { at, sent });
+            }
+        }
+        // In the order asked; a profile asked twice gets a copy each time
+        // but the last.
+        let mut remaining: HashMap<&str, usize> = HashMap::with_capacity(read.len());
+        for profile in profiles {
+            *remaining.entry(profile).or_default() += 1;
+        }
+        let mut snapshots = Vec::with_capacity(profiles.len());
+        for profile in profiles {
+            let left = remaining.entry(profile).or_default();
+            *left = left.saturating_sub(1);
+            let snapshot = if *left > 0 {
+                read.get(profile).map(|(snapshot, _)| snapshot.clone())
+            } else {
+                read.remove(profile).map(|(snapshot, _)| snapshot)
+            };
+            snapshots.push(snapshot.ok_or_else(|| HistoryError::Store("a snapshot lost".into()))?);
+        }
+        Ok(snapshots)
+    }
+
     /// The connection. A call that panicked while holding it left no
     /// transaction open (an open one rolls back when dropped), so the
     /// connection is still usable.
@@ -239,21 +295,27 @@ impl History for PostgresHistory {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<ProfileSnapshot, HistoryError> {
-        let rows = self.client().query(
-            &self.snapshot,
-            &[&profile, &since.as_micros(), &now.as_micros()],
-        )?;
-        let mut snapshot = ProfileSnapshot::new(profile, since);
-        let mut replayed: Vec<Record> = Vec::new();
-        for row in &rows {
-            read_row(row, &mut snapshot, &mut replayed)?;
+        let mut snapshots = self.read_snapshots(&[profile], since, now)?;
+        snapshots
+            .pop()
+            .ok_or_else(|| HistoryError::Store("no snapshot read".into()))
+    }
+
+    /// One statement for all of `profiles`: one round trip, one snapshot
+    /// of the database. When it fails, each profile is read on its own, so
+    /// that each answer carries its own read's error.
+    fn snapshots(
+        &self,
+        profiles: &[&str],
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Vec<Result<ProfileSnapshot, HistoryError>> {
+        match self.read_snapshots(profiles, since, now) {
+            Ok(snapshots) => snapshots.into_iter().map(Ok).collect(),
+            Err(_) => (profiles.iter())
+                .map(|profile| self.snapshot(profile, since, now))
+                .collect(),
         }
-        // A decision at `now` replays the last one, which may have sent
-        // nothing (and so brought no rows of its own).
-        if let Some(at) = snapshot.last_decided_at().filter(|at| now <= *at) {
-            snapshot.set_last_decision(LastDecision { at, sent: replayed });
-        }
-        Ok(snapshot)
     }
 
     fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
