@@ -121,6 +121,16 @@ fn report_refuses_what_it_cannot_read() {
     let (code, _, stderr) = report(&rules, &store, &profiles, "yesterday", &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("--now:"), "{stderr}");
+
+    let (code, _, stderr) = report(
+        &rules,
+        &store,
+        &profiles,
+        fixture::NOW,
+        &["--min-group", "0"],
+    );
+    assert_eq!(code, 2, "a usage error");
+    assert!(stderr.contains("--min-group"), "{stderr}");
 }
 
 /// `nextbest forecast` of the pressing rules over the sample, with a

@@ -41,8 +41,10 @@ pub struct ReportArgs {
     /// left out, and a goal window still open then is counted as pending.
     #[arg(long)]
     now: String,
-    /// The fewest profiles each group needs before an uplift is estimated.
-    #[arg(long, default_value_t = nextbest::report::MIN_GROUP)]
+    /// The fewest profiles each group needs before an uplift is estimated
+    /// (at least 1).
+    #[arg(long, default_value_t = nextbest::report::MIN_GROUP,
+          value_parser = clap::value_parser!(u64).range(1..))]
     min_group: u64,
     #[command(flatten)]
     output: Output,
