@@ -191,11 +191,17 @@ pub fn run_forecast(args: &ForecastArgs) -> Outcome {
     let tally = Forecasting::new(engine.rules(), from, to, step)
         .map_err(|e| fail(format!("--from, --to, --step: {e}")))?;
     let pool = super::thread_pool(args.threads)?;
+    let progress = progress(simulations.len());
     let summaries: Vec<_> = pool.install(|| {
         (simulations.par_iter())
-            .map(|simulation| tally.simulate(simulation))
+            .map(|simulation| {
+                let summary = tally.simulate(simulation);
+                progress.inc(1);
+                summary
+            })
             .collect()
     });
+    progress.finish_and_clear();
     let mut tally = tally;
     for summary in summaries {
         tally.add(summary.map_err(|e| fail(format!("{}: {e}", args.profiles.display())))?);
@@ -207,6 +213,23 @@ pub fn run_forecast(args: &ForecastArgs) -> Outcome {
         || forecast.to_json(),
         || forecast.to_html(),
     )
+}
+
+/// Customers simulated, their rate and an ETA, on stderr when it is a
+/// terminal (a hidden bar otherwise).
+fn progress(customers: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(customers as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{wide_bar} {pos}/{len} customers · {per_sec} · ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
 }
 
 /// The JSON values of a JSON-lines file with their line numbers; blank
