@@ -94,13 +94,16 @@ extern crate alloc;
 
 pub mod decide;
 pub mod diagnostic;
+pub mod forecast;
 pub mod hash;
 pub mod history;
+pub mod report;
 pub mod rules;
 pub mod simulate;
 pub mod syntax;
 pub mod testing;
 
+mod chart;
 mod check;
 mod compile;
 mod exact_sum;

@@ -124,6 +124,11 @@ impl<'e> Simulation<'e> {
         }
     }
 
+    /// The id of the profile it simulates.
+    pub fn profile_id(&self) -> &str {
+        self.profile.id()
+    }
+
     /// An event that happens at `at`.
     pub fn event<V: Into<Value>>(
         mut self,
@@ -192,6 +197,17 @@ impl<'e> Simulation<'e> {
             self = self.timeline_entry(&json).map_err(error)?;
         }
         Ok(self)
+    }
+
+    /// One line of a timeline already read as JSON (see
+    /// [`Simulation::timeline_json`]); `line` numbers it in an error. For
+    /// a caller that reads one file of lines for many profiles.
+    ///
+    /// # Errors
+    /// The line does not fit the schema.
+    pub fn timeline_value(self, line: usize, json: &Json) -> Result<Self, TimelineError> {
+        self.timeline_entry(json)
+            .map_err(|detail| TimelineError { line, detail })
     }
 
     /// One line of a timeline: an event or a trait change.

@@ -225,6 +225,30 @@ pub struct Action {
     pub valid_until: Option<Timestamp>,
     /// Its own control group, salted by its id.
     pub holdout_percent: Option<u8>,
+    /// What counts as a conversion after it is sent or held out (the
+    /// reports of SPEC §10); `None`: not measured.
+    pub goal: Option<Goal>,
+}
+
+/// What a journey team counts as a conversion: `goal = "<expression>"` and
+/// `goal_window = "7d"` on an action or a journey.
+///
+/// A profile contacted (sent) or held out at instant `t` — the record's
+/// `send_at`, the moment it was or would have been delivered — converted
+/// when the goal is TRUE at some instant `e` with `t < e ≤ t + window`,
+/// where `e` is the timestamp of one of the profile's own events. The goal
+/// is evaluated with `now() = e`, so it sees the events up to `e` and no
+/// later (an aggregate's window counts back from `e`) and the profile's
+/// traits as they are given to the report. A goal over traits alone is so
+/// tested only at the instants the profile did something. Evaluated by
+/// the reports (`report::Report`, `nextbest report`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Goal {
+    /// The expression that marks a conversion.
+    pub trigger: Trigger,
+    /// How long after the send or hold-out a conversion counts.
+    pub window: Duration,
 }
 
 /// When a profile may enter a journey again.
@@ -262,6 +286,9 @@ pub struct Journey {
     pub steps: Vec<Step>,
     /// Sent when the profile never exits, `after` entry.
     pub fallback: Option<Step>,
+    /// What counts as a conversion after the journey's first send or
+    /// hold-out (see [`Goal`]); `None`: not measured.
+    pub goal: Option<Goal>,
 }
 
 impl Journey {

@@ -249,7 +249,7 @@ fn open_history<'e>(
 
 /// The URL of `--history`, when it names a PostgreSQL database rather than
 /// a file.
-fn postgres_url(history: &Path) -> Option<&str> {
+pub(super) fn postgres_url(history: &Path) -> Option<&str> {
     let text = history.to_str()?;
     (text.starts_with("postgresql://") || text.starts_with("postgres://")).then_some(text)
 }

@@ -16,7 +16,7 @@ use nextbest::decide::Engine;
 use nextbest::history::{DurableHistory, MemoryHistory};
 use nextbest::rules::RuleSet;
 use nextbest::simulate::{Simulation, SimulationError};
-use nextbest::{Compiler, Duration, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
+use nextbest::{Compiler, Profile, ProfileBuilder, RuleSetError, Schema, Timestamp};
 use rayon::ThreadPool;
 use rayon::prelude::*;
 
@@ -107,19 +107,19 @@ enum Command {
         /// format or `{"timestamp": …, "traits": {…}}`.
         #[arg(long)]
         events: Option<PathBuf>,
-        /// The first instant decided (RFC 3339).
-        #[arg(long)]
-        from: String,
-        /// The last instant that may be decided (RFC 3339, inclusive).
-        #[arg(long)]
-        to: String,
-        /// Time between two decisions.
-        #[arg(long, default_value = "1h")]
-        step: String,
+        #[command(flatten)]
+        range: report::Range,
         /// Also print every suppression, skipped step and journey change.
         #[arg(long)]
         explain: bool,
     },
+    /// What the journeys did: drop-off per stage, and each goal's
+    /// conversion against the held-out control group with its uplift.
+    Report(report::ReportArgs),
+    /// The contact pressure a rule set would put on a sample of customers:
+    /// sends per customer per week, the most contacted, actions that never
+    /// fire, overlapping triggers, binding caps.
+    Forecast(report::ForecastArgs),
     /// Durable history stores.
     History {
         #[command(subcommand)]
@@ -144,6 +144,7 @@ type Outcome = Result<(), Reported>;
 
 mod decide;
 mod parallel;
+mod report;
 mod run_history;
 
 use decide::{Run, decide};
@@ -189,19 +190,17 @@ fn main() -> ExitCode {
             rules,
             profile,
             events,
-            from,
-            to,
-            step,
+            range,
             explain,
         } => simulate(&SimulateArgs {
             rules,
             profile,
             events,
-            from,
-            to,
-            step,
+            range,
             explain,
         }),
+        Command::Report(args) => report::run_report(&args),
+        Command::Forecast(args) => report::run_forecast(&args),
         Command::History {
             command: HistoryCommand::Verify { store },
         } => verify_history(&store),
@@ -442,19 +441,13 @@ struct SimulateArgs {
     rules: PathBuf,
     profile: PathBuf,
     events: Option<PathBuf>,
-    from: String,
-    to: String,
-    step: String,
+    range: report::Range,
     explain: bool,
 }
 
 fn simulate(args: &SimulateArgs) -> Outcome {
     let engine = Engine::new(load_rules(&args.rules)?);
-    let timestamp =
-        |flag: &str, text: &str| Timestamp::parse(text).map_err(|e| report(format!("{flag}: {e}")));
-    let from = timestamp("--from", &args.from)?;
-    let to = timestamp("--to", &args.to)?;
-    let step = Duration::parse(&args.step).map_err(|e| report(format!("--step: {e}")))?;
+    let (from, to, step) = args.range.parse()?;
     let profile = load_profile(&engine.rules().schema, &args.profile)?;
     let mut simulation = Simulation::new(&engine, profile).explain(args.explain);
     if let Some(path) = &args.events {

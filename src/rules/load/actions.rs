@@ -38,7 +38,7 @@ impl Loader<'_> {
         compiler: &Compiler<'_>,
         channels: &IndexSet<&str>,
     ) -> Option<(Action, Span)> {
-        const KEYS: [&str; 14] = [
+        const KEYS: [&str; 16] = [
             "id",
             "channel",
             "category",
@@ -53,6 +53,8 @@ impl Loader<'_> {
             "valid_until",
             "holdout_percent",
             "description",
+            "goal",
+            "goal_window",
         ];
         let fields = self.fields(doc, "an [[action]]", &KEYS)?;
         let id = self.required(&fields, "id").and_then(|d| {
@@ -123,6 +125,7 @@ impl Loader<'_> {
         if let Some(d) = fields.get("description") {
             self.string(d, "`action.description`");
         }
+        let goal = self.goal(&fields, doc, "action", compiler);
         if !valid {
             return None;
         }
@@ -141,6 +144,7 @@ impl Loader<'_> {
                 valid_from: optional(valid_from)?,
                 valid_until: optional(valid_until)?,
                 holdout_percent: optional(holdout_percent)?,
+                goal: goal?,
             },
             span,
         ))

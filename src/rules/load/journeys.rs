@@ -49,6 +49,8 @@ impl Loader<'_> {
                 "steps",
                 "fallback",
                 "description",
+                "goal",
+                "goal_window",
             ],
         )?;
         let plain = Compiler::new(schema);
@@ -85,6 +87,7 @@ impl Loader<'_> {
         let fallback = fields
             .get("fallback")
             .map(|d| self.step(d, "a journey fallback", actions));
+        let goal = self.goal(&fields, doc, "journey", &plain);
         let valid: Vec<(Step, Span)> = steps.iter().flatten().cloned().collect();
         self.check_step_order(&valid, fallback.as_ref().and_then(Option::as_ref));
         let steps: Vec<(Step, Span)> = steps.into_iter().collect::<Option<_>>()?;
@@ -97,6 +100,7 @@ impl Loader<'_> {
                 reentry: reentry?,
                 steps: steps.into_iter().map(|(s, _)| s).collect(),
                 fallback: optional(fallback)?.map(|(s, _)| s),
+                goal: goal?,
             },
             span,
         ))

@@ -3,6 +3,7 @@
 
 mod actions;
 mod channels;
+mod goals;
 mod journeys;
 mod read;
 
