@@ -27,12 +27,6 @@
 //! `NEXTBEST_BLESS=1 cargo test --test docs` rewrites the `text` blocks of
 //! loader errors with what the loader prints (read the difference before
 //! committing it); results and expression errors are only ever fixed by hand.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use nextbest::rules::{Format, RuleSet, RuleSetError};
 use nextbest::{Compiler, Profile, Schema, Timestamp, Truth, Value};
@@ -269,7 +263,10 @@ fn rewrite(lines: &mut Vec<String>, block: &Block, text: &str) {
 /// of blocks checked.
 fn check_document(name: &str) -> (Vec<String>, usize) {
     let path = format!("{}/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => return (vec![format!("{name}: cannot be read: {e}")], 0),
+    };
     let blocks = match blocks(&text) {
         Ok(blocks) => blocks,
         Err(problem) => return (vec![format!("{name}:{problem}")], 0),
@@ -327,7 +324,9 @@ fn check_document(name: &str) -> (Vec<String>, usize) {
         for (block, rendered) in blessed.iter().rev() {
             rewrite(&mut lines, block, rendered);
         }
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        if let Err(e) = std::fs::write(&path, lines.join("\n") + "\n") {
+            problems.push(format!("{name}: cannot be rewritten: {e}"));
+        }
     }
     (problems, checked)
 }
