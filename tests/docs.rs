@@ -414,6 +414,11 @@ fn the_block_reader_reports_an_unclosed_fence() {
     assert!(blocks("```nextbest-example\nexpression: 1\n").is_err());
     let read = blocks("text\n```toml\na = 1\n```\n").unwrap();
     assert_eq!((read[0].info.as_str(), read[0].line), ("toml", 3));
+    assert_eq!(
+        anchor(" Windows: WITHIN and SINCE"),
+        "windows-within-and-since"
+    );
+    assert_eq!(anchor(" quiet_hours"), "quiet_hours");
 }
 
 #[test]
@@ -432,4 +437,70 @@ fn an_example_with_a_wrong_result_fails() {
     );
     assert!(error.unwrap_err().starts_with("expected `E0201"));
     assert!(example(&schema, "expression: 1\nresult: 1\ncolour: red\n").is_err());
+}
+
+/// GitHub's anchor for a heading: lowercase, spaces as `-`, other
+/// punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a document's headings, outside fenced blocks.
+fn anchors(document: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut found = Vec::new();
+    for line in document.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with('#') {
+            found.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// Every link between the two documents (and the one the `7 days` hint
+/// prints) lands on a heading that exists.
+#[test]
+fn the_links_into_the_documents_land_on_headings() {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR")))
+            .map_err(|e| format!("docs/{name}: {e}"))
+    };
+    let mut links = vec![(
+        "src/syntax/syntax_error.rs".to_owned(),
+        "language.md#durations".to_owned(),
+    )];
+    for name in ["language.md", "rules.md"] {
+        let text = read(name).unwrap();
+        for (at, _) in text.match_indices("](") {
+            let target = text[at + 2..].split(')').next().unwrap_or_default();
+            let target = match target.strip_prefix('#') {
+                Some(own) => format!("{name}#{own}"),
+                None => target.to_owned(),
+            };
+            links.push((name.to_owned(), target));
+        }
+    }
+    let broken: Vec<String> = links
+        .iter()
+        .filter(|(_, target)| {
+            let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+            match read(file) {
+                Ok(text) => !fragment.is_empty() && !anchors(&text).iter().any(|a| a == fragment),
+                Err(_) => true,
+            }
+        })
+        .map(|(from, target)| format!("{from} → {target}"))
+        .collect();
+    assert!(links.len() > 10, "{links:?}");
+    assert!(broken.is_empty(), "broken links: {broken:?}");
 }
