@@ -31,16 +31,21 @@ pub(super) fn syntax_error(
         ErrorVariant::ParsingError { positives, .. } => expected_list(positives),
         ErrorVariant::CustomError { message } => message.clone(),
     };
-    if expected.is_empty() {
-        return Diagnostic::error(Code::Syntax, format!("unexpected {}", found.text), span)
-            .with_label("not expected here");
+    let diagnostic = if expected.is_empty() {
+        Diagnostic::error(Code::Syntax, format!("unexpected {}", found.text), span)
+            .with_label("not expected here")
+    } else {
+        Diagnostic::error(
+            Code::Syntax,
+            format!("expected {expected}, found {}", found.text),
+            span,
+        )
+        .with_label(format!("expected {expected}"))
+    };
+    match duration_hint(source, at) {
+        Some(hint) => diagnostic.with_help(hint),
+        None => diagnostic,
     }
-    Diagnostic::error(
-        Code::Syntax,
-        format!("expected {expected}, found {}", found.text),
-        span,
-    )
-    .with_label(format!("expected {expected}"))
 }
 
 struct Found {
@@ -126,4 +131,127 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::field => "`.`",
         _ => return None,
     })
+}
+
+// ------------------------------------------------------ durations as spoken
+
+/// Unit words people write after a number, and the language's unit for each
+/// (`None`: a month or a year, which has no fixed length and no unit).
+const UNIT_WORDS: [(&[&str], Option<&str>); 7] = [
+    (
+        &["ms", "msec", "msecs", "millisecond", "milliseconds"],
+        Some("ms"),
+    ),
+    (&["s", "sec", "secs", "second", "seconds"], Some("s")),
+    (&["m", "min", "mins", "minute", "minutes"], Some("m")),
+    (&["h", "hr", "hrs", "hour", "hours"], Some("h")),
+    (&["d", "day", "days"], Some("d")),
+    (&["w", "wk", "wks", "week", "weeks"], Some("w")),
+    (
+        &["mo", "month", "months", "y", "yr", "yrs", "year", "years"],
+        None,
+    ),
+];
+
+/// A help line when the parse failed on a duration written as it is spoken
+/// (`7 days`, `7days`, `7 d`): the commonest syntax error in a first rule,
+/// and the generic "expected …" list does not say what to write instead.
+fn duration_hint(source: &str, at: usize) -> Option<String> {
+    let rest = source.get(at..)?;
+    let word_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let word = rest.get(..word_end)?;
+    // `7days` fails at its first digit; `7 days` and `7 d` at the word.
+    let (amount, unit_word) = match word.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(0) => (amount_before(source.get(..at)?)?, word),
+        Some(split) => {
+            let (digits, unit_word) = word.split_at(split);
+            let is_amount = digits.starts_with(|c: char| c.is_ascii_digit())
+                && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+            (is_amount.then_some(digits)?, unit_word)
+        }
+        None => return None,
+    };
+    let lower = unit_word.to_ascii_lowercase();
+    let (_, unit) = UNIT_WORDS
+        .iter()
+        .find(|(words, _)| words.contains(&lower.as_str()))?;
+    let see = "see docs/language.md#durations";
+    Some(match unit {
+        Some(unit) => format!(
+            "durations are written without a space, with a one-letter unit: `{amount}{unit}` \
+             (units: ms, s, m, h, d, w; {see})"
+        ),
+        None => format!(
+            "durations have no month or year unit: write days, such as `30d` or `365d` ({see})"
+        ),
+    })
+}
+
+/// The integer right before `text`'s end, across spaces, if it is a whole
+/// number token (not the tail of a name such as `count_7` or of `1.5`).
+fn amount_before(text: &str) -> Option<&str> {
+    let trimmed = text.trim_end();
+    let start = trimmed
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let digits = trimmed.get(start..)?;
+    let before = trimmed.get(..start)?.chars().next_back();
+    let standalone = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    (digits.starts_with(|c: char| c.is_ascii_digit()) && standalone).then_some(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::parse;
+
+    /// The help of the first diagnostic `source` gets.
+    fn help(source: &str) -> Option<String> {
+        parse(source).err()?.first()?.help.clone()
+    }
+
+    #[test]
+    fn a_duration_written_as_spoken_gets_the_written_form() {
+        let days = "durations are written without a space, with a one-letter unit: `7d` \
+                    (units: ms, s, m, h, d, w; see docs/language.md#durations)";
+        assert_eq!(
+            help("count(login WITHIN 7 days) > 0").as_deref(),
+            Some(days)
+        );
+        assert_eq!(help("count(login WITHIN 7days) > 0").as_deref(), Some(days));
+        assert_eq!(help("count(login WITHIN 7 d) > 0").as_deref(), Some(days));
+        let hours = help("count(login WITHIN 1_000 Hours) > 0").unwrap();
+        assert!(hours.contains("`1_000h`"), "{hours}");
+        let months = help("count(login WITHIN 3 months) > 0").unwrap();
+        assert!(
+            months.starts_with("durations have no month or year unit"),
+            "{months}"
+        );
+    }
+
+    #[test]
+    fn the_message_stays_the_one_the_grammar_gives() {
+        let errors = parse("count(login WITHIN 7 days) > 0").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].message.ends_with("found `days`"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn other_syntax_errors_get_no_duration_hint() {
+        for source in [
+            "count_7 days",
+            "1.5 days > 0",
+            "a > 1 b",
+            "x days",
+            "login_count_30d > ",
+            "count(login WITHIN 7 parsecs) > 0",
+        ] {
+            assert_eq!(help(source), None, "{source}");
+        }
+    }
 }
