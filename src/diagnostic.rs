@@ -145,6 +145,7 @@ impl fmt::Display for Code {
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Severity {
     /// The input is rejected.
     Error,

@@ -140,8 +140,10 @@ pub use value::{Duration, InvalidDuration, InvalidTimestamp, Timestamp, Truth, V
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// Any error the crate returns.
+/// Any error the crate returns: one type for a service's `?`, each
+/// variant the error of one stage, kept whole (its `source()` chain too).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An expression that does not compile.
     #[error(transparent)]
@@ -161,4 +163,10 @@ pub enum Error {
     /// A contact history that cannot be read or written.
     #[error(transparent)]
     History(#[from] history::HistoryError),
+    /// A simulation that could not run.
+    #[error(transparent)]
+    Simulation(#[from] simulate::SimulationError),
+    /// A line of a JSON-lines profile stream that could not be read.
+    #[error(transparent)]
+    Line(#[from] LineError),
 }

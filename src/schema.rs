@@ -201,6 +201,7 @@ impl AttributeHandle {
 
 /// A problem with a schema definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchemaError {
     /// An attribute, event or property name that cannot be written in an expression.
     #[error(

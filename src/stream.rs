@@ -7,6 +7,7 @@ use crate::schema::Schema;
 
 /// A problem with one line of a JSON-lines profile stream.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LineError {
     /// The line could not be read.
     #[error("line {line}: {error}")]

@@ -203,7 +203,7 @@ impl Trigger {
     /// use nextbest::{Schema, Trigger, Type};
     /// let schema = Schema::builder().attribute("login_count_30d", Type::Int).build()?;
     /// let error = Trigger::compile("login_cnt_30d > 3", &schema).unwrap_err();
-    /// assert!(error.to_string().contains("did you mean `login_count_30d`?"));
+    /// assert!(error.render("<expr>").contains("did you mean `login_count_30d`?"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -348,9 +348,33 @@ impl CompileError {
     }
 }
 
+/// One line, for logs and error chains: the first problem's code, message
+/// and line:column, and how many more there are. The alternate form
+/// (`{:#}`) is [`render`](CompileError::render)'s snippet.
+///
+/// ```
+/// use nextbest::{Schema, Trigger, Type};
+/// let schema = Schema::builder().attribute("n", Type::Int).build()?;
+/// let err = Trigger::compile("n > 1 AND m < 2", &schema).unwrap_err();
+/// assert_eq!(err.to_string(), "E0201: unknown attribute `m` at 1:11");
+/// assert!(format!("{err:#}").contains("^"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render("<expr>"))
+        if f.alternate() {
+            return f.write_str(&self.render("<expr>"));
+        }
+        let Some(first) = self.diagnostics.first() else {
+            return f.write_str("the expression does not compile");
+        };
+        let (line, column) = crate::diagnostic::line_col(&self.source, first.span.start);
+        write!(f, "{}: {} at {line}:{column}", first.code, first.message)?;
+        match self.diagnostics.len() - 1 {
+            0 => Ok(()),
+            1 => f.write_str(" (and 1 more problem)"),
+            more => write!(f, " (and {more} more problems)"),
+        }
     }
 }
 
@@ -358,6 +382,7 @@ impl std::error::Error for CompileError {}
 
 /// A problem while evaluating.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EvalError {
     /// The profile was built against a different schema than the expression.
     #[error("profile `{profile}` was built against a different schema than the expression")]

@@ -319,7 +319,7 @@ fn error_corpus() {
         let stderr_path = expr_path.with_extension("stderr");
         let actual = match Trigger::compile(&source, &schema) {
             Ok(_) => "<compiled without error>".to_owned(),
-            Err(error) => error.to_string(),
+            Err(error) => error.render("<expr>"),
         };
         let expected = read_expected(&stderr_path).map(|t| t.trim_end_matches('\n').to_owned());
         if expected.as_deref() == Some(actual.as_str()) {

@@ -751,7 +751,7 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
         match op {
             Op::Decide { record } => {
                 let now = Timestamp::from_micros(model.now);
-                let options = Options { explain: true };
+                let options = Options::default().explain(true);
                 let decision = engine.decide(&profile, &history, now, options).unwrap();
                 let expected = model.decide();
                 let got = observed(&decision, &expected);
@@ -762,7 +762,7 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
                 );
                 // Explaining changes what is reported, never what is decided
                 // or recorded (unexplained, losers skip the later guards).
-                let unexplained = Options { explain: false };
+                let unexplained = Options::default().explain(false);
                 let quiet = engine.decide(&profile, &history, now, unexplained).unwrap();
                 assert!(quiet.suppressions.is_empty());
                 assert_eq!(

@@ -581,7 +581,7 @@ fn decisions_against_the_store_are_those_against_memory() {
     for tick in 0..40 {
         let now = Timestamp::from_micros(start + tick * 13 * 3_600_000_000);
         for profile in &profiles {
-            let options = Options { explain: true };
+            let options = Options::default().explain(true);
             let from_store = engine.decide(profile, &durable, now, options).unwrap();
             let from_memory = engine.decide(profile, &memory, now, options).unwrap();
             assert_eq!(from_store, from_memory, "{} at {now}", profile.id());

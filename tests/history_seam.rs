@@ -247,7 +247,7 @@ proptest! {
         size in 1usize..12,
     ) {
         let (engine, profiles) = classic();
-        let options = Options { explain: true };
+        let options = Options::default().explain(true );
         let mut alone = MemoryHistory::new();
         let mut batch = Batched::new(MemoryHistory::new(), size);
         let mut now = at("2026-11-24T09:00:00Z");

@@ -24,7 +24,7 @@ fn emissions_and_suppressions_serialise_as_the_lines_decide_prints() {
                 &profile,
                 &MemoryHistory::new(),
                 now,
-                Options { explain: true },
+                Options::default().explain(true),
             )
             .unwrap();
         let mut printed = Vec::new();

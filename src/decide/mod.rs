@@ -36,6 +36,7 @@ use crate::value::{Timestamp, Value};
 
 /// Why a candidate was not emitted. The names are part of the output contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reason {
     /// Before the action's `valid_from`.
     NotYetValid,
@@ -141,6 +142,7 @@ pub struct Suppression {
 
 /// The outcome of one decision.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Decision {
     /// The instant decided for.
     pub at: Timestamp,
@@ -303,9 +305,25 @@ impl Decision {
 
 /// Options of one decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Options {
     /// Report every candidate that did not win.
     pub explain: bool,
+}
+
+impl Options {
+    /// These options, reporting every candidate that did not win when
+    /// `explain` is true.
+    ///
+    /// ```
+    /// use nextbest::decide::Options;
+    /// assert!(Options::default().explain(true).explain);
+    /// ```
+    #[must_use]
+    pub const fn explain(mut self, explain: bool) -> Self {
+        self.explain = explain;
+        self
+    }
 }
 
 /// The decision engine over a loaded rule set. `Send + Sync`: share one.
@@ -337,7 +355,7 @@ pub struct Options {
 /// use nextbest::history::History;
 /// history.record(&decision.update())?;
 /// let tomorrow = Timestamp::parse("2026-11-25T09:00:00Z")?;
-/// let later = engine.decide(&profile, &history, tomorrow, Options { explain: true })?;
+/// let later = engine.decide(&profile, &history, tomorrow, Options::default().explain(true))?;
 /// assert!(later.emissions.is_empty());
 /// assert_eq!(later.suppressions[0].reason.name(), "cooldown");
 ///

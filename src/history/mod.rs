@@ -39,6 +39,7 @@ use crate::value::Timestamp;
 
 /// What happened to an action for a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// It was emitted (counts for cooldowns, caps and `max_sends`).
     Sent,
@@ -143,6 +144,7 @@ impl JourneyState {
 
 /// Whether a profile is still in a journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JourneyStatus {
     /// Enrolled: its steps are still to come.
     Active,
@@ -279,6 +281,7 @@ impl From<Vec<Record>> for Update {
 
 /// A failure of a history store.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HistoryError {
     /// The store could not be read or written.
     #[error("history store: {0}")]

@@ -584,6 +584,7 @@ impl Profile {
 
 /// A profile that could not be loaded or built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfileError {
     /// The text is not JSON, or not shaped like a profile.
     #[error("{message}")]

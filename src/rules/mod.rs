@@ -125,6 +125,7 @@ impl RuleSet {
 
 /// A rule set that could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuleSetError {
     /// The file could not be read.
     #[error("cannot read `{path}`: {error}")]

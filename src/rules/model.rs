@@ -149,6 +149,7 @@ impl Default for DecisionSettings {
 
 /// Marketing or transactional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Category {
     /// Subject to every guard (the default).
     Marketing,
@@ -179,6 +180,7 @@ impl Category {
 
 /// What an action does in quiet hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum QuietHoursPolicy {
     /// Send at the end of the quiet period (the default).
     Defer,
@@ -190,6 +192,7 @@ pub enum QuietHoursPolicy {
 
 /// How candidates are ranked.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Ranking {
     /// A fixed priority (default 0).
     Priority(i64),
@@ -253,6 +256,7 @@ pub struct Goal {
 
 /// When a profile may enter a journey again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reentry {
     /// Never again.
     Never,

@@ -67,6 +67,7 @@ pub struct Name {
 
 /// The kinds of expression.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ExprKind {
     /// A literal value.
     Literal(Literal),
@@ -119,6 +120,7 @@ pub enum ExprKind {
 
 /// A literal as written.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Literal {
     /// `NULL`.
     Null,
@@ -149,6 +151,7 @@ pub struct DurationLiteral {
 
 /// The unit of a duration literal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DurationUnit {
     /// `ms`
     Milliseconds,
@@ -229,6 +232,7 @@ pub struct Aggregate {
 
 /// The aggregate functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AggregateFn {
     /// Number of matching events.
     Count,
@@ -293,6 +297,7 @@ impl AggregateFn {
 
 /// The time window of an aggregate.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Window {
     /// `WITHIN d`: events with `now − d < timestamp ≤ now`.
     Within(Expr),
@@ -302,6 +307,7 @@ pub enum Window {
 
 /// Prefix operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UnaryOp {
     /// `NOT` / `!`
     Not,
@@ -311,6 +317,7 @@ pub enum UnaryOp {
 
 /// `AND` / `OR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogicalOp {
     /// `AND` / `&&`
     And,
@@ -320,6 +327,7 @@ pub enum LogicalOp {
 
 /// Binary operators: arithmetic and comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BinaryOp {
     /// `+`
     Add,
@@ -374,6 +382,7 @@ impl BinaryOp {
 
 /// String and list tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TextOp {
     /// `CONTAINS`: substring, or list membership.
     Contains,

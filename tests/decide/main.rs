@@ -73,7 +73,7 @@ fn profile(engine: &Engine, json: &serde_json::Value) -> Profile {
 
 fn explain(engine: &Engine, profile: &Profile, history: &dyn History, now: Timestamp) -> Decision {
     engine
-        .decide(profile, history, now, Options { explain: true })
+        .decide(profile, history, now, Options::default().explain(true))
         .unwrap()
 }
 
@@ -255,6 +255,9 @@ fn reason_names_are_exactly_the_specs() {
             Reason::FrequencyCap => "frequency_cap",
             Reason::QuietHours => "quiet_hours",
             Reason::Arbitration => "arbitration",
+            // `Reason` may grow (it is non-exhaustive): a new one must be
+            // listed above, with its name.
+            other => panic!("a reason this test does not list: {other:?}"),
         };
         assert_eq!(reason.name(), expected);
     }

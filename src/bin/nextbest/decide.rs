@@ -54,9 +54,7 @@ pub fn decide(
         decided: 0,
         warned: 0,
     };
-    let options = Options {
-        explain: run.explain,
-    };
+    let options = Options::default().explain(run.explain);
     let schema = &engine.rules().schema;
     let outcome = stream_profiles(schema, Some(profiles), &pool, |chunk, out| {
         let shared: &(dyn History + Sync) = &*history;

@@ -131,7 +131,8 @@ impl History for RunHistory<'_> {
                         return refuse(format!("action `{}` is not in the rules", record.action));
                     }
                 },
-                Outcome::HeldOut | Outcome::Skipped => None,
+                // Held out, skipped: no send to replay.
+                _ => None,
             };
             let sends = self.decided.entry(record.profile.clone()).or_default();
             sends.extend(send);
@@ -173,7 +174,7 @@ mod tests {
             let now = Timestamp::parse(now).unwrap();
             let mut run = RunHistory::new(engine.rules(), now);
             let mut full = MemoryHistory::new();
-            let options = Options { explain: true };
+            let options = Options::default().explain(true);
             let (mut replayed, mut recorded) = (0, 0);
             for pass in 0..3 {
                 for profile in &profiles {
