@@ -82,6 +82,7 @@ pub mod hash;
 pub mod history;
 pub mod rules;
 pub mod simulate;
+pub mod sql;
 pub mod syntax;
 pub mod testing;
 
