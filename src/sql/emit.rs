@@ -199,7 +199,7 @@ impl<'a> Emitter<'a> {
             needs.push("the ICU extension");
         }
         format!(
-            "-- nextbest trigger for {}, {now}; gives the same answer under {}\n",
+            "-- nextbest trigger for {} {now}: the same answer under {}\n",
             self.dialect,
             needs.join(", ")
         )

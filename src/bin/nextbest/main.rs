@@ -123,6 +123,9 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Compile a trigger to one SQL statement for a warehouse: every
+    /// profile's id and verdict, or with --audience the ids where it is TRUE.
+    Sql(sql_command::SqlArgs),
     /// Durable history stores.
     History {
         #[command(subcommand)]
@@ -147,6 +150,7 @@ type Outcome = Result<(), Reported>;
 
 mod parallel;
 mod run_history;
+mod sql_command;
 
 use run_history::RunHistory;
 
@@ -207,6 +211,7 @@ fn main() -> ExitCode {
         Command::History {
             command: HistoryCommand::Verify { store },
         } => verify_history(&store),
+        Command::Sql(args) => sql_command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
