@@ -15,7 +15,7 @@
 //! test fails when `CI` is set and is skipped, saying why, elsewhere.
 //!
 //! `NEXTBEST_SQL_EXPRESSIONS` (default 300) and `NEXTBEST_SQL_PROFILES`
-//! (default 100) set the size; the report per dialect is printed (run with
+//! (default 100) set the size, `NEXTBEST_SQL_SEED` another draw; the report per dialect is printed (run with
 //! `--nocapture` to read it).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +52,7 @@ fn case(source: String, schema: &Schema) -> Case {
 }
 
 fn random_cases(schema: &Schema, count: usize) -> Vec<Case> {
-    let mut g = Gen(0x5eed_0015);
+    let mut g = Gen(size("NEXTBEST_SQL_SEED", 0x5eed_0015) as u64);
     (0..count)
         .map(|_| {
             let depth = 1 + g.below(4) as u32;
@@ -62,7 +62,10 @@ fn random_cases(schema: &Schema, count: usize) -> Vec<Case> {
 }
 
 fn random_profiles(schema: &Schema, count: usize) -> Vec<Profile> {
-    let mut g = Gen(0x0015_0015);
+    let seed = std::env::var("NEXTBEST_SQL_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let mut g = Gen(seed.map_or(0x0015_0015, |s| s ^ 0x9e37_79b9_7f4a_7c15));
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     // Ids come from a range of 1000: draw until `count` distinct ones.
