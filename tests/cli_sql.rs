@@ -101,23 +101,6 @@ fn as_eval_lines(rows: &str) -> Vec<String> {
     lines
 }
 
-/// The Python of `.venv-sql/` with `module`, or `None` (with the reason
-/// printed) on a developer machine without it; in CI its absence fails.
-fn python_with(module: &str) -> Option<PathBuf> {
-    let python = root().join(".venv-sql/bin/python");
-    let works = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if works {
-        return Some(python);
-    }
-    let why = format!("{module} is not installed in .venv-sql: run scripts/sql-engines.sh");
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    println!("skipped: {why}");
-    None
-}
-
 fn load(python: &PathBuf, engine: &str, target: &str) {
     let status = Command::new(python)
         .arg(root().join("scripts/sql_load.py"))
@@ -188,7 +171,7 @@ fn postgres_statements_agree_with_eval_in_psql() {
 
 #[test]
 fn duckdb_statements_agree_with_eval() {
-    let Some(python) = python_with("duckdb") else {
+    let Some(python) = common::engines::python_with("duckdb") else {
         return;
     };
     let dir = Scratch::new("cli-sql-duckdb");
@@ -240,89 +223,61 @@ fn one_statement_with_its_dependencies_stated() {
 
 #[test]
 fn refusals_and_errors_exit_1_naming_what_and_where() {
-    let run = |args: &[&str]| {
-        let out = nextbest(args, None);
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    };
-    let (code, out, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "duckdb",
-        "--expr",
-        "upper(plan) = 'PRO'",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code, Some(1));
-    assert_eq!(out, "");
-    assert!(
-        err.contains("error[S0201]: `upper` cannot be compiled to duckdb SQL exactly"),
-        "{err}"
-    );
-    let (code, _, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "postgres",
-        "--action",
-        "churn_emial",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("no action `churn_emial`"), "{err}");
-    let (code, _, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "postgres",
-        "--action",
-        "churn_push_incentive",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("has no trigger"), "{err}");
-    let (code, _, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "postgres",
-        "--expr",
-        "plna = 'x'",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code, Some(1));
-    assert!(
-        err.contains("error[E0201]") && err.contains("--> --expr:1:1"),
-        "{err}"
-    );
-    let (code, _, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "mysql",
-        "--expr",
-        "TRUE",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code, Some(2));
-    assert!(err.contains("unknown SQL dialect `mysql`"), "{err}");
-    let (code, _, _) = run(&["sql", RULES, "--dialect", "duckdb", "--now", NOW]);
-    assert_eq!(code, Some(2), "--expr or --action is required");
-    let (code, _, err) = run(&[
-        "sql",
-        RULES,
-        "--dialect",
-        "duckdb",
-        "--expr",
-        "TRUE",
-        "--now",
-        "yesterday",
-    ]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("--now"), "{err}");
+    // (dialect, trigger flag, trigger, --now, exit code, what stderr says)
+    let cases: [(&str, &str, &str, &str, i32, &str); 7] = [
+        (
+            "duckdb",
+            "--expr",
+            "upper(plan) = 'PRO'",
+            NOW,
+            1,
+            "error[S0201]: `upper` cannot be compiled to duckdb SQL exactly",
+        ),
+        (
+            "postgres",
+            "--action",
+            "churn_emial",
+            NOW,
+            1,
+            "no action `churn_emial`",
+        ),
+        (
+            "postgres",
+            "--action",
+            "churn_push_incentive",
+            NOW,
+            1,
+            "has no trigger",
+        ),
+        ("postgres", "--expr", "plna = 'x'", NOW, 1, "--> --expr:1:1"),
+        ("spark", "--expr", "TRUE", NOW, 1, "error[S0001]"),
+        (
+            "mysql",
+            "--expr",
+            "TRUE",
+            NOW,
+            2,
+            "unknown SQL dialect `mysql`",
+        ),
+        ("duckdb", "--expr", "TRUE", "yesterday", 1, "--now"),
+    ];
+    for (dialect, flag, trigger, now, code, says) in cases {
+        let args = [
+            "sql",
+            RULES,
+            "--dialect",
+            dialect,
+            flag,
+            trigger,
+            "--now",
+            now,
+        ];
+        let out = nextbest(&args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert_eq!(text(&out.stdout), "", "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let out = nextbest(&["sql", RULES, "--dialect", "duckdb", "--now", NOW], None);
+    assert_eq!(out.status.code(), Some(2), "--expr or --action is required");
 }

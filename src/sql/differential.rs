@@ -217,6 +217,28 @@ fn assert_few_refused(report: &Report, expected: &[&str]) {
     );
 }
 
+/// The random triggers over the random profiles, in one session of `run`.
+fn random_differential(
+    dialect: Dialect,
+    run: impl FnOnce(Vec<String>, Vec<String>) -> Vec<Answer>,
+) -> Report {
+    let schema = schema();
+    let cases = random_cases(&schema, size("NEXTBEST_SQL_EXPRESSIONS", 300));
+    let profiles = random_profiles(&schema, size("NEXTBEST_SQL_PROFILES", 100));
+    differential(dialect, &schema, &cases, &profiles, run)
+}
+
+/// The float edge cases, in one session of `run`: none may be refused.
+fn float_edge_differential(
+    dialect: Dialect,
+    run: impl FnOnce(Vec<String>, Vec<String>) -> Vec<Answer>,
+) {
+    let schema = schema();
+    let (cases, profiles) = float_edges(&schema);
+    let report = differential(dialect, &schema, &cases, &profiles, run);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+}
+
 /// Float operands at the edges of the range: zeros, subnormals, the
 /// thresholds of the engines' overflow and underflow, the largest finite.
 const FLOAT_EDGES: [f64; 16] = [
@@ -340,54 +362,23 @@ fn run_in_postgres(name: &str, setup: Vec<String>, queries: Vec<String>) -> Vec<
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_agrees_with_the_evaluator() {
-    let schema = schema();
-    let cases = random_cases(&schema, size("NEXTBEST_SQL_EXPRESSIONS", 300));
-    let profiles = random_profiles(&schema, size("NEXTBEST_SQL_PROFILES", 100));
-    let report = differential(
-        Dialect::Postgres,
-        &schema,
-        &cases,
-        &profiles,
-        |setup, queries| run_in_postgres("nextbest_sql_random", setup, queries),
-    );
+    let report = random_differential(Dialect::Postgres, |setup, queries| {
+        run_in_postgres("nextbest_sql_random", setup, queries)
+    });
     assert_few_refused(&report, &[]);
 }
 
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_float_edges_agree_with_the_evaluator() {
-    let schema = schema();
-    let (cases, profiles) = float_edges(&schema);
-    let report = differential(
-        Dialect::Postgres,
-        &schema,
-        &cases,
-        &profiles,
-        |setup, queries| run_in_postgres("nextbest_sql_floats", setup, queries),
-    );
-    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    float_edge_differential(Dialect::Postgres, |setup, queries| {
+        run_in_postgres("nextbest_sql_floats", setup, queries)
+    });
 }
 
-/// The Python of `.venv-sql/`, or `None` (with the reason printed) on a
-/// developer machine without it; in CI its absence fails the test.
-fn engine_python(module: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv-sql/bin/python");
-    let works = std::process::Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if works {
-        return Some(python);
-    }
-    let why = format!(
-        "{module} is not installed in {}: run scripts/sql-engines.sh",
-        python.display()
-    );
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    println!("skipped: {why}");
-    None
-}
+#[path = "../../tests/common/engines.rs"]
+mod engines;
+use engines::python_with as engine_python;
 
 /// Runs a job through `scripts/sql_engine.py`: one session of `engine`.
 fn run_in_python(
@@ -438,16 +429,9 @@ fn duckdb_agrees_with_the_evaluator() {
     let Some(python) = engine_python("duckdb") else {
         return;
     };
-    let schema = schema();
-    let cases = random_cases(&schema, size("NEXTBEST_SQL_EXPRESSIONS", 300));
-    let profiles = random_profiles(&schema, size("NEXTBEST_SQL_PROFILES", 100));
-    let report = differential(
-        Dialect::DuckDb,
-        &schema,
-        &cases,
-        &profiles,
-        |setup, queries| run_in_python(&python, "duckdb", setup, queries),
-    );
+    let report = random_differential(Dialect::DuckDb, |setup, queries| {
+        run_in_python(&python, "duckdb", setup, queries)
+    });
     // DuckDB has no exact `lower` and `upper` (S0201): more than 5 % of
     // the generated triggers use them.
     assert_few_refused(&report, &["S0201"]);
@@ -458,14 +442,7 @@ fn duckdb_float_edges_agree_with_the_evaluator() {
     let Some(python) = engine_python("duckdb") else {
         return;
     };
-    let schema = schema();
-    let (cases, profiles) = float_edges(&schema);
-    let report = differential(
-        Dialect::DuckDb,
-        &schema,
-        &cases,
-        &profiles,
-        |setup, queries| run_in_python(&python, "duckdb", setup, queries),
-    );
-    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    float_edge_differential(Dialect::DuckDb, |setup, queries| {
+        run_in_python(&python, "duckdb", setup, queries)
+    });
 }
