@@ -15,11 +15,18 @@ use std::cell::Cell;
 
 use crate::check::ir::*;
 use crate::schema::{Schema, Type};
-use crate::syntax::{AggregateFn, TextOp};
+use crate::syntax::TextOp;
 use crate::value::Value;
 
 use super::float;
 use super::{Dialect, Now, Options, Refusal, SqlError};
+
+mod aggregate;
+mod layout;
+
+#[cfg(test)]
+pub(super) use layout::column_literal;
+pub(super) use layout::create_tables;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
@@ -67,61 +74,6 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
         ));
     }
     Ok(text)
-}
-
-/// `CREATE TABLE` statements for the layout of §8.
-pub(super) fn create_tables(schema: &Schema, options: &Options) -> Result<Vec<String>, SqlError> {
-    check_names(schema, options.dialect)?;
-    let emitter = Emitter::new(schema, options);
-    let column = |name: &str, ty: &Type| -> Sql {
-        let ty = match ty {
-            Type::Timestamp => "TIMESTAMPTZ".to_owned(),
-            other => emitter.ty(other)?,
-        };
-        Ok(format!("{} {ty}", Emitter::ident(name)))
-    };
-    let text = emitter.ty(&Type::String)?;
-    let mut users = vec![format!("\"id\" {text} NOT NULL")];
-    for (name, ty) in schema.attributes() {
-        users.push(column(name, ty)?);
-    }
-    let mut tables = vec![format!(
-        "CREATE TABLE {} ({})",
-        emitter.table("users"),
-        users.join(", ")
-    )];
-    for (event, properties) in schema.events() {
-        let mut columns = vec![
-            format!("\"user_id\" {text} NOT NULL"),
-            "\"timestamp\" TIMESTAMPTZ NOT NULL".to_owned(),
-            "\"seq\" BIGINT NOT NULL".to_owned(),
-        ];
-        for (name, ty) in properties.properties() {
-            columns.push(column(name, ty)?);
-        }
-        tables.push(format!(
-            "CREATE TABLE {} ({})",
-            emitter.table(event),
-            columns.join(", ")
-        ));
-    }
-    Ok(tables)
-}
-
-#[cfg(test)]
-/// A value as a literal for a column of the layout (timestamps as
-/// `TIMESTAMPTZ`, not as the microseconds expressions compute with).
-pub(super) fn column_literal(value: &Value, ty: &Type, options: &Options, schema: &Schema) -> Sql {
-    let emitter = Emitter::new(schema, options);
-    match (value, ty) {
-        (Value::Null, _) => Ok("NULL".to_owned()),
-        (Value::Timestamp(t), _) => Ok(format!("CAST('{t}' AS TIMESTAMPTZ)")),
-        (Value::Int(i), Type::Timestamp) => Ok(format!(
-            "CAST('{}' AS TIMESTAMPTZ)",
-            crate::value::Timestamp::from_micros(*i)
-        )),
-        (other, _) => emitter.literal(other, ty),
-    }
 }
 
 fn refuse(code: &'static str, construct: &str, dialect: Dialect, reason: &str) -> SqlError {
@@ -814,150 +766,6 @@ impl<'a> Emitter<'a> {
                 "CASE WHEN {key} IS NULL OR {salt} IS NULL THEN NULL ELSE ({h2} % 10000) {div} 100 END"
             )
         })
-    }
-
-    // ---- aggregates ----
-
-    /// `FROM table AS alias WHERE …`: the events of the profile that the
-    /// aggregate sees, with the aggregate's event bound while its filter is
-    /// written. Returns the alias too.
-    fn events(&mut self, aggregate: &AggregateNode) -> Result<(String, String), SqlError> {
-        let Some((name, _)) = self.schema.event_at(aggregate.event) else {
-            return Err(refuse(
-                "S0105",
-                "an unknown event",
-                self.dialect,
-                "not in the schema",
-            ));
-        };
-        let alias = format!("e{}", self.fresh());
-        let ts = self.column(&alias, "timestamp", &Type::Timestamp);
-        let now = self.now();
-        let mut conditions = vec![
-            format!("{alias}.\"user_id\" = u.\"id\""),
-            format!("{ts} <= {now}"),
-        ];
-        match &aggregate.window {
-            WindowNode::All => {}
-            WindowNode::Within(duration) => {
-                let duration = self.expr(duration)?;
-                conditions.push(format!(
-                    "{ts} > {} - {}",
-                    self.widen(&now),
-                    self.widen(&duration)
-                ));
-            }
-            WindowNode::Since(start) => {
-                conditions.push(format!("{ts} >= {}", self.expr(start)?));
-            }
-        }
-        if let Some(filter) = &aggregate.filter {
-            self.scope.push((aggregate.event, alias.clone()));
-            let filter = self.bool_expr(filter);
-            self.scope.pop();
-            conditions.push(format!("({}) IS TRUE", filter?));
-        }
-        Ok((
-            format!(
-                "FROM {} AS {alias} WHERE {}",
-                self.table(name),
-                conditions.join(" AND ")
-            ),
-            alias,
-        ))
-    }
-
-    fn property(&self, aggregate: &AggregateNode, alias: &str) -> Option<String> {
-        let (_, event) = self.schema.event_at(aggregate.event)?;
-        let name = event.name(aggregate.property?)?;
-        Some(self.column(alias, name, &aggregate.property_type))
-    }
-
-    fn aggregate(&mut self, aggregate: &AggregateNode, ty: &Type) -> Sql {
-        let d = self.dialect;
-        let what = match aggregate.function {
-            AggregateFn::Sum => "sum",
-            AggregateFn::Avg => "avg",
-            _ => "",
-        };
-        if !what.is_empty() && aggregate.property_type == Type::Float {
-            return Err(refuse(
-                "S0301",
-                &format!("{what}(…) of a float property"),
-                d,
-                "the engine adds floats one rounding at a time in an order of its own; \
-                 nextbest adds them exactly and rounds once",
-            ));
-        }
-        let (from, alias) = self.events(aggregate)?;
-        let property = self.property(aggregate, &alias);
-        let value = property.clone().unwrap_or_else(|| "NULL".to_owned());
-        Ok(match aggregate.function {
-            AggregateFn::Count => format!("(SELECT count(*) {from})"),
-            AggregateFn::Exists => format!("EXISTS (SELECT 1 {from})"),
-            AggregateFn::Sum => {
-                let total = format!("COALESCE(sum({}), 0)", self.widen(&value));
-                format!("(SELECT {} {from})", self.narrow(&total))
-            }
-            AggregateFn::Avg => {
-                let double = float::double(d);
-                let total = if self.pg() {
-                    format!("CAST(sum({}) AS {double})", self.widen(&value))
-                } else {
-                    // Through text: the engine's own conversion of a 128-bit
-                    // integer may round twice.
-                    format!(
-                        "CAST(CAST(sum({}) AS VARCHAR) AS {double})",
-                        self.widen(&value)
-                    )
-                };
-                format!("(SELECT {total} / CAST(NULLIF(count({value}), 0) AS {double}) {from})")
-            }
-            AggregateFn::Min | AggregateFn::Max => {
-                let name = if aggregate.function == AggregateFn::Min {
-                    "min"
-                } else {
-                    "max"
-                };
-                let value = if *ty == Type::String {
-                    self.collate(&value)
-                } else {
-                    value
-                };
-                format!("(SELECT {name}({value}) {from})")
-            }
-            AggregateFn::Last | AggregateFn::First => self.null(ty)?,
-        })
-    }
-
-    fn event_field(&mut self, aggregate: &AggregateNode, field: EventField) -> Sql {
-        let (from, alias) = self.events(aggregate)?;
-        let value = match field {
-            EventField::Timestamp => self.column(&alias, "timestamp", &Type::Timestamp),
-            EventField::Property(slot) => {
-                let property = self
-                    .schema
-                    .event_at(aggregate.event)
-                    .and_then(|(_, e)| e.name(slot).and_then(|n| e.get(n)).map(|(_, t)| t))
-                    .cloned();
-                let name = self
-                    .schema
-                    .event_at(aggregate.event)
-                    .and_then(|(_, e)| e.name(slot));
-                match (name, property) {
-                    (Some(name), Some(ty)) => self.column(&alias, name, &ty),
-                    _ => "NULL".to_owned(),
-                }
-            }
-        };
-        let order = if aggregate.function == AggregateFn::Last {
-            "DESC"
-        } else {
-            "ASC"
-        };
-        Ok(format!(
-            "(SELECT {value} {from} ORDER BY {alias}.\"timestamp\" {order}, {alias}.\"seq\" {order} LIMIT 1)"
-        ))
     }
 }
 
