@@ -1,8 +1,9 @@
 """Runs one batch of the SQL differential test in an embedded engine.
 
 Usage: python sql_engine.py ENGINE JOB.json OUT.json, ENGINE one of duckdb.
-JOB.json is {"setup": [sql...], "queries": [sql...]}: the setup statements
-run once (tables and data), then each query, in one session; OUT.json gets
+JOB.json is {"setup": [sql...], "queries": [sql...], "parameters": [...]}:
+the setup statements run once (tables and data), then each query with the
+parameters bound ($1, ...), in one session; OUT.json gets
 one entry per query, {"rows": [[id, verdict], ...]} or {"error": text}.
 The session is set to an unusual time zone and a case-insensitive default
 collation, so that a statement that depended on either would be caught.
@@ -18,8 +19,8 @@ def duckdb_session():
     con.execute("SET TimeZone = 'Pacific/Kiritimati'")
     con.execute("SET default_collation = 'nocase'")
 
-    def run(sql):
-        return con.execute(sql).fetchall()
+    def run(sql, parameters=()):
+        return con.execute(sql, list(parameters)).fetchall() if parameters else con.execute(sql).fetchall()
 
     return run
 
@@ -34,7 +35,7 @@ def main():
     results = []
     for query in job["queries"]:
         try:
-            rows = run(query)
+            rows = run(query, job.get("parameters") or ())
             results.append({"rows": [[r[0], r[1]] for r in rows]})
         except Exception as error:  # the test reports it with the query
             results.append({"error": str(error)})

@@ -82,6 +82,11 @@ fn options(dialect: Dialect) -> Options {
     Options::new(dialect, Now::At(Timestamp::from_micros(NOW)))
 }
 
+/// `NOW` as the text a bind parameter `$1` gets.
+fn now_text() -> String {
+    Timestamp::from_micros(NOW).to_string()
+}
+
 /// The tables and rows of `profiles`, as statements for `dialect`.
 fn load(dialect: Dialect, schema: &Schema, profiles: &[Profile]) -> Vec<String> {
     let options = options(dialect);
@@ -141,19 +146,20 @@ struct Report {
 /// Compiles every case for `dialect`, runs the statements with `run` (one
 /// session) and compares each verdict with the evaluator's.
 fn differential(
-    dialect: Dialect,
+    options: &Options,
     schema: &Schema,
     cases: &[Case],
     profiles: &[Profile],
     run: impl FnOnce(Vec<String>, Vec<String>) -> Vec<Answer>,
 ) -> Report {
+    let dialect = options.dialect();
     let mut report = Report {
         expressions: cases.len(),
         ..Report::default()
     };
     let mut compiled = Vec::new();
     for case in cases {
-        match super::statement(&case.checked, schema, &options(dialect)) {
+        match super::statement(&case.checked, schema, options) {
             Ok(sql) => compiled.push((case, sql)),
             Err(SqlError::Refused(refusal)) => {
                 *report
@@ -219,13 +225,18 @@ fn assert_few_refused(report: &Report, expected: &[&str]) {
 
 /// The random triggers over the random profiles, in one session of `run`.
 fn random_differential(
-    dialect: Dialect,
+    options: &Options,
+    expressions: usize,
     run: impl FnOnce(Vec<String>, Vec<String>) -> Vec<Answer>,
 ) -> Report {
     let schema = schema();
-    let cases = random_cases(&schema, size("NEXTBEST_SQL_EXPRESSIONS", 300));
+    let cases = random_cases(&schema, expressions);
     let profiles = random_profiles(&schema, size("NEXTBEST_SQL_PROFILES", 100));
-    differential(dialect, &schema, &cases, &profiles, run)
+    differential(options, &schema, &cases, &profiles, run)
+}
+
+fn expressions() -> usize {
+    size("NEXTBEST_SQL_EXPRESSIONS", 300)
 }
 
 /// The float edge cases, in one session of `run`: none may be refused.
@@ -235,7 +246,7 @@ fn float_edge_differential(
 ) {
     let schema = schema();
     let (cases, profiles) = float_edges(&schema);
-    let report = differential(dialect, &schema, &cases, &profiles, run);
+    let report = differential(&options(dialect), &schema, &cases, &profiles, run);
     assert!(report.refused.is_empty(), "{:?}", report.refused);
 }
 
@@ -328,7 +339,12 @@ mod pg;
 /// collation is ICU `en-US` (under which `'B' < 'a'` is false), in a session
 /// in the zone `Pacific/Kiritimati`: the statements must depend on neither.
 #[cfg(feature = "postgres")]
-fn run_in_postgres(name: &str, setup: Vec<String>, queries: Vec<String>) -> Vec<Answer> {
+fn run_in_postgres(
+    name: &str,
+    now_parameter: bool,
+    setup: Vec<String>,
+    queries: Vec<String>,
+) -> Vec<Answer> {
     let cluster = pg::cluster();
     let mut admin = postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls)
         .unwrap_or_else(|e| panic!("connecting to the test cluster: {e}"));
@@ -347,8 +363,11 @@ fn run_in_postgres(name: &str, setup: Vec<String>, queries: Vec<String>) -> Vec<
     queries
         .iter()
         .map(|q| {
+            let now = std::time::UNIX_EPOCH + std::time::Duration::from_micros(NOW as u64);
+            let parameters: &[&(dyn postgres::types::ToSql + Sync)] =
+                if now_parameter { &[&now] } else { &[] };
             client
-                .query(q.as_str(), &[])
+                .query(q.as_str(), parameters)
                 .map(|rows| {
                     rows.iter()
                         .map(|r| (r.get::<_, String>(0), r.get::<_, Option<bool>>(1)))
@@ -362,9 +381,11 @@ fn run_in_postgres(name: &str, setup: Vec<String>, queries: Vec<String>) -> Vec<
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_agrees_with_the_evaluator() {
-    let report = random_differential(Dialect::Postgres, |setup, queries| {
-        run_in_postgres("nextbest_sql_random", setup, queries)
-    });
+    let report = random_differential(
+        &options(Dialect::Postgres),
+        expressions(),
+        |setup, queries| run_in_postgres("nextbest_sql_random", false, setup, queries),
+    );
     assert_few_refused(&report, &[]);
 }
 
@@ -372,7 +393,7 @@ fn postgres_agrees_with_the_evaluator() {
 #[test]
 fn postgres_float_edges_agree_with_the_evaluator() {
     float_edge_differential(Dialect::Postgres, |setup, queries| {
-        run_in_postgres("nextbest_sql_floats", setup, queries)
+        run_in_postgres("nextbest_sql_floats", false, setup, queries)
     });
 }
 
@@ -384,6 +405,7 @@ use engines::python_with as engine_python;
 fn run_in_python(
     python: &PathBuf,
     engine: &str,
+    parameters: &[String],
     setup: Vec<String>,
     queries: Vec<String>,
 ) -> Vec<Answer> {
@@ -394,7 +416,8 @@ fn run_in_python(
     std::fs::create_dir_all(&dir).unwrap();
     let job = dir.join("job.json");
     let out = dir.join("out.json");
-    let text = serde_json::json!({ "setup": setup, "queries": queries }).to_string();
+    let text = serde_json::json!({ "setup": setup, "queries": queries, "parameters": parameters })
+        .to_string();
     std::fs::write(&job, text).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/sql_engine.py");
     let status = std::process::Command::new(python)
@@ -429,9 +452,11 @@ fn duckdb_agrees_with_the_evaluator() {
     let Some(python) = engine_python("duckdb") else {
         return;
     };
-    let report = random_differential(Dialect::DuckDb, |setup, queries| {
-        run_in_python(&python, "duckdb", setup, queries)
-    });
+    let report = random_differential(
+        &options(Dialect::DuckDb),
+        expressions(),
+        |setup, queries| run_in_python(&python, "duckdb", &[], setup, queries),
+    );
     // DuckDB has no exact `lower` and `upper` (S0201): more than 5 % of
     // the generated triggers use them.
     assert_few_refused(&report, &["S0201"]);
@@ -443,6 +468,30 @@ fn duckdb_float_edges_agree_with_the_evaluator() {
         return;
     };
     float_edge_differential(Dialect::DuckDb, |setup, queries| {
-        run_in_python(&python, "duckdb", setup, queries)
+        run_in_python(&python, "duckdb", &[], setup, queries)
     });
+}
+
+/// `now` as the statement's parameter `$1` (the library's prepared form),
+/// bound to the instant in each engine's own client.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_with_now_as_a_parameter_agrees_with_the_evaluator() {
+    let options = Options::new(Dialect::Postgres, Now::Parameter);
+    let report = random_differential(&options, 60, |setup, queries| {
+        run_in_postgres("nextbest_sql_parameter", true, setup, queries)
+    });
+    assert_few_refused(&report, &[]);
+}
+
+#[test]
+fn duckdb_with_now_as_a_parameter_agrees_with_the_evaluator() {
+    let Some(python) = engine_python("duckdb") else {
+        return;
+    };
+    let options = Options::new(Dialect::DuckDb, Now::Parameter);
+    let report = random_differential(&options, 60, |setup, queries| {
+        run_in_python(&python, "duckdb", &[now_text()], setup, queries)
+    });
+    assert_few_refused(&report, &["S0201"]);
 }

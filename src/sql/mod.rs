@@ -110,8 +110,10 @@ impl std::str::FromStr for Dialect {
 pub enum Now {
     /// A literal instant, written into the statement.
     At(Timestamp),
-    /// The statement's first bind parameter (`$1`), a timestamp with time
-    /// zone: prepare once, run at every instant.
+    /// The statement's one bind parameter (`$1`), a timestamp with time
+    /// zone, present in every statement (even one whose trigger never reads
+    /// `now`, so that a caller always binds it): prepare once, run at every
+    /// instant.
     Parameter,
 }
 

@@ -75,7 +75,19 @@ fn now_is_a_literal_or_the_first_parameter() {
         &Options::new(Dialect::Postgres, Now::Parameter),
     )
     .unwrap();
-    assert!(bound.contains("CAST($1 AS TIMESTAMPTZ)"), "{bound}");
+    let body = bound.lines().last().unwrap();
+    assert_eq!(body.matches("$1").count(), 1, "{bound}");
+    assert!(
+        bound.contains("EXTRACT(EPOCH FROM nextbest_now.\"now\")"),
+        "{bound}"
+    );
+    // Bound even where the trigger never reads `now`.
+    let timeless = sql(
+        "plan = 'pro'",
+        &Options::new(Dialect::DuckDb, Now::Parameter),
+    )
+    .unwrap();
+    assert!(timeless.contains("CAST($1 AS TIMESTAMPTZ)"), "{timeless}");
 }
 
 #[test]

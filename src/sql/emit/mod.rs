@@ -60,17 +60,26 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
     let mut emitter = Emitter::new(schema, options);
     let verdict = emitter.bool_expr(root)?;
     let users = emitter.table("users");
+    // A bound `now` is read once, in a one-row table every statement
+    // joins, so that `$1` is there even in a statement that never reads
+    // `now` (a caller binds it whatever the trigger).
+    let now = match options.now {
+        Now::At(_) => String::new(),
+        Now::Parameter => {
+            " CROSS JOIN (SELECT CAST($1 AS TIMESTAMPTZ) AS \"now\") AS nextbest_now".to_owned()
+        }
+    };
     let mut text = emitter.header();
     if emitter.zones.get() {
         text.push_str(&emitter.zone_table());
     }
     if options.audience {
         text.push_str(&format!(
-            "SELECT u.\"id\" AS \"id\" FROM {users} AS u WHERE {verdict}"
+            "SELECT u.\"id\" AS \"id\" FROM {users} AS u{now} WHERE {verdict}"
         ));
     } else {
         text.push_str(&format!(
-            "SELECT u.\"id\" AS \"id\", {verdict} AS \"verdict\" FROM {users} AS u"
+            "SELECT u.\"id\" AS \"id\", {verdict} AS \"verdict\" FROM {users} AS u{now}"
         ));
     }
     Ok(text)
@@ -330,7 +339,7 @@ impl<'a> Emitter<'a> {
     fn now(&self) -> String {
         match self.options.now {
             Now::At(t) => Self::int(t.as_micros()),
-            Now::Parameter => self.micros("CAST($1 AS TIMESTAMPTZ)"),
+            Now::Parameter => self.micros("nextbest_now.\"now\""),
         }
     }
 
