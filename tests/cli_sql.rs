@@ -228,10 +228,10 @@ fn refusals_and_errors_exit_1_naming_what_and_where() {
         (
             "duckdb",
             "--expr",
-            "upper(plan) = 'PRO'",
+            "sum(purchase.amount) > 100.0",
             NOW,
             1,
-            "error[S0201]: `upper` cannot be compiled to duckdb SQL exactly",
+            "error[S0301]: `sum(…) of a float property` cannot be compiled to duckdb SQL exactly",
         ),
         (
             "postgres",

@@ -31,6 +31,7 @@
 //! answers wrongly wherever an outer value is NULL (measured with chDB
 //! 4.4.0) and Spark restricts; both need a join-based form (issue 15).
 
+mod case_map;
 mod emit;
 mod float;
 
@@ -221,6 +222,7 @@ fn first_message(diagnostics: &[Diagnostic]) -> String {
 /// let schema = Schema::builder()
 ///     .attribute("plan", Type::String)
 ///     .event("login", EventSchema::new())
+///     .event("purchase", EventSchema::new().property("amount", Type::Float))
 ///     .build()?;
 /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
 /// let options = Options::new(Dialect::Postgres, Now::At(now)).audience(true);
@@ -229,8 +231,8 @@ fn first_message(diagnostics: &[Diagnostic]) -> String {
 ///
 /// // What a dialect cannot do exactly is refused, with a stable code.
 /// let duck = Options::new(Dialect::DuckDb, Now::At(now));
-/// let error = sql::compile("upper(plan) = 'PRO'", &schema, &duck).unwrap_err();
-/// assert!(error.to_string().contains("S0201"), "{error}");
+/// let error = sql::compile("sum(purchase.amount) > 100.0", &schema, &duck).unwrap_err();
+/// assert!(error.to_string().contains("S0301"), "{error}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///

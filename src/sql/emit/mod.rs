@@ -22,6 +22,7 @@ use super::float;
 use super::{Dialect, Now, Options, Refusal, SqlError};
 
 mod aggregate;
+mod case;
 mod layout;
 
 #[cfg(test)]
@@ -63,12 +64,15 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
     // A bound `now` is read once, in a one-row table every statement
     // joins, so that `$1` is there even in a statement that never reads
     // `now` (a caller binds it whatever the trigger).
-    let now = match options.now {
+    let mut now = match options.now {
         Now::At(_) => String::new(),
         Now::Parameter => {
             " CROSS JOIN (SELECT CAST($1 AS TIMESTAMPTZ) AS \"now\") AS nextbest_now".to_owned()
         }
     };
+    if emitter.case_table.get() {
+        now.push_str(&emitter.case_table_join());
+    }
     let mut text = emitter.header();
     if emitter.zones.get() {
         text.push_str(&emitter.zone_table());
@@ -133,6 +137,8 @@ struct Emitter<'a> {
     zones: Cell<bool>,
     /// `lower`/`upper` need PostgreSQL's ICU root collation.
     icu_case: Cell<bool>,
+    /// DuckDB's `lower`/`upper` need the case tables joined in.
+    case_table: Cell<bool>,
 }
 
 impl<'a> Emitter<'a> {
@@ -145,6 +151,7 @@ impl<'a> Emitter<'a> {
             next: Cell::new(0),
             zones: Cell::new(false),
             icu_case: Cell::new(false),
+            case_table: Cell::new(false),
         }
     }
 
@@ -609,13 +616,7 @@ impl<'a> Emitter<'a> {
                     "upper"
                 };
                 if !self.pg() {
-                    return Err(refuse(
-                        "S0201",
-                        name,
-                        d,
-                        "the engine maps case one code point at a time (`upper('straße')` \
-                         is not `STRASSE`) and has no full Unicode case mapping",
-                    ));
+                    return Ok(self.duckdb_case(*function == Function::Lower, first));
                 }
                 self.icu_case.set(true);
                 format!("({name}(({first}) COLLATE \"und-x-icu\") COLLATE \"C\")")
