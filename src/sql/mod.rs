@@ -21,7 +21,9 @@
 //! What the statement depends on is stated in its leading comment: for
 //! PostgreSQL a UTF-8 database (for `length`) and the ICU collation
 //! `und-x-icu` (for `lower`/`upper`, only where used); for DuckDB the ICU
-//! extension (for time zones, only where used). Time zones come from each
+//! extension (for time zones, only where used). DuckDB's own `lower` and
+//! `upper` map one code point to one, so there the statement joins Rust's
+//! full case mapping as a one-row table of data (`case_map`). Time zones come from each
 //! engine's own zone database: after a zone changes its rules, the engine
 //! and nextbest agree only when both carry the same release.
 //!
