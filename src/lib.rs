@@ -100,6 +100,7 @@ pub mod history;
 pub mod report;
 pub mod rules;
 pub mod simulate;
+pub mod sql;
 pub mod syntax;
 pub mod testing;
 

@@ -20,7 +20,7 @@ mod pred;
 mod reference;
 mod scalar;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::borrow::Cow;
 

@@ -14,10 +14,10 @@ use crate::schema::{EventSchema, Schema, Type};
 use crate::syntax;
 use crate::value::{Timestamp, Truth, Value};
 
-pub(super) const NOW: i64 = 1_795_000_000_000_000; // 2026-11-18T…Z, in microseconds
+pub(crate) const NOW: i64 = 1_795_000_000_000_000; // 2026-11-18T…Z, in microseconds
 pub(super) const DAY: i64 = 86_400_000_000;
 
-pub(super) fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::builder()
         .attribute("i1", Type::Int)
         .attribute("i2", Type::Int)
@@ -51,31 +51,31 @@ pub(super) fn schema() -> Schema {
 }
 
 /// A small deterministic generator (xorshift), seeded by proptest.
-pub(super) struct Gen(pub(super) u64);
+pub(crate) struct Gen(pub(crate) u64);
 
 impl Gen {
-    pub(super) fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    pub(super) fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub(super) fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 
-    pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 }
 
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum T {
+pub(crate) enum T {
     B,
     I,
     F,
@@ -88,7 +88,7 @@ pub(super) enum T {
 
 /// Which event's properties bare names may refer to.
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum Scope {
+pub(crate) enum Scope {
     Profile,
     Purchase,
     Visit,
@@ -161,7 +161,7 @@ fn aggregate_tail(g: &mut Gen, depth: u32, scope: Scope, event: Scope) -> String
 }
 
 /// A random well-typed expression of type `t`.
-pub(super) fn expr(g: &mut Gen, t: T, depth: u32, scope: Scope) -> String {
+pub(crate) fn expr(g: &mut Gen, t: T, depth: u32, scope: Scope) -> String {
     if depth == 0 || g.chance(25) {
         return leaf(g, t, scope);
     }
@@ -324,7 +324,7 @@ pub(super) fn expr(g: &mut Gen, t: T, depth: u32, scope: Scope) -> String {
     }
 }
 
-fn random_profile(g: &mut Gen, schema: &Schema) -> Profile {
+pub(crate) fn random_profile(g: &mut Gen, schema: &Schema) -> Profile {
     let mut b = Profile::builder(schema, format!("p-{}", g.below(1000)));
     let null = |g: &mut Gen| g.chance(20);
     if !null(g) {
@@ -414,7 +414,7 @@ fn random_profile(g: &mut Gen, schema: &Schema) -> Profile {
     b.build().unwrap()
 }
 
-pub(super) fn compile(source: &str, schema: &Schema) -> (check::Checked, Program) {
+pub(crate) fn compile(source: &str, schema: &Schema) -> (check::Checked, Program) {
     let ast = syntax::parse(source).unwrap_or_else(|e| panic!("{source}: {e:?}"));
     let checked = check::check(
         &ast,

@@ -134,6 +134,7 @@ category = "transactional"
 max_sends = 1
 "#;
 
+pub mod engines;
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod pg;

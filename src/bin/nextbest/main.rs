@@ -120,6 +120,9 @@ enum Command {
     /// sends per customer per week, the most contacted, actions that never
     /// fire, overlapping triggers, binding caps.
     Forecast(report::ForecastArgs),
+    /// Compile a trigger to one SQL statement for a warehouse: every
+    /// profile's id and verdict, or with --audience the ids where it is TRUE.
+    Sql(sql_command::SqlArgs),
     /// Durable history stores.
     History {
         #[command(subcommand)]
@@ -146,6 +149,7 @@ mod decide;
 mod parallel;
 mod report;
 mod run_history;
+mod sql_command;
 
 use decide::{Run, decide};
 
@@ -204,6 +208,7 @@ fn main() -> ExitCode {
         Command::History {
             command: HistoryCommand::Verify { store },
         } => verify_history(&store),
+        Command::Sql(args) => sql_command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
