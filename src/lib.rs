@@ -123,8 +123,12 @@ pub use check::Context;
 /// records: a `String` look-alike that keeps up to 24 bytes inline, so that
 /// a decision allocates nothing for the usual short ids and keys.
 pub use compact_str::CompactString;
-pub use decide::{Decision, Engine};
+pub use decide::{Decision, Engine, Options};
 pub use diagnostic::{Code, Diagnostic, Severity};
+#[cfg(feature = "durable")]
+pub use history::DurableHistory;
+#[cfg(feature = "postgres")]
+pub use history::PostgresHistory;
 pub use history::{History, MemoryHistory};
 pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};

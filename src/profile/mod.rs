@@ -21,6 +21,7 @@ mod deserialize;
 mod deserialize_tests;
 mod events;
 mod json;
+mod rebind;
 mod serialize;
 mod slots;
 #[cfg(test)]
@@ -526,6 +527,22 @@ impl ProfileBuilder {
             }
         }
         self
+    }
+
+    /// Adds an event that carries no properties (a login, a page view…):
+    /// [`event`](ProfileBuilder::event) without naming a property type.
+    ///
+    /// ```
+    /// use nextbest::{EventSchema, Profile, Schema, Timestamp};
+    /// let schema = Schema::builder().event("login", EventSchema::new()).build()?;
+    /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let profile = Profile::builder(&schema, "c-1").event_at("login", at).build()?;
+    /// assert_eq!(profile.event_count("login"), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn event_at(self, event: &str, at: Timestamp) -> Self {
+        self.event(event, at, std::iter::empty::<(&'static str, Value)>())
     }
 
     /// Finishes the profile.
