@@ -412,6 +412,11 @@ impl JsonParser<'_> {
             .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
             .unwrap_or(rest.len());
         let text = rest.get(..len).unwrap_or_default();
+        if !is_json_number(text) {
+            return Err(self.error(
+                "expected a JSON number (no leading zeros, no `+`, digits on both sides of `.`)",
+            ));
+        }
         let value = if text.contains(['.', 'e', 'E']) {
             text.parse::<f64>().ok().map(DocValue::Float)
         } else {
@@ -474,6 +479,9 @@ impl JsonParser<'_> {
                         return Err(self.error("expected the second half of a surrogate pair"));
                     }
                     let low = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err(self.error("expected the second half of a surrogate pair"));
+                    }
                     let code =
                         0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
                     char::from_u32(code).ok_or_else(|| self.error("invalid surrogate pair"))?
@@ -487,6 +495,9 @@ impl JsonParser<'_> {
 
     fn hex4(&mut self) -> Result<u32, (String, Span)> {
         let digits = self.rest().get(..4).unwrap_or_default();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(self.error("expected four hex digits"));
+        }
         let value =
             u32::from_str_radix(digits, 16).map_err(|_| self.error("expected four hex digits"))?;
         self.at += 4;
@@ -494,9 +505,60 @@ impl JsonParser<'_> {
     }
 }
 
+/// Whether `text` is a number as JSON (RFC 8259) writes one:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(text: &str) -> bool {
+    let digits = |s: &str| -> usize { s.bytes().take_while(u8::is_ascii_digit).count() };
+    let rest = text.strip_prefix('-').unwrap_or(text);
+    let whole = digits(rest);
+    if whole == 0 || (whole > 1 && rest.starts_with('0')) {
+        return false;
+    }
+    let mut rest = rest.get(whole..).unwrap_or_default();
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = digits(fraction);
+        if n == 0 {
+            return false;
+        }
+        rest = fraction.get(n..).unwrap_or_default();
+    }
+    if let Some(exponent) = rest.strip_prefix(['e', 'E']) {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        let n = digits(exponent);
+        if n == 0 {
+            return false;
+        }
+        rest = exponent.get(n..).unwrap_or_default();
+    }
+    rest.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_numbers_and_escapes_are_strict() {
+        for good in ["0", "-0", "12", "1.5", "-0.5e-3", "2E+10", "10e2"] {
+            assert!(parse_json(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "01", "1.", ".5", "+1", "1e", "1.e3", "-", "--1", "1.5.2", "0x10",
+        ] {
+            assert!(parse_json(bad).is_err(), "{bad}");
+        }
+        // A lone or mismatched surrogate is not a character anybody wrote.
+        for bad in [
+            r#""\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\udc00""#,
+            r#""\u+123""#,
+        ] {
+            assert!(parse_json(bad).is_err(), "{bad}");
+        }
+        let pair = parse_json(r#""\ud83d\ude00""#).unwrap();
+        assert!(matches!(pair.value, DocValue::String(ref t) if t.text == "😀"));
+    }
 
     fn string_at(doc: &Doc, key: &str) -> Text {
         let DocValue::Table(entries) = &doc.value else {
