@@ -86,7 +86,7 @@ pub use conversion::Conversion;
 pub use funnel::{DropOff, JourneyFunnel, StageCount};
 pub use uplift::{MIN_GROUP, Uplift, Verdict, wilson};
 
-use crate::history::{DurableHistory, History, HistoryError, MemoryHistory, Record};
+use crate::history::{History, HistoryError, MemoryHistory, Record};
 use crate::profile::Profile;
 use crate::rules::RuleSet;
 use crate::trigger::EvalError;
@@ -109,7 +109,8 @@ impl ContactLog for MemoryHistory {
     }
 }
 
-impl ContactLog for DurableHistory {
+#[cfg(feature = "durable")]
+impl ContactLog for crate::history::DurableHistory {
     fn contacts(&self, profile: &str) -> Result<Vec<Record>, HistoryError> {
         self.records(profile)
     }
