@@ -132,3 +132,4 @@ max_sends = 1
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod pg;
+pub mod v3;
