@@ -589,7 +589,8 @@ fn decisions_against_the_store_are_those_against_memory() {
         .map(|line| Profile::from_json(&engine.rules().schema, line).unwrap())
         .collect();
     let dir = TempDir::new();
-    let mut durable = DurableHistory::open(dir.file("history.redb")).unwrap();
+    let path = dir.file("history.redb");
+    let mut durable = DurableHistory::open(&path).unwrap();
     let mut memory = MemoryHistory::new();
     let start = Timestamp::parse("2026-11-24T09:00:00Z")
         .unwrap()
@@ -610,6 +611,29 @@ fn decisions_against_the_store_are_those_against_memory() {
         }
     }
     assert!(sent > profiles.len(), "only {sent} sends");
+    drop(durable);
+    // The store derives the engine's keys instead of storing them: no
+    // profile's value holds the 8 bytes of one of its keys.
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn
+        .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("profiles"))
+        .unwrap();
+    let mut keys = 0;
+    for profile in &profiles {
+        let Some(value) = table.get(profile.id().as_bytes()).unwrap() else {
+            assert!(memory.records(profile.id()).is_empty(), "{}", profile.id());
+            continue;
+        };
+        let value = value.value();
+        for record in memory.records(profile.id()) {
+            let key = u64::from_str_radix(&record.key, 16).unwrap().to_be_bytes();
+            let stored = value.windows(8).any(|bytes| bytes == key);
+            assert!(!stored, "{}'s key {} is stored", profile.id(), record.key);
+            keys += 1;
+        }
+    }
+    assert!(keys > sent, "only {keys} keys");
 }
 
 #[test]

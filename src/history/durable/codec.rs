@@ -27,11 +27,22 @@
 //! 5. The records, in recording order, up to the end of the value: a flags
 //!    byte (bit 0 transactional, bits 1–2 the outcome: 0 sent, 1 held
 //!    out, 2 skipped, bit 3 the key is 16 lowercase hex digits, bit 4 a
-//!    journey step, bit 5 `send_at` differs from `at`), `action`,
-//!    `channel`, `at` (delta from the previous record's, the first from
-//!    the reference), `send_at` (delta from `at`) if flagged, the key (8
-//!    bytes big-endian when hex, else a length and its UTF-8 bytes), and
+//!    journey step, bit 5 `send_at` differs from `at`, bit 6 the key is
+//!    the engine's, derived), `action`, `channel`, `at` (delta from the
+//!    previous record's, the first from the reference), `send_at` (delta
+//!    from `at`) if flagged, the key (nothing when derived, 8 bytes
+//!    big-endian when hex, else a length and its UTF-8 bytes), and
 //!    `journey`, `step` if flagged.
+//!
+//! A derived key is the one the decision engine gives the record in its
+//! place (see [`Derivation`]): of a journey step, from its journey, step
+//! and the enrolment of the profile's journey state; else from how many
+//! times its action was sent before it (the compacted sends, then the
+//! sends among the records before it). It is left out of the bytes, and
+//! computed again when decoded: the encoder derives every key afresh from
+//! the log it encodes, and writes it whenever it differs (a key of another
+//! engine, or a journey entered again since), so that decoding always
+//! gives back the key that was recorded.
 //!
 //! An instant delta `d` (µs, computed exactly in 128 bits) is stored as the
 //! varint of `zigzag(d / 1 000 000) << 1 | 1` when `d` is whole seconds,
@@ -46,6 +57,72 @@ use crate::value::Timestamp;
 
 /// An interned action, channel or journey name (see `names.rs`).
 pub(super) type Name = u32;
+
+/// What the engine derives a record's key from, besides the profile and
+/// the action (see `idempotency_key` in `decide`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Derivation {
+    /// An action on its own, sent this many times counting this send.
+    Send(u32),
+    /// A journey step.
+    Step {
+        journey: Name,
+        enrolment: u32,
+        step: u32,
+    },
+}
+
+/// The engine's key of a record of `action`, derived as `Derivation`
+/// says; `None` when a name it needs is unknown.
+pub(super) type Derive<'a> = &'a dyn Fn(Name, Derivation) -> Option<u64>;
+
+/// The derivations of a profile's records, one record after another.
+struct Context<'l> {
+    journeys: &'l [(Name, JourneyState)],
+    /// Per action, the sends so far.
+    sent: Vec<(Name, u32)>,
+}
+
+impl<'l> Context<'l> {
+    fn new(journeys: &'l [(Name, JourneyState)], compacted: &[(Name, u32, i64)]) -> Context<'l> {
+        let sent = (compacted.iter())
+            .map(|(action, count, _)| (*action, *count))
+            .collect();
+        Context { journeys, sent }
+    }
+
+    /// How the engine derives the key of the record of `action`, on
+    /// `journey` if a step, that comes next.
+    fn derivation(&self, action: Name, journey: Option<(Name, u32)>) -> Option<Derivation> {
+        match journey {
+            Some((journey, step)) => {
+                let (_, state) = self.journeys.iter().find(|(j, _)| *j == journey)?;
+                Some(Derivation::Step {
+                    journey,
+                    enrolment: state.enrolment,
+                    step,
+                })
+            }
+            None => {
+                let sent = (self.sent.iter()).find(|(a, _)| *a == action);
+                Some(Derivation::Send(
+                    sent.map_or(0, |(_, n)| *n).saturating_add(1),
+                ))
+            }
+        }
+    }
+
+    /// Counts the record of `action` with `outcome` that came next.
+    fn passed(&mut self, action: Name, outcome: Outcome) {
+        if outcome != Outcome::Sent {
+            return;
+        }
+        match self.sent.iter_mut().find(|(a, _)| *a == action) {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => self.sent.push((action, 1)),
+        }
+    }
+}
 
 /// One profile's history, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,8 +255,8 @@ impl ProfileLog {
         before - self.records.len()
     }
 
-    /// The stored bytes.
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    /// The stored bytes; `derive` gives the engine's keys, left out of them.
+    pub fn encode(&self, out: &mut Vec<u8>, derive: Derive<'_>) {
         out.clear();
         let header = u8::from(self.last_at.is_some())
             | u8::from(!self.compacted.is_empty()) << 1
@@ -204,18 +281,24 @@ impl ProfileLog {
             }
         }
         let mut previous = reference;
+        let mut context = Context::new(&self.journeys, &self.compacted);
         for entry in &self.records {
-            put_entry(out, previous, entry);
+            let derived = (context.derivation(entry.action, entry.journey))
+                .and_then(|how| derive(entry.action, how));
+            let derived = matches!(entry.key, Key::Hex(key) if Some(key) == derived);
+            put_entry(out, previous, entry, derived);
+            context.passed(entry.action, entry.outcome);
             previous = entry.at;
         }
     }
 
-    /// Decodes the stored `bytes`.
+    /// Decodes the stored `bytes`, with the keys the engine derives from
+    /// `derive`.
     ///
     /// # Errors
     /// [`Undecodable`], saying what was expected where, for bytes that
     /// [`encode`](ProfileLog::encode) never writes.
-    pub fn decode(bytes: &[u8]) -> Result<ProfileLog, Undecodable> {
+    pub fn decode(bytes: &[u8], derive: Derive<'_>) -> Result<ProfileLog, Undecodable> {
         let mut input = Input { bytes, at: 0 };
         let header = input.byte("the header byte")?;
         if header & !0b111 != 0 {
@@ -242,11 +325,15 @@ impl ProfileLog {
             }
         }
         let mut previous = reference;
+        let mut context = Context::new(&log.journeys, &log.compacted);
+        let mut records = Vec::new();
         while !input.is_empty() {
-            let entry = input.entry(previous)?;
+            let entry = input.entry(previous, &context, derive)?;
+            context.passed(entry.action, entry.outcome);
             previous = entry.at;
-            log.records.push(entry);
+            records.push(entry);
         }
+        log.records = records;
         Ok(log)
     }
 }
@@ -270,9 +357,11 @@ const OUTCOME_SHIFT: u8 = 1;
 const HEX_KEY: u8 = 1 << 3;
 const STEP: u8 = 1 << 4;
 const DEFERRED: u8 = 1 << 5;
+const DERIVED_KEY: u8 = 1 << 6;
 const MICROS_PER_SECOND: i128 = 1_000_000;
 
-fn put_entry(out: &mut Vec<u8>, previous: i64, entry: &Entry) {
+/// `entry`, whose key is the engine's `derived` one or not.
+fn put_entry(out: &mut Vec<u8>, previous: i64, entry: &Entry, derived: bool) {
     let outcome = match entry.outcome {
         Outcome::Sent => 0,
         Outcome::HeldOut => 1,
@@ -280,7 +369,8 @@ fn put_entry(out: &mut Vec<u8>, previous: i64, entry: &Entry) {
     };
     let flags = (u8::from(entry.category == Category::Transactional) * TRANSACTIONAL)
         | (outcome << OUTCOME_SHIFT)
-        | (u8::from(matches!(entry.key, Key::Hex(_))) * HEX_KEY)
+        | (u8::from(matches!(entry.key, Key::Hex(_)) && !derived) * HEX_KEY)
+        | (u8::from(derived) * DERIVED_KEY)
         | (u8::from(entry.journey.is_some()) * STEP)
         | (u8::from(entry.send_at != entry.at) * DEFERRED);
     out.push(flags);
@@ -291,6 +381,7 @@ fn put_entry(out: &mut Vec<u8>, previous: i64, entry: &Entry) {
         put_instant(out, entry.at, entry.send_at);
     }
     match &entry.key {
+        _ if derived => {}
         Key::Hex(value) => out.extend_from_slice(&value.to_be_bytes()),
         Key::Text(text) => {
             put_varint(out, text.len() as u128);
@@ -473,7 +564,12 @@ impl Input<'_> {
         Ok((journey, state))
     }
 
-    fn entry(&mut self, previous: i64) -> Result<Entry, Undecodable> {
+    fn entry(
+        &mut self,
+        previous: i64,
+        context: &Context<'_>,
+        derive: Derive<'_>,
+    ) -> Result<Entry, Undecodable> {
         let flags = self.byte("a record's flags")?;
         let outcome = match (flags >> OUTCOME_SHIFT) & 0b11 {
             0 => Outcome::Sent,
@@ -481,8 +577,11 @@ impl Input<'_> {
             2 => Outcome::Skipped,
             _ => return Err(self.error_before(1, "an outcome of 0, 1 or 2")),
         };
-        if flags >> 6 != 0 {
-            return Err(self.error_before(1, "record flags with only bits 0 to 5"));
+        if flags >> 7 != 0 || flags & (HEX_KEY | DERIVED_KEY) == HEX_KEY | DERIVED_KEY {
+            return Err(self.error_before(
+                1,
+                "record flags with bit 7 clear, bits 3 and 6 not both set",
+            ));
         }
         let action = self.u32("an action name")?;
         let channel = self.u32("a channel name")?;
@@ -492,11 +591,14 @@ impl Input<'_> {
         } else {
             at
         };
-        let key = if flags & HEX_KEY != 0 {
+        let key_at = self.at;
+        let key = if flags & DERIVED_KEY != 0 {
+            None
+        } else if flags & HEX_KEY != 0 {
             let bytes = self.take(8, "an 8-byte key")?;
             let mut value = [0u8; 8];
             value.copy_from_slice(bytes);
-            Key::Hex(u64::from_be_bytes(value))
+            Some(Key::Hex(u64::from_be_bytes(value)))
         } else {
             let len = self.count("a key's length")?;
             let start = self.at;
@@ -505,12 +607,22 @@ impl Input<'_> {
                 offset: start,
                 expected: "a key in UTF-8",
             })?;
-            Key::Text(text.into())
+            Some(Key::Text(text.into()))
         };
         let journey = if flags & STEP != 0 {
             Some((self.u32("a journey name")?, self.u32("a journey step")?))
         } else {
             None
+        };
+        let key = match key {
+            Some(key) => key,
+            None => (context.derivation(action, journey))
+                .and_then(|how| derive(action, how))
+                .map(Key::Hex)
+                .ok_or(Undecodable {
+                    offset: key_at,
+                    expected: "a key the engine derives from names the store holds",
+                })?,
         };
         Ok(Entry {
             action,
@@ -567,7 +679,12 @@ mod tests {
 
     fn arb_entry() -> impl Strategy<Value = Entry> {
         (
-            (any::<u32>(), 0u32..4, any::<bool>(), 0u8..3),
+            (
+                prop_oneof![0u32..3, Just(u32::MAX)],
+                0u32..4,
+                any::<bool>(),
+                0u8..3,
+            ),
             (
                 arb_instant(),
                 prop_oneof![Just(None), arb_instant().prop_map(Some)],
@@ -577,7 +694,7 @@ mod tests {
                 "\\PC{0,20}",
                 "[0-9A-F]{16}",
             ],
-            proptest::option::of((any::<u32>(), any::<u32>())),
+            proptest::option::of((0u32..3, 1u32..4)),
         )
             .prop_map(
                 |((action, channel, transactional, outcome), (at, send_at), key, journey)| Entry {
@@ -597,18 +714,47 @@ mod tests {
             )
     }
 
+    /// A stand-in for the engine's keys: any function of the derivation
+    /// will do, and one name (`u32::MAX`) is unknown.
+    fn fake_key(action: Name, how: Derivation) -> Option<u64> {
+        let how = match how {
+            Derivation::Send(count) => u64::from(count),
+            Derivation::Step {
+                journey,
+                enrolment,
+                step,
+            } => u64::from(journey) << 40 ^ u64::from(enrolment) << 20 ^ u64::from(step) ^ 1 << 63,
+        };
+        (action != u32::MAX).then_some(u64::from(action) << 32 ^ how)
+    }
+
+    /// Logs whose records' keys are often the derived ones.
     fn arb_log() -> impl Strategy<Value = ProfileLog> {
         (
             proptest::option::of(arb_instant()),
-            prop::collection::vec((any::<u32>(), any::<u32>(), arb_instant()), 0..3),
-            prop::collection::vec((any::<u32>(), arb_state()), 0..3),
-            prop::collection::vec(arb_entry(), 0..6),
+            prop::collection::vec((0u32..3, any::<u32>(), arb_instant()), 0..3),
+            prop::collection::vec((0u32..3, arb_state()), 0..3),
+            prop::collection::vec((arb_entry(), any::<bool>()), 0..6),
         )
-            .prop_map(|(last_at, compacted, journeys, records)| ProfileLog {
-                last_at,
-                compacted,
-                journeys,
-                records,
+            .prop_map(|(last_at, compacted, journeys, records)| {
+                let mut log = ProfileLog {
+                    last_at,
+                    compacted,
+                    journeys,
+                    records: Vec::new(),
+                };
+                let mut context = Context::new(&log.journeys, &log.compacted);
+                for (mut entry, engine) in records {
+                    let how = context.derivation(entry.action, entry.journey);
+                    if let Some(key) = how.and_then(|how| fake_key(entry.action, how))
+                        && engine
+                    {
+                        entry.key = Key::Hex(key);
+                    }
+                    context.passed(entry.action, entry.outcome);
+                    log.records.push(entry);
+                }
+                log
             })
     }
 
@@ -618,19 +764,19 @@ mod tests {
         #[test]
         fn decoding_gives_back_what_was_encoded(log in arb_log()) {
             let mut bytes = Vec::new();
-            log.encode(&mut bytes);
-            prop_assert_eq!(ProfileLog::decode(&bytes), Ok(log));
+            log.encode(&mut bytes, &fake_key);
+            prop_assert_eq!(ProfileLog::decode(&bytes, &fake_key), Ok(log));
         }
 
         #[test]
         fn any_bytes_decode_or_are_refused_never_a_panic(
             bytes in prop::collection::vec(any::<u8>(), 0..64)
         ) {
-            if let Ok(log) = ProfileLog::decode(&bytes) {
+            if let Ok(log) = ProfileLog::decode(&bytes, &fake_key) {
                 // What decodes encodes back to bytes that decode the same.
                 let mut again = Vec::new();
-                log.encode(&mut again);
-                prop_assert_eq!(ProfileLog::decode(&again), Ok(log));
+                log.encode(&mut again, &fake_key);
+                prop_assert_eq!(ProfileLog::decode(&again, &fake_key), Ok(log));
             }
         }
 
@@ -640,11 +786,11 @@ mod tests {
             cut in any::<prop::sample::Index>(),
         ) {
             let mut bytes = Vec::new();
-            log.encode(&mut bytes);
+            log.encode(&mut bytes, &fake_key);
             let mut flipped = bytes.clone();
             flipped[flip.index(bytes.len())] ^= mask;
-            let _ = ProfileLog::decode(&flipped);
-            let _ = ProfileLog::decode(&bytes[..cut.index(bytes.len())]);
+            let _ = ProfileLog::decode(&flipped, &fake_key);
+            let _ = ProfileLog::decode(&bytes[..cut.index(bytes.len())], &fake_key);
         }
     }
 
@@ -667,7 +813,7 @@ mod tests {
     }
 
     #[test]
-    fn a_daily_send_takes_fourteen_bytes() {
+    fn a_daily_send_takes_six_bytes_with_the_engines_key() {
         let day = 86_400_000_000;
         let at = 1_796_000_000_000_000;
         let entry = |at| Entry {
@@ -686,27 +832,33 @@ mod tests {
             ..ProfileLog::default()
         };
         let mut bytes = Vec::new();
-        log.encode(&mut bytes);
+        log.encode(&mut bytes, &fake_key);
         // The header 1, the last decision's instant 5 (whole seconds since
         // 1970), then per record its flags 1, names 2, the day since the
         // record before (or to the reference) 3, its key 8.
         assert_eq!(bytes.len(), 1 + 5 + 2 * (1 + 2 + 3 + 8));
+        // The engine's keys are left out.
+        let engine = |_: Name, _: Derivation| Some(0x0123_4567_89ab_cdef);
+        log.encode(&mut bytes, &engine);
+        assert_eq!(bytes.len(), 1 + 5 + 2 * (1 + 2 + 3));
+        assert_eq!(ProfileLog::decode(&bytes, &engine), Ok(log));
     }
 
     #[test]
     fn errors_say_what_was_expected_where() {
-        let error = ProfileLog::decode(&[]).unwrap_err();
+        let error = ProfileLog::decode(&[], &fake_key).unwrap_err();
         assert_eq!(error.to_string(), "expected the header byte at byte 0");
-        let error = ProfileLog::decode(&[0b1000]).unwrap_err();
+        let error = ProfileLog::decode(&[0b1000], &fake_key).unwrap_err();
         assert_eq!(error.offset, 0);
         // A record cut inside its key.
-        let error = ProfileLog::decode(&[0, HEX_KEY, 0, 0, 1, 0xab]).unwrap_err();
+        let error = ProfileLog::decode(&[0, HEX_KEY, 0, 0, 1, 0xab], &fake_key).unwrap_err();
         assert_eq!(error.to_string(), "expected an 8-byte key at byte 5");
         // A count of more journeys than there are bytes.
-        let error = ProfileLog::decode(&[0b100, 0x7f]).unwrap_err();
+        let error = ProfileLog::decode(&[0b100, 0x7f], &fake_key).unwrap_err();
         assert_eq!(error.expected, "the number of journey states");
         // A varint longer than its type.
-        let error = ProfileLog::decode(&[0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f]).unwrap_err();
+        let error =
+            ProfileLog::decode(&[0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f], &fake_key).unwrap_err();
         assert_eq!((error.offset, error.expected), (2, "an action name"));
     }
 

@@ -5,7 +5,8 @@ use std::ops::Bound;
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{DurableHistory, Fault, PROFILES, add_records, decode, failure};
+use super::names::{NAMES, Names};
+use super::{DurableHistory, Fault, PROFILES, add_records, decode, encode, failure, profile_id};
 use crate::history::HistoryError;
 use crate::value::Timestamp;
 
@@ -72,32 +73,33 @@ impl DurableHistory {
 /// of each profile's last decision. Journey states are kept: they are
 /// current, not history.
 fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
+    let names = Names::load(&txn.open_table(NAMES)?, None)?;
     let mut profiles = txn.open_table(PROFILES)?;
     let mut removed = 0usize;
-    let mut from: Option<String> = None;
+    let mut from: Option<Vec<u8>> = None;
     loop {
         let start = from.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut changed: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut read = 0usize;
-        for entry in profiles.range::<&str>((start, Bound::Unbounded))? {
+        for entry in profiles.range::<&[u8]>((start, Bound::Unbounded))? {
             let (key, value) = entry?;
-            let profile = key.value();
-            let mut log = decode(profile, value.value())?;
+            let profile = profile_id(key.value())?;
+            let mut log = decode(profile, value.value(), &*names)?;
             let gone = log.compact(cut);
             if gone > 0 {
                 removed = removed.saturating_add(gone);
                 let mut bytes = Vec::new();
-                log.encode(&mut bytes);
-                changed.push((profile.to_owned(), bytes));
+                encode(profile, &log, &*names, &mut bytes);
+                changed.push((key.value().to_vec(), bytes));
             }
             read += 1;
             if read == COMPACT_CHUNK {
-                from = Some(profile.to_owned());
+                from = Some(key.value().to_vec());
                 break;
             }
         }
         for (profile, bytes) in &changed {
-            profiles.insert(profile.as_str(), bytes.as_slice())?;
+            profiles.insert(profile.as_slice(), bytes.as_slice())?;
         }
         if read < COMPACT_CHUNK {
             break;

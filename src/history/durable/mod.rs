@@ -8,12 +8,13 @@
 //! | `meta`     | `&str`    | `&str`: `format = "nextbest-history"`, `version = "4"`             |
 //! | `counters` | `&str`    | `u64`: `records`, how many records the store holds                 |
 //! | `names`    | `u32`     | `&str`: the dictionary of action, channel and journey names, numbered 0, 1, 2… |
-//! | `profiles` | `profile` | `&[u8]`: the profile's whole history, compactly encoded            |
+//! | `profiles` | `&[u8]`: the profile id in UTF-8 | `&[u8]`: the profile's whole history, compactly encoded |
 //!
 //! A profile's value holds the instant of its last decision, its journey
 //! states, its records in recording order (names as dictionary numbers, the
-//! engine's 16-hex-digit keys as 8 bytes, any other key as its text,
-//! instants as deltas, whole seconds in fewer bytes) and, per action, the
+//! engine's 16-hex-digit keys left out when they are the ones the engine
+//! derives for the record in its place, else as 8 bytes, any other key as
+//! its text, instants as deltas, whole seconds in fewer bytes) and, per action, the
 //! sends compaction removed, so that `times_sent` and `last_sent` answer as
 //! before compaction: the layout is in `codec.rs`. A snapshot is one B-tree
 //! lookup and one decoding; a commit reads, decodes, extends, encodes and
@@ -76,7 +77,7 @@ use super::{
 use crate::rules::Category;
 use crate::value::Timestamp;
 use codec::{Entry, Key, Name, ProfileLog};
-use names::{Interner, NAMES, Names};
+use names::{Dictionary, Interner, NAMES, Names, engine_key};
 
 /// The value of `format` in the `meta` table.
 const FORMAT: &str = "nextbest-history";
@@ -87,10 +88,12 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// The key in `counters` of how many records the store holds.
 const RECORDS_HELD: &str = "records";
-/// Per profile, its whole history (see `codec.rs`).
-const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");
+/// Per profile (its id in UTF-8), its whole history (see `codec.rs`).
+/// Keyed by bytes, not `&str`: redb compares `&str` keys by checking both
+/// as UTF-8 first, at every step of every lookup.
+const PROFILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("profiles");
 
-type ProfilesTable = ReadOnlyTable<&'static str, &'static [u8]>;
+type ProfilesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// A contact history stored durably in one file.
 ///
@@ -169,8 +172,8 @@ impl View {
 
     /// The stored history of `profile`, if it has one.
     fn log(&self, profile: &str) -> Result<Option<ProfileLog>, Fault> {
-        match self.profiles.get(profile)? {
-            Some(value) => decode(profile, value.value()).map(Some),
+        match self.profiles.get(profile.as_bytes())? {
+            Some(value) => decode(profile, value.value(), &*self.names).map(Some),
             None => Ok(None),
         }
     }
@@ -226,9 +229,24 @@ fn text<'n>(names: &'n Names, profile: &str, number: Name) -> Result<&'n str, Fa
     })
 }
 
-/// The stored history of `profile`, decoded.
-fn decode(profile: &str, bytes: &[u8]) -> Result<ProfileLog, Fault> {
-    ProfileLog::decode(bytes).map_err(|e| {
+/// The bytes of the history of `profile`, whose names are in `names`.
+fn encode(profile: &str, log: &ProfileLog, names: &dyn Dictionary, out: &mut Vec<u8>) {
+    let derive = |action, how| engine_key(names, profile, action, how);
+    log.encode(out, &derive);
+}
+
+/// The id of a profile, stored as `key`.
+fn profile_id(key: &[u8]) -> Result<&str, Fault> {
+    std::str::from_utf8(key).map_err(|_| {
+        let shown = String::from_utf8_lossy(key);
+        Fault::damaged(format!("a profile id is not UTF-8: `{shown}`"))
+    })
+}
+
+/// The stored history of `profile`, decoded with the names of `names`.
+fn decode(profile: &str, bytes: &[u8], names: &dyn Dictionary) -> Result<ProfileLog, Fault> {
+    let derive = |action, how| engine_key(names, profile, action, how);
+    ProfileLog::decode(bytes, &derive).map_err(|e| {
         Fault::damaged(format!(
             "the history of profile `{profile}` does not decode: {e}"
         ))
@@ -446,15 +464,17 @@ impl History for DurableHistory {
 /// the transaction, and whether it changed them.
 type Touched<'u> = BTreeMap<&'u str, (ProfileLog, bool)>;
 
-/// The history of `profile` in `touched`, read from `profiles` first.
+/// The history of `profile` in `touched`, read from `profiles` (whose
+/// names are `known`) first.
 fn touch<'t, 'u>(
-    profiles: &impl ReadableTable<&'static str, &'static [u8]>,
+    profiles: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    known: &Names,
     touched: &'t mut Touched<'u>,
     profile: &'u str,
 ) -> Result<&'t mut (ProfileLog, bool), Fault> {
     if !touched.contains_key(profile) {
-        let log = match profiles.get(profile)? {
-            Some(value) => decode(profile, value.value())?,
+        let log = match profiles.get(profile.as_bytes())? {
+            Some(value) => decode(profile, value.value(), known)?,
             None => ProfileLog::default(),
         };
         touched.insert(profile, (log, false));
@@ -476,7 +496,7 @@ fn write_update(
     let mut touched = Touched::new();
     let mut conflicts = Vec::new();
     for seen in &update.basis {
-        let (log, _) = touch(&profiles, &mut touched, &seen.profile)?;
+        let (log, _) = touch(&profiles, known, &mut touched, &seen.profile)?;
         if log.last_at.map(Timestamp::from_micros) != seen.last_decided_at {
             conflicts.push(seen.profile.clone());
         }
@@ -500,19 +520,19 @@ fn write_update(
             key: Key::new(&record.key),
             journey,
         };
-        let (log, changed) = touch(&profiles, &mut touched, &record.profile)?;
+        let (log, changed) = touch(&profiles, known, &mut touched, &record.profile)?;
         log.decided(entry.at);
         log.records.push(entry);
         *changed = true;
     }
     for change in &update.journeys {
         let journey = names.intern(&change.journey)?;
-        let (log, changed) = touch(&profiles, &mut touched, &change.profile)?;
+        let (log, changed) = touch(&profiles, known, &mut touched, &change.profile)?;
         log.set_journey(journey, change.state);
         *changed = true;
     }
     for (profile, at) in &update.decided {
-        let (log, changed) = touch(&profiles, &mut touched, profile)?;
+        let (log, changed) = touch(&profiles, known, &mut touched, profile)?;
         log.decided(at.as_micros());
         *changed = true;
     }
@@ -520,8 +540,8 @@ fn write_update(
     let mut bytes = Vec::new();
     for (profile, (log, changed)) in &touched {
         if *changed {
-            log.encode(&mut bytes);
-            profiles.insert(*profile, bytes.as_slice())?;
+            encode(profile, log, &names, &mut bytes);
+            profiles.insert(profile.as_bytes(), bytes.as_slice())?;
         }
     }
     add_records(txn, update.records.len() as i64)?;

@@ -16,8 +16,47 @@ use compact_str::CompactString;
 use redb::{ReadableTable, TableDefinition};
 
 use super::Fault;
-use super::codec::Name;
+use super::codec::{Derivation, Name};
 use crate::hash::Fnv1a64;
+
+/// Names by number.
+pub(super) trait Dictionary {
+    /// The name numbered `number`.
+    fn text(&self, number: Name) -> Option<&str>;
+}
+
+/// The key the decision engine gives a record of `action` for `profile`,
+/// derived as `how` says: 64-bit FNV-1a over the profile, the action and
+/// then the count of sends, or the journey, enrolment and step,
+/// NUL-separated, numbers in decimal — the same bytes as
+/// `idempotency_key` in `decide` hashes (a test there keeps them the
+/// same; a key that differs is only stored in full, never wrong).
+pub(super) fn engine_key(
+    names: &dyn Dictionary,
+    profile: &str,
+    action: Name,
+    how: Derivation,
+) -> Option<u64> {
+    let mut hash = Fnv1a64::new();
+    hash.write(profile.bytes())
+        .write([0])
+        .write(names.text(action)?.bytes())
+        .write([0]);
+    match how {
+        Derivation::Send(count) => hash.write_decimal(count),
+        Derivation::Step {
+            journey,
+            enrolment,
+            step,
+        } => hash
+            .write(names.text(journey)?.bytes())
+            .write([0])
+            .write_decimal(enrolment)
+            .write([0])
+            .write_decimal(step),
+    };
+    Some(std::hash::Hasher::finish(&hash))
+}
 
 /// Number → name.
 pub(super) const NAMES: TableDefinition<u32, &str> = TableDefinition::new("names");
@@ -54,11 +93,6 @@ impl Names {
         Ok(Arc::new(names))
     }
 
-    /// The name numbered `number`.
-    pub fn text(&self, number: Name) -> Option<&str> {
-        self.texts.get(number as usize).map(CompactString::as_str)
-    }
-
     /// The number of `text`, if it was ever recorded.
     pub fn number(&self, text: &str) -> Option<Name> {
         self.numbers.get(text).copied()
@@ -73,6 +107,22 @@ impl Names {
         self.texts.push(text.into());
         self.numbers.insert(text.into(), number);
         number
+    }
+}
+
+impl Dictionary for Names {
+    fn text(&self, number: Name) -> Option<&str> {
+        self.texts.get(number as usize).map(CompactString::as_str)
+    }
+}
+
+impl Dictionary for Interner<'_> {
+    fn text(&self, number: Name) -> Option<&str> {
+        let first = self.known.len();
+        match (number as usize).checked_sub(first) {
+            Some(added) => self.added.text(Name::try_from(added).ok()?),
+            None => self.known.text(number),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::codec::{Entry, Key, ProfileLog};
 use super::names::{Interner, NAMES, Names};
-use super::{COUNTERS, DurableHistory, Fault, META, PROFILES, RECORDS_HELD, begin_write};
+use super::{COUNTERS, DurableHistory, Fault, META, PROFILES, RECORDS_HELD, begin_write, encode};
 use crate::history::{JourneyState, JourneyStatus, Outcome};
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -63,8 +63,8 @@ pub(super) fn upgrade(db: &Database, found: u32) -> Result<(), Fault> {
         let mut profiles = txn.open_table(PROFILES)?;
         let mut bytes = Vec::new();
         for (profile, log) in &logs {
-            log.encode(&mut bytes);
-            profiles.insert(profile.as_str(), bytes.as_slice())?;
+            encode(profile, log, &names, &mut bytes);
+            profiles.insert(profile.as_bytes(), bytes.as_slice())?;
         }
         names.write(&mut txn.open_table(NAMES)?)?;
         let mut counters = txn.open_table(COUNTERS)?;

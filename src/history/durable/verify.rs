@@ -2,7 +2,7 @@
 
 use redb::ReadableTable;
 
-use super::{DurableHistory, Fault, HistoryError, RECORDS_HELD, View, decode, text};
+use super::{DurableHistory, Fault, HistoryError, RECORDS_HELD, View, decode, profile_id, text};
 
 /// What a store holds, counted by [`DurableHistory::verify`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,8 @@ impl DurableHistory {
             };
             for entry in view.profiles.iter()? {
                 let (key, value) = entry?;
-                let profile = key.value();
-                let log = decode(profile, value.value())?;
+                let profile = profile_id(key.value())?;
+                let log = decode(profile, value.value(), &*view.names)?;
                 let names = (log.records.iter())
                     .flat_map(|e| [Some(e.action), Some(e.channel), e.journey.map(|j| j.0)])
                     .flatten()
