@@ -59,10 +59,11 @@ mod verify;
 
 pub use verify::Contents;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use compact_str::CompactString;
 use redb::{
@@ -74,6 +75,7 @@ use super::{
     Commit, History, HistoryError, JourneyState, LastDecision, Outcome, ProfileSnapshot, Record,
     Update,
 };
+use crate::hash::Fnv1a64;
 use crate::rules::Category;
 use crate::value::Timestamp;
 use codec::{Entry, Key, Name, ProfileLog};
@@ -140,7 +142,20 @@ pub struct DurableHistory {
     /// The tables as of the last commit; `None` when it could not be taken,
     /// then each query reads a fresh snapshot.
     view: Option<View>,
+    /// The histories snapshots read since the last commit, decoded: the
+    /// next commit, which records the decisions made from them (through
+    /// [`Batched`](super::Batched), a thousand at a time), starts from them
+    /// instead of reading and decoding each again. Valid until a commit:
+    /// this handle is the store's only writer.
+    read: Mutex<ReadCache>,
 }
+
+/// Decoded histories by profile.
+type ReadCache = HashMap<CompactString, ProfileLog, BuildHasherDefault<Fnv1a64>>;
+
+/// How many histories [`DurableHistory::read`] keeps at most: more than a
+/// batch's, and a bound for a handle that reads without committing.
+const READ_CACHE: usize = 16_384;
 
 impl fmt::Debug for DurableHistory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -294,10 +309,23 @@ impl DurableHistory {
         Ok(self.len()? == 0)
     }
 
+    /// Keeps the history of `profile` a snapshot read (`None`: it has none)
+    /// for the next commit.
+    fn remember(&self, profile: &str, log: Option<&ProfileLog>) {
+        if let Ok(mut read) = self.read.lock()
+            && read.len() < READ_CACHE
+        {
+            read.insert(profile.into(), log.cloned().unwrap_or_default());
+        }
+    }
+
     /// Commits, then takes the snapshot later queries read.
     fn commit_txn(&mut self, txn: WriteTransaction) -> Result<(), HistoryError> {
         // The snapshot of before is stale either way; its names still hold.
         let known = self.view.take().map(|view| view.names);
+        if let Ok(mut read) = self.read.lock() {
+            read.clear();
+        }
         let committed = txn.commit().map_err(|e| failure(&self.path, e));
         // After a failed commit, the snapshot shows what the store holds.
         self.view = View::open(&self.db, known.as_ref()).ok();
@@ -354,7 +382,9 @@ impl History for DurableHistory {
     ) -> Result<ProfileSnapshot, HistoryError> {
         self.read(|view| {
             let mut snapshot = ProfileSnapshot::new(profile, since);
-            let Some(log) = view.log(profile)? else {
+            let log = view.log(profile)?;
+            self.remember(profile, log.as_ref());
+            let Some(log) = log else {
                 return Ok(snapshot);
             };
             for (action, count, last) in log.counters() {
@@ -383,7 +413,10 @@ impl History for DurableHistory {
         if update.is_empty() {
             return Ok(Commit::Committed);
         }
-        let refused = self.write(|txn, names| write_update(txn, names, update))?;
+        let mut read = (self.read.lock())
+            .map(|mut read| std::mem::take(&mut *read))
+            .unwrap_or_default();
+        let refused = self.write(|txn, names| write_update(txn, names, update, &mut read))?;
         Ok(refused.map_or(Commit::Committed, Commit::Conflict))
     }
 
@@ -464,18 +497,27 @@ impl History for DurableHistory {
 /// the transaction, and whether it changed them.
 type Touched<'u> = BTreeMap<&'u str, (ProfileLog, bool)>;
 
-/// The history of `profile` in `touched`, read from `profiles` (whose
-/// names are `known`) first.
+/// Where an update finds the histories it rewrites: those snapshots read
+/// since the last commit, else the table (whose names are `known`).
+struct Source<'s, T> {
+    profiles: &'s T,
+    known: &'s Names,
+    read: &'s mut ReadCache,
+}
+
+/// The history of `profile` in `touched`, from `source` first.
 fn touch<'t, 'u>(
-    profiles: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    known: &Names,
+    source: &mut Source<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     touched: &'t mut Touched<'u>,
     profile: &'u str,
 ) -> Result<&'t mut (ProfileLog, bool), Fault> {
     if !touched.contains_key(profile) {
-        let log = match profiles.get(profile.as_bytes())? {
-            Some(value) => decode(profile, value.value(), known)?,
-            None => ProfileLog::default(),
+        let log = match source.read.remove(profile) {
+            Some(log) => log,
+            None => match source.profiles.get(profile.as_bytes())? {
+                Some(value) => decode(profile, value.value(), source.known)?,
+                None => ProfileLog::default(),
+            },
         };
         touched.insert(profile, (log, false));
     }
@@ -491,12 +533,18 @@ fn write_update(
     txn: &WriteTransaction,
     known: &Names,
     update: &Update,
+    read: &mut ReadCache,
 ) -> Result<Option<Vec<CompactString>>, Fault> {
     let mut profiles = txn.open_table(PROFILES)?;
     let mut touched = Touched::new();
+    let mut source = Source {
+        profiles: &profiles,
+        known,
+        read,
+    };
     let mut conflicts = Vec::new();
     for seen in &update.basis {
-        let (log, _) = touch(&profiles, known, &mut touched, &seen.profile)?;
+        let (log, _) = touch(&mut source, &mut touched, &seen.profile)?;
         if log.last_at.map(Timestamp::from_micros) != seen.last_decided_at {
             conflicts.push(seen.profile.clone());
         }
@@ -520,19 +568,19 @@ fn write_update(
             key: Key::new(&record.key),
             journey,
         };
-        let (log, changed) = touch(&profiles, known, &mut touched, &record.profile)?;
+        let (log, changed) = touch(&mut source, &mut touched, &record.profile)?;
         log.decided(entry.at);
         log.records.push(entry);
         *changed = true;
     }
     for change in &update.journeys {
         let journey = names.intern(&change.journey)?;
-        let (log, changed) = touch(&profiles, known, &mut touched, &change.profile)?;
+        let (log, changed) = touch(&mut source, &mut touched, &change.profile)?;
         log.set_journey(journey, change.state);
         *changed = true;
     }
     for (profile, at) in &update.decided {
-        let (log, changed) = touch(&profiles, known, &mut touched, profile)?;
+        let (log, changed) = touch(&mut source, &mut touched, profile)?;
         log.decided(at.as_micros());
         *changed = true;
     }

@@ -105,6 +105,7 @@ impl DurableHistory {
             path,
             db,
             view: Some(view),
+            read: std::sync::Mutex::default(),
         })
     }
 }
