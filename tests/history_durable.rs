@@ -680,3 +680,68 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
     drop(history);
     assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
 }
+
+#[test]
+fn a_profile_whose_history_does_not_decode_is_damage_naming_it() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let m = Category::Marketing;
+    let mut history = DurableHistory::open(&path).unwrap();
+    history
+        .record(&Update::from(vec![
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-2", "mail", "email", m, Outcome::Sent, 10),
+        ]))
+        .unwrap();
+    drop(history);
+    // Bytes no nextbest writes, under c-2: a header bit it never sets.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&[u8], &[u8]>::new("profiles"))
+            .unwrap()
+            .insert("c-2".as_bytes(), [0x80u8, 1, 2].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let mut history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 1);
+    let at = Timestamp::from_micros(20);
+    let errors = [
+        history.snapshot("c-2", at, at).unwrap_err(),
+        history.times_sent("c-2", "mail").unwrap_err(),
+        history.verify().unwrap_err(),
+        history
+            .record(&Update::from(vec![record(
+                "c-2",
+                "mail",
+                "email",
+                m,
+                Outcome::Sent,
+                20,
+            )]))
+            .unwrap_err(),
+    ];
+    for error in errors {
+        assert!(
+            matches!(&error, HistoryError::Damaged { path: p, .. } if *p == path),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("profile `c-2`"), "{message}");
+        assert!(message.contains("at byte 0"), "{message}");
+    }
+    // Nothing was written over it, and c-1 is still recorded into.
+    history
+        .record(&Update::from(vec![record(
+            "c-1",
+            "mail",
+            "email",
+            m,
+            Outcome::Sent,
+            20,
+        )]))
+        .unwrap();
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 2);
+    assert!(history.records("c-2").is_err());
+}

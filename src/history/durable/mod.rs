@@ -39,7 +39,9 @@
 //! `last_decided`, with names and keys as text); version 2 had no
 //! `last_decided`, version 1 no journeys either. Opening an older store
 //! rewrites it as version 4 in one commit: a crash during the upgrade leaves
-//! the old store as it was. For a store before version 3 the instant of a
+//! the old store as it was. redb then compacts the file, giving back the
+//! old tables' space (a crash during that loses nothing: each of its steps
+//! is a commit of the same contents). For a store before version 3 the instant of a
 //! profile's last decision is worked out from the records that are not sends
 //! and the journey states' entry and exit instants; a version 2 decision
 //! that only marked a journey stage for a retry left no trace of its

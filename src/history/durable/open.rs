@@ -87,12 +87,16 @@ impl DurableHistory {
         })?
     }
 
-    fn from_database(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
+    fn from_database(path: PathBuf, mut db: Database) -> Result<DurableHistory, HistoryError> {
         match inspect(&path, &db)? {
             // A new file, or one whose first commit never happened.
             Found::Empty => initialize(&db).map_err(|e| failure(&path, e))?,
             Found::Version(found) if found < Self::FORMAT_VERSION => {
                 upgrade(&db, found).map_err(|e| failure(&path, e))?;
+                // The old tables' pages are free now: moved to the end and
+                // cut off, so that the upgrade gives the space back.
+                db.compact()
+                    .map_err(|e| failure(&path, redb::Error::from(e)))?;
             }
             Found::Version(_) => {}
         }
