@@ -17,8 +17,9 @@
 //! its text, instants as deltas, whole seconds in fewer bytes) and, per action, the
 //! sends compaction removed, so that `times_sent` and `last_sent` answer as
 //! before compaction: the layout is in `codec.rs`. A snapshot is one B-tree
-//! lookup and one decoding; a commit reads, decodes, extends, encodes and
-//! writes each profile it records once, in one transaction with the names
+//! lookup and one decoding; a commit extends, encodes and writes each
+//! profile it records once (starting from what the snapshots of its
+//! decisions decoded, else reading it), in one transaction with the names
 //! it adds and the count of records. The dictionary is small (the names of
 //! the rules' actions, channels and journeys) and read whole into memory.
 //! There is no index by time: compaction reads every profile's value (one
