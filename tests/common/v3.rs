@@ -58,11 +58,12 @@ pub fn write_v3(path: &Path, updates: &[Update], cut: Option<i64>) {
             for r in &update.records {
                 let (p, at) = (r.profile.as_str(), r.at.as_micros());
                 let category = u8::from(r.category == Category::Transactional);
-                let outcome = match r.outcome {
-                    Outcome::Sent => 0,
-                    Outcome::HeldOut => 1,
-                    Outcome::Skipped => 2,
-                };
+                // Format 3's codes: the position in this list (written so
+                // that it still compiles when the enums grow).
+                let outcome = [Outcome::Sent, Outcome::HeldOut, Outcome::Skipped]
+                    .iter()
+                    .position(|o| *o == r.outcome)
+                    .unwrap() as u8;
                 if r.outcome == Outcome::Sent {
                     let key = (p, r.action.as_str());
                     let (count, latest) = actions.get(key).unwrap().map_or((0, at), |v| v.value());
@@ -98,11 +99,14 @@ pub fn write_v3(path: &Path, updates: &[Update], cut: Option<i64>) {
             }
             for change in &update.journeys {
                 let state = change.state;
-                let (status, left_at) = match state.status {
-                    JourneyStatus::Active => (0, 0),
-                    JourneyStatus::Exited(at) => (1, at.as_micros()),
-                    JourneyStatus::Completed(at) => (2, at.as_micros()),
+                let status = if matches!(state.status, JourneyStatus::Exited(_)) {
+                    1
+                } else if matches!(state.status, JourneyStatus::Completed(_)) {
+                    2
+                } else {
+                    0
                 };
+                let left_at = state.left_at().map_or(0, |at| at.as_micros());
                 let value = (
                     state.entered_at.as_micros(),
                     state.enrolment,
