@@ -1,7 +1,8 @@
 //! The durable store on a failing disk, through a redb storage backend of
 //! the test's own: a write that fails is not acknowledged and leaves the
 //! store whole; a read that fails fails the decision that needed it (SPEC
-//! §5 item 8), never answering "never sent".
+//! §5 item 8), never answering "never sent"; an upgrade from format 3 cut
+//! short leaves the old store readable.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,7 +16,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::record;
+use common::{record, v3};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{DurableHistory, History, HistoryError, Outcome, Update};
 use nextbest::rules::{Category, Format, RuleSet};
@@ -34,8 +35,13 @@ struct FlakyDisk {
 
 impl FlakyDisk {
     fn new() -> FlakyDisk {
+        FlakyDisk::holding(Vec::new())
+    }
+
+    /// A disk holding `bytes`, never failing.
+    fn holding(bytes: Vec<u8>) -> FlakyDisk {
         FlakyDisk {
-            bytes: Arc::new(Mutex::new(Vec::new())),
+            bytes: Arc::new(Mutex::new(bytes)),
             budget: Arc::new(AtomicI64::new(-1)),
             failing_reads: Arc::new(AtomicBool::new(false)),
         }
@@ -220,4 +226,60 @@ fn a_failed_read_fails_the_decision() {
     let history = DurableHistory::open_backend("flaky.redb", disk).unwrap();
     let decision = engine.decide(&profile, &history, now, Options::default());
     assert!(decision.unwrap().emissions.is_empty());
+}
+
+#[test]
+fn an_upgrade_cut_short_leaves_the_old_store_readable() {
+    let m = Category::Marketing;
+    let updates = [
+        Update::from(vec![
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-2", "mail", "email", m, Outcome::HeldOut, 10),
+        ]),
+        Update::from(vec![
+            record("c-1", "push", "push", m, Outcome::Sent, 20),
+            record("c-1", "mail", "email", m, Outcome::Sent, 20),
+        ]),
+    ];
+    let dir = common::Scratch::new("upgrade-cut-short");
+    let file = dir.file("v3.redb");
+    // Compacted at 15: c-1's first send is only counted any more.
+    v3::write_v3(&file, &updates, Some(15));
+    let v3_bytes = std::fs::read(&file).unwrap();
+    // Every answer, before and after an upgrade however it ended.
+    let answers = |history: &DurableHistory| {
+        let after = Timestamp::from_micros(15);
+        (
+            history.times_sent("c-1", "mail").unwrap(),
+            history.last_sent("c-1", "mail").unwrap(),
+            history.sends_after("c-1", None, m, after).unwrap(),
+            history.records("c-1").unwrap(),
+            history.records("c-2").unwrap(),
+            history.last_decided_at("c-2").unwrap(),
+            history.len().unwrap(),
+        )
+    };
+    let expected = answers(&DurableHistory::open(&file).unwrap());
+    assert_eq!(expected.0, 2);
+    assert_eq!(expected.3.len(), 2);
+    let mut failed = 0;
+    for budget in 0.. {
+        assert!(budget < 1_000, "the upgrade never succeeded");
+        let disk = FlakyDisk::holding(v3_bytes.clone());
+        disk.budget.store(budget, Ordering::SeqCst);
+        let opened = DurableHistory::open_backend("flaky.redb", disk.clone());
+        let done = opened.is_ok();
+        if let Err(error) = opened {
+            failed += 1;
+            assert!(error.to_string().contains("flaky.redb"), "{error}");
+        }
+        // After the restart, the store opens (upgraded now, or before) and
+        // answers as before.
+        let history = DurableHistory::open_backend("flaky.redb", disk.restarted()).unwrap();
+        assert_eq!(answers(&history), expected, "budget {budget}");
+        if done {
+            break;
+        }
+    }
+    assert!(failed > 0, "no upgrade was cut short");
 }

@@ -38,7 +38,7 @@ use proptest::prelude::*;
 mod common;
 
 use common::model::*;
-use common::record;
+use common::{record, v3};
 
 impl Store for DurableHistory {
     fn all_records(&self, profile: &str) -> Vec<Record> {
@@ -204,6 +204,40 @@ proptest! {
         }
         assert_same(&durable, &model, &all, cut)?;
     }
+
+    #[test]
+    fn a_version_3_store_is_upgraded_with_every_answer_unchanged(
+        updates in prop::collection::vec(arb_update(), 1..8),
+        cut in proptest::option::of(-30i64..210),
+    ) {
+        let dir = TempDir::new();
+        let path = dir.file("history.redb");
+        v3::write_v3(&path, &updates, cut);
+        let mut model = MemoryHistory::new();
+        let mut all: Vec<Record> = Vec::new();
+        for update in &updates {
+            model.record(update).unwrap();
+            all.extend(update.records.iter().cloned());
+        }
+        let history = DurableHistory::open(&path).unwrap();
+        let cut = cut.unwrap_or(i64::MIN);
+        assert_same(&history, &model, &all, cut)?;
+        let mut held = 0;
+        for profile in PROFILES {
+            let last = model.last_decided_at(profile).unwrap();
+            let kept: Vec<Record> = (model.records(profile).iter())
+                .filter(|r| r.at.as_micros() > cut || Some(r.at) == last)
+                .cloned()
+                .collect();
+            prop_assert_eq!(history.records(profile).unwrap(), kept.clone());
+            held += kept.len() as u64;
+        }
+        prop_assert_eq!(history.len().unwrap(), held);
+        prop_assert_eq!(history.verify().unwrap().records, held);
+        drop(history);
+        prop_assert_eq!(v3::tables(&path), ["counters", "meta", "names", "profiles"]);
+        prop_assert_eq!(get_meta(&path, "version"), Some("4".to_owned()));
+    }
 }
 
 #[test]
@@ -303,24 +337,24 @@ fn a_store_of_a_newer_version_is_refused_and_left_alone() {
         get_meta(&path, "format").as_deref(),
         Some("nextbest-history")
     );
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
-    assert_eq!(DurableHistory::FORMAT_VERSION, 3);
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
+    assert_eq!(DurableHistory::FORMAT_VERSION, 4);
 
-    set_meta(&path, "version", "4");
+    set_meta(&path, "version", "5");
     let error = DurableHistory::open(&path).unwrap_err();
     assert!(
         matches!(
             &error,
-            HistoryError::Format { path: p, found: 4, expected: 3 } if *p == path
+            HistoryError::Format { path: p, found: 5, expected: 4 } if *p == path
         ),
         "{error:?}"
     );
     let message = error.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("version 5"), "{message}");
     assert!(message.contains("version 4"), "{message}");
-    assert!(message.contains("version 3"), "{message}");
     assert!(message.contains("newer nextbest"), "{message}");
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("5"));
 
     // Another format's metadata, or no version.
     set_meta(&path, "format", "something-else");
@@ -358,35 +392,20 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
         })
         .unwrap();
     drop(history);
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
     let history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.journey("c-1", "rescue").unwrap(), Some(state));
 }
 
 /// A store of format 1 at `path`: one send to `c-1` and one holdout.
 fn version_1_store(path: &Path) {
-    let mut history = DurableHistory::open(path).unwrap();
     let m = Category::Marketing;
-    history
-        .record(&Update::from(vec![
-            record("c-1", "mail", "email", m, Outcome::Sent, 10),
-            record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
-        ]))
-        .unwrap();
-    drop(history);
-    // What version 1 wrote: no journey tables.
-    let db = redb::Database::open(path).unwrap();
-    let txn = db.begin_write().unwrap();
-    let steps = redb::TableDefinition::<(&str, u64), (&str, u32)>::new("record_steps");
-    let journeys =
-        redb::TableDefinition::<(&str, &str), (i64, u32, u32, bool, u8, i64)>::new("journeys");
-    assert!(txn.delete_table(steps).unwrap());
-    assert!(txn.delete_table(journeys).unwrap());
-    txn.open_table(redb::TableDefinition::<&str, &str>::new("meta"))
-        .unwrap()
-        .insert("version", "1")
-        .unwrap();
-    txn.commit().unwrap();
+    let records = vec![
+        record("c-1", "mail", "email", m, Outcome::Sent, 10),
+        record("c-1", "mail", "email", m, Outcome::HeldOut, 20),
+    ];
+    v3::write_v3(path, &[Update::from(records)], None);
+    v3::downgrade(path, 1);
 }
 
 #[test]
@@ -410,7 +429,7 @@ fn opening_unchanged_creates_nothing_and_upgrades_nothing() {
             error,
             HistoryError::NeedsUpgrade {
                 found: 1,
-                expected: 3,
+                expected: 4,
                 ..
             }
         ),
@@ -570,7 +589,8 @@ fn decisions_against_the_store_are_those_against_memory() {
         .map(|line| Profile::from_json(&engine.rules().schema, line).unwrap())
         .collect();
     let dir = TempDir::new();
-    let mut durable = DurableHistory::open(dir.file("history.redb")).unwrap();
+    let path = dir.file("history.redb");
+    let mut durable = DurableHistory::open(&path).unwrap();
     let mut memory = MemoryHistory::new();
     let start = Timestamp::parse("2026-11-24T09:00:00Z")
         .unwrap()
@@ -591,6 +611,29 @@ fn decisions_against_the_store_are_those_against_memory() {
         }
     }
     assert!(sent > profiles.len(), "only {sent} sends");
+    drop(durable);
+    // The store derives the engine's keys instead of storing them: no
+    // profile's value holds the 8 bytes of one of its keys.
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn
+        .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("profiles"))
+        .unwrap();
+    let mut keys = 0;
+    for profile in &profiles {
+        let Some(value) = table.get(profile.id().as_bytes()).unwrap() else {
+            assert!(memory.records(profile.id()).is_empty(), "{}", profile.id());
+            continue;
+        };
+        let value = value.value();
+        for record in memory.records(profile.id()) {
+            let key = u64::from_str_radix(&record.key, 16).unwrap().to_be_bytes();
+            let stored = value.windows(8).any(|bytes| bytes == key);
+            assert!(!stored, "{}'s key {} is stored", profile.id(), record.key);
+            keys += 1;
+        }
+    }
+    assert!(keys > sent, "only {keys} keys");
 }
 
 #[test]
@@ -598,7 +641,6 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
     let dir = TempDir::new();
     let path = dir.file("history.redb");
     let (sent_at, left_at) = (Timestamp::from_micros(10), Timestamp::from_micros(50));
-    let mut history = DurableHistory::open(&path).unwrap();
     let mut record = Record {
         profile: "c-1".into(),
         action: "mail".into(),
@@ -610,7 +652,7 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
         key: "k".into(),
         journey: None,
     };
-    history.record(&vec![record.clone()].into()).unwrap();
+    let mut updates = vec![Update::from(vec![record.clone()])];
     let mut state = JourneyState::entered(sent_at, 1);
     state.status = JourneyStatus::Exited(left_at);
     let left = JourneyUpdate {
@@ -619,23 +661,15 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
         state,
     };
     record.profile = "c-2".into();
-    history.record(&vec![record].into()).unwrap();
-    history
-        .record(&Update {
-            journeys: vec![left],
-            ..Update::default()
-        })
-        .unwrap();
-    drop(history);
-    // As version 2 wrote it: without the notes of journey-only decisions.
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.delete_table(redb::TableDefinition::<&str, i64>::new("last_decided"))
-            .unwrap();
-        txn.commit().unwrap();
-    }
-    set_meta(&path, "version", "2");
+    updates.push(Update::from(vec![record]));
+    // A decision that only changed a journey state: version 2 left no
+    // note of its instant.
+    updates.push(Update {
+        journeys: vec![left],
+        ..Update::default()
+    });
+    v3::write_v3(&path, &updates, None);
+    v3::downgrade(&path, 2);
 
     let history = DurableHistory::open(&path).unwrap();
     assert_eq!(history.last_decided_at("c-1").unwrap(), Some(sent_at));
@@ -644,5 +678,70 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
     let last = history.last_decision("c-2").unwrap().unwrap();
     assert_eq!((last.at, last.sent.len()), (left_at, 0));
     drop(history);
-    assert_eq!(get_meta(&path, "version").as_deref(), Some("3"));
+    assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
+}
+
+#[test]
+fn a_profile_whose_history_does_not_decode_is_damage_naming_it() {
+    let dir = TempDir::new();
+    let path = dir.file("history.redb");
+    let m = Category::Marketing;
+    let mut history = DurableHistory::open(&path).unwrap();
+    history
+        .record(&Update::from(vec![
+            record("c-1", "mail", "email", m, Outcome::Sent, 10),
+            record("c-2", "mail", "email", m, Outcome::Sent, 10),
+        ]))
+        .unwrap();
+    drop(history);
+    // Bytes no nextbest writes, under c-2: a header bit it never sets.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&[u8], &[u8]>::new("profiles"))
+            .unwrap()
+            .insert("c-2".as_bytes(), [0x80u8, 1, 2].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let mut history = DurableHistory::open(&path).unwrap();
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 1);
+    let at = Timestamp::from_micros(20);
+    let errors = [
+        history.snapshot("c-2", at, at).unwrap_err(),
+        history.times_sent("c-2", "mail").unwrap_err(),
+        history.verify().unwrap_err(),
+        history
+            .record(&Update::from(vec![record(
+                "c-2",
+                "mail",
+                "email",
+                m,
+                Outcome::Sent,
+                20,
+            )]))
+            .unwrap_err(),
+    ];
+    for error in errors {
+        assert!(
+            matches!(&error, HistoryError::Damaged { path: p, .. } if *p == path),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("profile `c-2`"), "{message}");
+        assert!(message.contains("at byte 0"), "{message}");
+    }
+    // Nothing was written over it, and c-1 is still recorded into.
+    history
+        .record(&Update::from(vec![record(
+            "c-1",
+            "mail",
+            "email",
+            m,
+            Outcome::Sent,
+            20,
+        )]))
+        .unwrap();
+    assert_eq!(history.times_sent("c-1", "mail").unwrap(), 2);
+    assert!(history.records("c-2").is_err());
 }

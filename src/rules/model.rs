@@ -158,17 +158,6 @@ pub enum Category {
 }
 
 impl Category {
-    /// The categories a filter selects: `filter` itself, or every category
-    /// when it is `None` (a cap without a category counts both).
-    #[cfg_attr(not(feature = "durable"), allow(dead_code))]
-    pub(crate) const fn selected(filter: Option<Category>) -> &'static [Category] {
-        match filter {
-            Some(Category::Marketing) => &[Category::Marketing],
-            Some(Category::Transactional) => &[Category::Transactional],
-            None => &[Category::Marketing, Category::Transactional],
-        }
-    }
-
     /// The name as written in rule files.
     pub const fn name(self) -> &'static str {
         match self {

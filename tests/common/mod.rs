@@ -185,3 +185,6 @@ pub fn keys_in_order(line: &str) -> Vec<String> {
     }
     serde_json::from_str::<Keys>(line).unwrap().0
 }
+
+#[cfg(feature = "durable")]
+pub mod v3;

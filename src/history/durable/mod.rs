@@ -1,109 +1,104 @@
 //! A durable [`History`] in one file: an embedded, transactional
 //! [redb](https://docs.rs/redb) database.
 //!
-//! # File format, version 3
+//! # File format, version 4
 //!
-//! | table             | key                                            | value                                                   |
-//! |-------------------|------------------------------------------------|---------------------------------------------------------|
-//! | `meta`            | `&str`                                         | `&str`: `format = "nextbest-history"`, `version = "3"`  |
-//! | `counters`        | `&str`                                         | `u64`: `next_seq`, the sequence number of the next record |
-//! | `actions`         | `(profile, action)`                            | `(times_sent u32, last_sent i64 µs)`, sends only        |
-//! | `sends`           | `(profile, channel, category u8, at i64 µs, seq u64)` | `()`, sends only                                 |
-//! | `records`         | `(profile, seq u64)`                           | `(action, channel, category u8, outcome u8, at, send_at, key)` |
-//! | `records_by_time` | `(at i64 µs, seq u64)`                         | `profile`, for retention                                |
-//! | `record_steps`    | `(profile, seq u64)`                           | `(journey, step u32)`, records of journey steps only    |
-//! | `journeys`        | `(profile, journey)`                           | `(entered_at i64 µs, enrolment u32, done u32, tried bool, status u8, left_at i64 µs)` |
-//! | `last_decided`    | `profile`                                      | `i64 µs`: the latest decision that sent nothing         |
+//! | table      | key       | value                                                              |
+//! |------------|-----------|--------------------------------------------------------------------|
+//! | `meta`     | `&str`    | `&str`: `format = "nextbest-history"`, `version = "4"`             |
+//! | `counters` | `&str`    | `u64`: `records`, how many records the store holds                 |
+//! | `names`    | `u32`     | `&str`: the dictionary of action, channel and journey names, numbered 0, 1, 2… |
+//! | `profiles` | `&[u8]`: the profile id in UTF-8 | `&[u8]`: the profile's whole history, compactly encoded |
 //!
-//! A cooldown or `max_sends` check is one B-tree lookup in `actions`; a rolling
-//! cap is one range scan of `sends` over exactly the sends inside the window of
-//! one (profile, channel, category), as in [`MemoryHistory`](super::MemoryHistory).
-//! Categories are stored as 0 = marketing, 1 = transactional; outcomes as
-//! 0 = sent, 1 = held out, 2 = skipped; journey statuses as 0 = active,
-//! 1 = exited, 2 = completed (`left_at` is 0 while active).
+//! A profile's value holds the instant of its last decision, its journey
+//! states, its records in recording order (names as dictionary numbers, the
+//! engine's 16-hex-digit keys left out when they are the ones the engine
+//! derives for the record in its place, else as 8 bytes, any other key as
+//! its text, instants as deltas, whole seconds in fewer bytes) and, per action, the
+//! sends compaction removed, so that `times_sent` and `last_sent` answer as
+//! before compaction: the layout is in `codec.rs`. A snapshot is one B-tree
+//! lookup and one decoding; a commit extends, encodes and writes each
+//! profile it records once (starting from what the snapshots of its
+//! decisions decoded, else reading it), in one transaction with the names
+//! it adds and the count of records. The dictionary is small (the names of
+//! the rules' actions, channels and journeys) and read whole into memory.
+//! There is no index by time: compaction reads every profile's value (one
+//! pass over the table) and rewrites those it removes records from.
 //!
 //! The instant of a profile's last decision, which replays are checked
-//! against, is the later of its latest `last_sent` in `actions` and its
-//! `last_decided`; compaction keeps the records decided at it.
+//! against, is the latest instant of its records and of its decisions that
+//! only changed journey states; compaction keeps the records decided at it.
 //!
-//! Version 1 had neither `record_steps` nor `journeys`; version 2 had no
-//! `last_decided`. Opening an older store adds what it lacks and sets the
-//! version to 3, in one commit. `last_decided` is then worked out from the
-//! records that are not sends and from the journey states' entry and exit
-//! instants; a version 2 decision that only marked a journey stage for a
-//! retry left no trace of its instant, so a batch decided by an older
-//! nextbest should not be re-run at the same instant after upgrading.
+//! Bytes that do not decode (a profile's value, or a name missing from the
+//! dictionary) are [`HistoryError::Damaged`], naming the profile; nothing is
+//! decided from them or written over them.
+//!
+//! # Older formats
+//!
+//! Version 3 kept a B-tree entry per record in several tables (`actions`,
+//! `sends`, `records`, `records_by_time`, `record_steps`, `journeys`,
+//! `last_decided`, with names and keys as text); version 2 had no
+//! `last_decided`, version 1 no journeys either. Opening an older store
+//! rewrites it as version 4 in one commit: a crash during the upgrade leaves
+//! the old store as it was. redb then compacts the file, giving back the
+//! old tables' space (a crash during that loses nothing: each of its steps
+//! is a commit of the same contents). For a store before version 3 the instant of a
+//! profile's last decision is worked out from the records that are not sends
+//! and the journey states' entry and exit instants; a version 2 decision
+//! that only marked a journey stage for a retry left no trace of its
+//! instant, so a batch decided by an older nextbest should not be re-run at
+//! the same instant after upgrading.
 //!
 //! The `meta` table keeps its name and types in every future version, so that
 //! any version can tell which version wrote a file.
 
+mod codec;
+mod compact;
 mod contain;
+mod names;
 mod open;
+mod upgrade;
 mod verify;
 
 pub use verify::Contents;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::ops::{Bound, RangeInclusive};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
-
-use redb::{
-    Database, DatabaseError, ReadOnlyTable, ReadableTable, ReadableTableMetadata, StorageError,
-    TableDefinition, TableError, WriteTransaction,
-};
+use std::sync::{Arc, Mutex};
 
 use compact_str::CompactString;
+use redb::{
+    Database, DatabaseError, ReadOnlyTable, ReadableTable, StorageError, TableDefinition,
+    TableError, WriteTransaction,
+};
 
 use super::{
-    Basis, Commit, History, HistoryError, JourneyState, JourneyStatus, LastDecision, Outcome,
-    ProfileSnapshot, Record, Update,
+    Commit, History, HistoryError, JourneyState, LastDecision, Outcome, ProfileSnapshot, Record,
+    Update,
 };
+use crate::hash::Fnv1a64;
 use crate::rules::Category;
 use crate::value::Timestamp;
+use codec::{Entry, Key, Name, ProfileLog};
+use names::{Dictionary, Interner, NAMES, Names, engine_key};
 
 /// The value of `format` in the `meta` table.
 const FORMAT: &str = "nextbest-history";
 
 /// Format version metadata.
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
-/// Monotonic counters (`next_seq`).
+/// Totals (`records`).
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
-/// Per (profile, action): (times sent, last send decided at, µs).
-const ACTIONS: TableDefinition<(&str, &str), (u32, i64)> = TableDefinition::new("actions");
-/// Sends by (profile, channel, category, decided at µs, seq).
-const SENDS: TableDefinition<(&str, &str, u8, i64, u64), ()> = TableDefinition::new("sends");
-/// Every record by (profile, seq).
-const RECORDS: TableDefinition<(&str, u64), RecordValue<'_>> = TableDefinition::new("records");
-/// Every record by (decided at µs, seq) → profile.
-const BY_TIME: TableDefinition<(i64, u64), &str> = TableDefinition::new("records_by_time");
-/// The journey and step of the records of journey steps, by (profile, seq).
-const RECORD_STEPS: TableDefinition<(&str, u64), (&str, u32)> =
-    TableDefinition::new("record_steps");
-/// Per (profile, journey): (entered at µs, enrolment, stages done, tried,
-/// status, left at µs).
-const JOURNEYS: TableDefinition<(&str, &str), JourneyValue> = TableDefinition::new("journeys");
-/// Per profile: the latest instant of a decision that sent nothing (it held
-/// out, skipped, or only changed journey states). The instant of a
-/// profile's last decision is the later of this and of its last send (in
-/// `actions`): written only for decisions that send nothing, so that a
-/// send costs no extra write and a snapshot no extra range. Compaction
-/// keeps the records decided at the last decision's instant.
-const LAST_DECIDED: TableDefinition<&str, i64> = TableDefinition::new("last_decided");
+/// The key in `counters` of how many records the store holds.
+const RECORDS_HELD: &str = "records";
+/// Per profile (its id in UTF-8), its whole history (see `codec.rs`).
+/// Keyed by bytes, not `&str`: redb compares `&str` keys by checking both
+/// as UTF-8 first, at every step of every lookup.
+const PROFILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("profiles");
 
-type SendKey<'a> = (&'a str, &'a str, u8, i64, u64);
-type ActionsTable = ReadOnlyTable<(&'static str, &'static str), (u32, i64)>;
-type SendsTable = ReadOnlyTable<(&'static str, &'static str, u8, i64, u64), ()>;
-/// (action, channel, category, outcome, at, send_at, key).
-type RecordValue<'a> = (&'a str, &'a str, u8, u8, i64, i64, &'a str);
-type RecordsTable = ReadOnlyTable<(&'static str, u64), RecordValue<'static>>;
-type StepsTable = ReadOnlyTable<(&'static str, u64), (&'static str, u32)>;
-/// (entered_at, enrolment, done, tried, status, left_at).
-type JourneyValue = (i64, u32, u32, bool, u8, i64);
-type JourneysTable = ReadOnlyTable<(&'static str, &'static str), JourneyValue>;
-
-/// How many records compaction reads before deleting them.
-const COMPACT_CHUNK: usize = 4096;
+type ProfilesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// A contact history stored durably in one file.
 ///
@@ -150,7 +145,20 @@ pub struct DurableHistory {
     /// The tables as of the last commit; `None` when it could not be taken,
     /// then each query reads a fresh snapshot.
     view: Option<View>,
+    /// The histories snapshots read since the last commit, decoded: the
+    /// next commit, which records the decisions made from them (through
+    /// [`Batched`](super::Batched), a thousand at a time), starts from them
+    /// instead of reading and decoding each again. Valid until a commit:
+    /// this handle is the store's only writer.
+    read: Mutex<ReadCache>,
 }
+
+/// Decoded histories by profile.
+type ReadCache = HashMap<CompactString, ProfileLog, BuildHasherDefault<Fnv1a64>>;
+
+/// How many histories [`DurableHistory::read`] keeps at most: more than a
+/// batch's, and a bound for a handle that reads without committing.
+const READ_CACHE: usize = 16_384;
 
 impl fmt::Debug for DurableHistory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,33 +168,112 @@ impl fmt::Debug for DurableHistory {
     }
 }
 
-/// A read snapshot of the query tables.
+/// A read snapshot of the store.
 struct View {
-    actions: ActionsTable,
-    sends: SendsTable,
-    records: RecordsTable,
-    steps: StepsTable,
-    journeys: JourneysTable,
-    last_decided: ReadOnlyTable<&'static str, i64>,
+    profiles: ProfilesTable,
+    counters: ReadOnlyTable<&'static str, u64>,
+    names: Arc<Names>,
 }
 
 impl View {
-    fn open(db: &Database) -> Result<View, Fault> {
+    /// A snapshot of the last commit; `known` are names read before, kept
+    /// if the dictionary did not grow since.
+    fn open(db: &Database, known: Option<&Arc<Names>>) -> Result<View, Fault> {
         let txn = db.begin_read()?;
+        let names = Names::load(&txn.open_table(NAMES)?, known)?;
         Ok(View {
-            actions: txn.open_table(ACTIONS)?,
-            sends: txn.open_table(SENDS)?,
-            records: txn.open_table(RECORDS)?,
-            steps: txn.open_table(RECORD_STEPS)?,
-            journeys: txn.open_table(JOURNEYS)?,
-            last_decided: txn.open_table(LAST_DECIDED)?,
+            profiles: txn.open_table(PROFILES)?,
+            counters: txn.open_table(COUNTERS)?,
+            names,
         })
     }
+
+    /// The stored history of `profile`, if it has one.
+    fn log(&self, profile: &str) -> Result<Option<ProfileLog>, Fault> {
+        match self.profiles.get(profile.as_bytes())? {
+            Some(value) => decode(profile, value.value(), &*self.names).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The name numbered `number` in the history of `profile`.
+    fn text(&self, profile: &str, number: Name) -> Result<&str, Fault> {
+        text(&self.names, profile, number)
+    }
+
+    /// `entry` of `profile` as a record.
+    fn record(&self, profile: &str, entry: &Entry) -> Result<Record, Fault> {
+        let journey = match entry.journey {
+            Some((journey, step)) => Some((self.text(profile, journey)?.into(), step)),
+            None => None,
+        };
+        Ok(Record {
+            profile: profile.into(),
+            action: self.text(profile, entry.action)?.into(),
+            channel: self.text(profile, entry.channel)?.into(),
+            category: entry.category,
+            outcome: entry.outcome,
+            at: Timestamp::from_micros(entry.at),
+            send_at: Timestamp::from_micros(entry.send_at),
+            key: entry.key.text(),
+            journey,
+        })
+    }
+
+    /// The last decision of `profile`, decided at `at`: the records at that
+    /// instant that end its records.
+    fn last_decision(
+        &self,
+        profile: &str,
+        log: &ProfileLog,
+        at: i64,
+    ) -> Result<LastDecision, Fault> {
+        let mut newest_first = Vec::new();
+        for entry in log.records.iter().rev().take_while(|entry| entry.at == at) {
+            if entry.outcome == Outcome::Sent {
+                newest_first.push(self.record(profile, entry)?);
+            }
+        }
+        Ok(LastDecision::at(Timestamp::from_micros(at), newest_first))
+    }
+}
+
+/// The name numbered `number` in the history of `profile`.
+fn text<'n>(names: &'n Names, profile: &str, number: Name) -> Result<&'n str, Fault> {
+    names.text(number).ok_or_else(|| {
+        Fault::damaged(format!(
+            "the history of profile `{profile}` names number {number}, which its dictionary lacks"
+        ))
+    })
+}
+
+/// The bytes of the history of `profile`, whose names are in `names`.
+fn encode(profile: &str, log: &ProfileLog, names: &dyn Dictionary, out: &mut Vec<u8>) {
+    let derive = |action, how| engine_key(names, profile, action, how);
+    log.encode(out, &derive);
+}
+
+/// The id of a profile, stored as `key`.
+fn profile_id(key: &[u8]) -> Result<&str, Fault> {
+    std::str::from_utf8(key).map_err(|_| {
+        let shown = String::from_utf8_lossy(key);
+        Fault::damaged(format!("a profile id is not UTF-8: `{shown}`"))
+    })
+}
+
+/// The stored history of `profile`, decoded with the names of `names`.
+fn decode(profile: &str, bytes: &[u8], names: &dyn Dictionary) -> Result<ProfileLog, Fault> {
+    let derive = |action, how| engine_key(names, profile, action, how);
+    ProfileLog::decode(bytes, &derive).map_err(|e| {
+        Fault::damaged(format!(
+            "the history of profile `{profile}` does not decode: {e}"
+        ))
+    })
 }
 
 impl DurableHistory {
     /// The format version this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 3;
+    pub const FORMAT_VERSION: u32 = 4;
 
     /// The file of the store.
     pub fn path(&self) -> &Path {
@@ -196,17 +283,17 @@ impl DurableHistory {
     /// Every record of a profile still in the store, in recording order.
     ///
     /// # Errors
-    /// [`HistoryError::Io`] if the store cannot be read.
+    /// [`HistoryError::Io`] if the store cannot be read;
+    /// [`HistoryError::Damaged`] if the profile's history does not decode.
     pub fn records(&self, profile: &str) -> Result<Vec<Record>, HistoryError> {
-        let read = |view: &View| -> Result<Vec<Record>, Fault> {
-            let mut out = Vec::new();
-            for entry in view.records.range((profile, 0)..=(profile, u64::MAX))? {
-                let (seq, value) = entry?;
-                out.push(decode_record(view, profile, seq.value().1, value.value())?);
-            }
-            Ok(out)
-        };
-        self.read(read)
+        self.read(|view| {
+            let Some(log) = view.log(profile)? else {
+                return Ok(Vec::new());
+            };
+            (log.records.iter())
+                .map(|entry| view.record(profile, entry))
+                .collect()
+        })
     }
 
     /// How many records the store holds, of every profile.
@@ -214,7 +301,7 @@ impl DurableHistory {
     /// # Errors
     /// [`HistoryError::Io`] if the store cannot be read.
     pub fn len(&self) -> Result<u64, HistoryError> {
-        self.read(|view| Ok(view.records.len()?))
+        self.read(|view| Ok(view.counters.get(RECORDS_HELD)?.map_or(0, |n| n.value())))
     }
 
     /// Whether the store holds no record.
@@ -225,48 +312,33 @@ impl DurableHistory {
         Ok(self.len()? == 0)
     }
 
-    /// Retention: deletes every record decided at or before `older_than`
-    /// from the record log and the per-channel send index, in one
-    /// transaction, and returns how many records it deleted. The records of
-    /// each profile's last decision are kept whatever their age: a retry at
-    /// its instant replays them.
-    ///
-    /// The per-action counters (`times_sent`, `last_sent`) are kept, so
-    /// cooldowns and `max_sends` answer as before; `sends_after` answers as
-    /// before for every `after` at or later than `older_than`. Choose
-    /// `older_than` before `now` minus the longest rolling-cap window of the
-    /// rules, and no decision changes.
-    ///
-    /// # Errors
-    /// [`HistoryError::Io`] if the store cannot be written; then nothing was
-    /// deleted.
-    pub fn compact(&mut self, older_than: Timestamp) -> Result<usize, HistoryError> {
-        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
-        let removed = match compact_in(&txn, older_than.as_micros()) {
-            Ok(removed) => removed,
-            Err(e) => {
-                let _ = txn.abort();
-                return Err(io_error(&self.path, e));
-            }
-        };
-        self.commit_txn(txn)?;
-        Ok(removed)
+    /// Keeps the history of `profile` a snapshot read (`None`: it has none)
+    /// for the next commit.
+    fn remember(&self, profile: &str, log: Option<&ProfileLog>) {
+        if let Ok(mut read) = self.read.lock()
+            && read.len() < READ_CACHE
+        {
+            read.insert(profile.into(), log.cloned().unwrap_or_default());
+        }
     }
 
     /// Commits, then takes the snapshot later queries read.
     fn commit_txn(&mut self, txn: WriteTransaction) -> Result<(), HistoryError> {
-        // The snapshot of before is stale either way.
-        self.view = None;
-        let committed = txn.commit().map_err(|e| io_error(&self.path, e));
+        // The snapshot of before is stale either way; its names still hold.
+        let known = self.view.take().map(|view| view.names);
+        if let Ok(mut read) = self.read.lock() {
+            read.clear();
+        }
+        let committed = txn.commit().map_err(|e| failure(&self.path, e));
         // After a failed commit, the snapshot shows what the store holds.
-        self.view = View::open(&self.db).ok();
+        self.view = View::open(&self.db, known.as_ref()).ok();
         committed
     }
 
     /// Reads the current snapshot (a fresh one when there is none); a failed
     /// read is an error naming the store.
     fn read<R>(&self, read: impl FnOnce(&View) -> Result<R, Fault>) -> Result<R, HistoryError> {
-        self.on_view(read).map_err(|e| io_error(&self.path, e))
+        self.on_view(read).map_err(|e| failure(&self.path, e))
     }
 
     /// Runs `read` on the current snapshot, or on a fresh one when there
@@ -274,15 +346,37 @@ impl DurableHistory {
     fn on_view<R>(&self, read: impl FnOnce(&View) -> Result<R, Fault>) -> Result<R, Fault> {
         match &self.view {
             Some(view) => read(view),
-            None => View::open(&self.db).and_then(|view| read(&view)),
+            None => View::open(&self.db, None).and_then(|view| read(&view)),
+        }
+    }
+
+    /// Runs `write` in a write transaction, committed if it answers
+    /// `Ok(None)`, aborted otherwise.
+    fn write<C>(
+        &mut self,
+        write: impl FnOnce(&WriteTransaction, &Names) -> Result<Option<C>, Fault>,
+    ) -> Result<Option<C>, HistoryError> {
+        let txn = begin_write(&self.db).map_err(|e| failure(&self.path, e))?;
+        let known = self.view.as_ref().map(|view| &view.names);
+        let written = (txn.open_table(NAMES).map_err(Fault::from))
+            .and_then(|table| Names::load(&table, known))
+            .and_then(|names| write(&txn, &names));
+        match written {
+            Ok(None) => self.commit_txn(txn).map(|()| None),
+            Ok(Some(refused)) => {
+                let _ = txn.abort();
+                Ok(Some(refused))
+            }
+            Err(e) => {
+                let _ = txn.abort();
+                Err(failure(&self.path, e))
+            }
         }
     }
 }
 
 impl History for DurableHistory {
-    /// Three range reads (the profile's counters, its journeys and its
-    /// sends) and one lookup, and the last decision's records only when a
-    /// decision at `now` replays it.
+    /// One lookup and one decoding.
     fn snapshot(
         &self,
         profile: &str,
@@ -290,11 +384,29 @@ impl History for DurableHistory {
         now: Timestamp,
     ) -> Result<ProfileSnapshot, HistoryError> {
         self.read(|view| {
-            let mut snapshot = read_profile(view, profile, since)?;
-            if snapshot.last_decided_at().is_some_and(|last| now <= last)
-                && let Some(last) = read_last_decision(view, profile)?
-            {
-                snapshot.set_last_decision(last);
+            let mut snapshot = ProfileSnapshot::new(profile, since);
+            let log = view.log(profile)?;
+            self.remember(profile, log.as_ref());
+            let Some(log) = log else {
+                return Ok(snapshot);
+            };
+            for (action, count, last) in log.counters() {
+                let action = view.text(profile, action)?;
+                snapshot.set_sends_of(action, count, Timestamp::from_micros(last));
+            }
+            let since = since.as_micros();
+            for entry in log.sent().filter(|entry| entry.at > since) {
+                let channel = view.text(profile, entry.channel)?;
+                snapshot.add_send(Timestamp::from_micros(entry.at), channel, entry.category);
+            }
+            for (journey, state) in &log.journeys {
+                snapshot.set_journey(view.text(profile, *journey)?, *state);
+            }
+            if let Some(last) = log.last_at {
+                snapshot.set_last_decided_at(Timestamp::from_micros(last));
+                if now.as_micros() <= last {
+                    snapshot.set_last_decision(view.last_decision(profile, &log, last)?);
+                }
             }
             Ok(snapshot)
         })
@@ -304,27 +416,11 @@ impl History for DurableHistory {
         if update.is_empty() {
             return Ok(Commit::Committed);
         }
-        let txn = begin_write(&self.db).map_err(|e| io_error(&self.path, e))?;
-        let conflicts = match conflicts(&txn, &update.basis) {
-            Ok(conflicts) => conflicts,
-            Err(e) => {
-                let _ = txn.abort();
-                return Err(io_error(&self.path, e));
-            }
-        };
-        if !conflicts.is_empty() {
-            let _ = txn.abort();
-            return Ok(Commit::Conflict(conflicts));
-        }
-        let written = write_records(&txn, &update.records)
-            .and_then(|()| write_journeys(&txn, update))
-            .and_then(|()| write_last_decided(&txn, update));
-        if let Err(e) = written {
-            let _ = txn.abort();
-            return Err(io_error(&self.path, e));
-        }
-        self.commit_txn(txn)?;
-        Ok(Commit::Committed)
+        let mut read = (self.read.lock())
+            .map(|mut read| std::mem::take(&mut *read))
+            .unwrap_or_default();
+        let refused = self.write(|txn, names| write_update(txn, names, update, &mut read))?;
+        Ok(refused.map_or(Commit::Committed, Commit::Conflict))
     }
 
     fn sends_of(
@@ -333,13 +429,13 @@ impl History for DurableHistory {
         action: &str,
     ) -> Result<(u32, Option<Timestamp>), HistoryError> {
         self.read(|view| {
-            Ok(view
-                .actions
-                .get((profile, action))?
-                .map_or((0, None), |entry| {
-                    let (count, last) = entry.value();
-                    (count, Some(Timestamp::from_micros(last)))
-                }))
+            let counters = match (view.names.number(action), view.log(profile)?) {
+                (Some(action), Some(log)) => log.sends_of(action),
+                _ => None,
+            };
+            Ok(counters.map_or((0, None), |(count, last)| {
+                (count, Some(Timestamp::from_micros(last)))
+            }))
         })
     }
 
@@ -350,467 +446,169 @@ impl History for DurableHistory {
         category: Category,
         after: Timestamp,
     ) -> Result<u32, HistoryError> {
-        let channels = channel.as_ref().map(std::slice::from_ref);
-        let categories = Category::selected(Some(category));
-        self.read(|view| count_sends(view, profile, channels, categories, after))
+        self.read(|view| {
+            let Some(log) = view.log(profile)? else {
+                return Ok(0);
+            };
+            let channel = match channel.map(|text| view.names.number(text)) {
+                Some(None) => return Ok(0),
+                Some(Some(number)) => Some(number),
+                None => None,
+            };
+            let after = after.as_micros();
+            let count = (log.sent())
+                .filter(|entry| entry.at > after && entry.category == category)
+                .filter(|entry| channel.is_none_or(|wanted| entry.channel == wanted))
+                .count();
+            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        })
     }
 
     fn journey(&self, profile: &str, journey: &str) -> Result<Option<JourneyState>, HistoryError> {
         self.read(|view| {
-            view.journeys
-                .get((profile, journey))?
-                .map(|entry| journey_state(entry.value()))
-                .transpose()
+            let (Some(journey), Some(log)) = (view.names.number(journey), view.log(profile)?)
+            else {
+                return Ok(None);
+            };
+            Ok((log.journeys.iter())
+                .find(|(j, _)| *j == journey)
+                .map(|(_, state)| *state))
         })
     }
 
     fn last_decision(&self, profile: &str) -> Result<Option<LastDecision>, HistoryError> {
-        self.read(|view| read_last_decision(view, profile))
+        self.read(|view| match view.log(profile)? {
+            Some(log) => match log.last_at {
+                Some(at) => view.last_decision(profile, &log, at).map(Some),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        })
     }
 
     fn last_decided_at(&self, profile: &str) -> Result<Option<Timestamp>, HistoryError> {
-        self.read(|view| read_last_decided_at(view, profile))
+        self.read(|view| {
+            Ok(view
+                .log(profile)?
+                .and_then(|log| log.last_at)
+                .map(Timestamp::from_micros))
+        })
     }
 }
 
-/// The profiles of `basis` whose last decision in the store, as `txn`
-/// sees it, is not the one the basis names.
-fn conflicts(txn: &WriteTransaction, basis: &[Basis]) -> Result<Vec<CompactString>, Fault> {
-    if basis.is_empty() {
-        return Ok(Vec::new());
+/// The profiles an update rewrites, with their histories as they stand in
+/// the transaction, and whether it changed them.
+type Touched<'u> = BTreeMap<&'u str, (ProfileLog, bool)>;
+
+/// Where an update finds the histories it rewrites: those snapshots read
+/// since the last commit, else the table (whose names are `known`).
+struct Source<'s, T> {
+    profiles: &'s T,
+    known: &'s Names,
+    read: &'s mut ReadCache,
+}
+
+/// The history of `profile` in `touched`, from `source` first.
+fn touch<'t, 'u>(
+    source: &mut Source<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    touched: &'t mut Touched<'u>,
+    profile: &'u str,
+) -> Result<&'t mut (ProfileLog, bool), Fault> {
+    if !touched.contains_key(profile) {
+        let log = match source.read.remove(profile) {
+            Some(log) => log,
+            None => match source.profiles.get(profile.as_bytes())? {
+                Some(value) => decode(profile, value.value(), source.known)?,
+                None => ProfileLog::default(),
+            },
+        };
+        touched.insert(profile, (log, false));
     }
-    let actions = txn.open_table(ACTIONS)?;
-    let noted = txn.open_table(LAST_DECIDED)?;
+    touched
+        .get_mut(profile)
+        .ok_or_else(|| Fault::damaged(format!("lost the history of profile `{profile}`")))
+}
+
+/// Writes `update` inside `txn` if every profile of its basis still has
+/// the last decision the basis names; otherwise writes nothing and answers
+/// those that do not.
+fn write_update(
+    txn: &WriteTransaction,
+    known: &Names,
+    update: &Update,
+    read: &mut ReadCache,
+) -> Result<Option<Vec<CompactString>>, Fault> {
+    let mut profiles = txn.open_table(PROFILES)?;
+    let mut touched = Touched::new();
+    let mut source = Source {
+        profiles: &profiles,
+        known,
+        read,
+    };
     let mut conflicts = Vec::new();
-    for seen in basis {
-        let last_send = last_send_at(&actions, &seen.profile)?;
-        if last_decided_at(&noted, &seen.profile, last_send)? != seen.last_decided_at {
+    for seen in &update.basis {
+        let (log, _) = touch(&mut source, &mut touched, &seen.profile)?;
+        if log.last_at.map(Timestamp::from_micros) != seen.last_decided_at {
             conflicts.push(seen.profile.clone());
         }
     }
-    Ok(conflicts)
-}
-
-/// How many sends of `profile` in `categories` were decided after `after`
-/// on `channels`, or on any channel when `None` (a skip scan: one seek per
-/// channel the profile has sends on, then the windows of that channel).
-fn count_sends(
-    view: &View,
-    profile: &str,
-    channels: Option<&[impl AsRef<str>]>,
-    categories: &[Category],
-    after: Timestamp,
-) -> Result<u32, Fault> {
-    let Some(first) = after.as_micros().checked_add(1) else {
-        return Ok(0);
-    };
-    let in_channel = |channel: &str| -> Result<u32, Fault> {
-        let mut total: u32 = 0;
-        for category in categories {
-            let code = category_code(*category);
-            let count = count_window(&view.sends, profile, channel, code, first)?;
-            total = total.saturating_add(count);
-        }
-        Ok(total)
-    };
-    let mut total: u32 = 0;
-    match channels {
-        Some(channels) => {
-            for channel in channels {
-                total = total.saturating_add(in_channel(channel.as_ref())?);
-            }
-        }
-        None => {
-            let start = Bound::Included((profile, "", 0, i64::MIN, 0));
-            let mut next = seek_channel(&view.sends, profile, start)?;
-            while let Some(channel) = next {
-                total = total.saturating_add(in_channel(&channel)?);
-                let past =
-                    Bound::Excluded((profile, channel.as_str(), u8::MAX, i64::MAX, u64::MAX));
-                next = seek_channel(&view.sends, profile, past)?;
-            }
-        }
+    if !conflicts.is_empty() {
+        return Ok(Some(conflicts));
     }
-    Ok(total)
-}
-
-/// How many sends of `profile` on `channel` in `category` were decided at or
-/// after `first`: a range scan over exactly those.
-fn count_window(
-    sends: &SendsTable,
-    profile: &str,
-    channel: &str,
-    category: u8,
-    first: i64,
-) -> Result<u32, Fault> {
-    let window: RangeInclusive<SendKey<'_>> =
-        (profile, channel, category, first, 0)..=(profile, channel, category, i64::MAX, u64::MAX);
-    let mut count: u32 = 0;
-    for entry in sends.range(window)? {
-        entry?;
-        count = count.saturating_add(1);
+    let mut names = Interner::new(known);
+    for record in &update.records {
+        let journey = match &record.journey {
+            Some((journey, step)) => Some((names.intern(journey)?, *step)),
+            None => None,
+        };
+        let entry = Entry {
+            action: names.intern(&record.action)?,
+            channel: names.intern(&record.channel)?,
+            category: record.category,
+            outcome: record.outcome,
+            at: record.at.as_micros(),
+            send_at: record.send_at.as_micros(),
+            key: Key::new(&record.key),
+            journey,
+        };
+        let (log, changed) = touch(&mut source, &mut touched, &record.profile)?;
+        log.decided(entry.at);
+        log.records.push(entry);
+        *changed = true;
     }
-    Ok(count)
-}
-
-/// The channel of the first send of `profile` from `from` on.
-fn seek_channel(
-    sends: &SendsTable,
-    profile: &str,
-    from: Bound<SendKey<'_>>,
-) -> Result<Option<String>, Fault> {
-    let Some(entry) = sends.range((from, Bound::Unbounded))?.next() else {
-        return Ok(None);
-    };
-    let (key, _) = entry?;
-    let (p, channel, ..) = key.value();
-    Ok((p == profile).then(|| channel.to_owned()))
-}
-
-/// The record of `profile` at `seq`, whose stored value is `value`.
-fn decode_record(
-    view: &View,
-    profile: &str,
-    seq: u64,
-    value: RecordValue<'_>,
-) -> Result<Record, Fault> {
-    let (action, channel, category, outcome, at, send_at, key) = value;
-    let journey = view.steps.get((profile, seq))?.map(|step| {
-        let (journey, step) = step.value();
-        (journey.into(), step)
-    });
-    Ok(Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: channel.into(),
-        category: category_from_code(category)?,
-        outcome: outcome_from_code(outcome)?,
-        at: Timestamp::from_micros(at),
-        send_at: Timestamp::from_micros(send_at),
-        key: key.into(),
-        journey,
-    })
-}
-
-/// The latest decision recorded for `profile`: its records read newest
-/// first, only as far back as that decision's instant.
-fn read_last_decision(view: &View, profile: &str) -> Result<Option<LastDecision>, Fault> {
-    let Some(at) = read_last_decided_at(view, profile)? else {
-        return Ok(None);
-    };
-    let mut newest_first: Vec<Record> = Vec::new();
-    for entry in view
-        .records
-        .range((profile, 0)..=(profile, u64::MAX))?
-        .rev()
-    {
-        let (seq, value) = entry?;
-        if value.value().4 != at.as_micros() {
-            break;
-        }
-        newest_first.push(decode_record(view, profile, seq.value().1, value.value())?);
-    }
-    Ok(Some(LastDecision::at(at, newest_first)))
-}
-
-/// The instant of the last decision recorded for `profile`.
-fn read_last_decided_at(view: &View, profile: &str) -> Result<Option<Timestamp>, Fault> {
-    let last_send = last_send_at(&view.actions, profile)?;
-    last_decided_at(&view.last_decided, profile, last_send)
-}
-
-/// The later of `last_send` and the instant noted for `profile`.
-fn last_decided_at(
-    noted: &impl ReadableTable<&'static str, i64>,
-    profile: &str,
-    last_send: Option<i64>,
-) -> Result<Option<Timestamp>, Fault> {
-    let noted = noted.get(profile)?.map(|at| at.value());
-    Ok(noted.max(last_send).map(Timestamp::from_micros))
-}
-
-/// When the last send to `profile` was decided.
-fn last_send_at(
-    actions: &impl ReadableTable<(&'static str, &'static str), (u32, i64)>,
-    profile: &str,
-) -> Result<Option<i64>, Fault> {
-    let mut latest = None;
-    for entry in actions.range((Bound::Included((profile, "")), Bound::Unbounded))? {
-        let (key, value) = entry?;
-        if key.value().0 != profile {
-            break;
-        }
-        latest = latest.max(Some(value.value().1));
-    }
-    Ok(latest)
-}
-
-/// Notes, inside `txn`, the instant of each decision of the update that
-/// sent nothing (its records, if any, are held out or skipped), where it is
-/// later than what was noted before.
-fn write_last_decided(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> {
-    let unsent = (update.records.iter())
-        .filter(|record| record.outcome != Outcome::Sent)
-        .map(|record| (record.profile.as_str(), record.at));
-    let decided = (update.decided.iter()).map(|(profile, at)| (profile.as_str(), *at));
-    let mut notes = unsent.chain(decided).peekable();
-    if notes.peek().is_none() {
-        return Ok(());
-    }
-    let mut last_decided = txn.open_table(LAST_DECIDED)?;
-    for (profile, at) in notes {
-        let noted = last_decided.get(profile)?.map(|at| at.value());
-        let at = at.as_micros();
-        if noted.is_none_or(|noted| noted < at) {
-            last_decided.insert(profile, at)?;
-        }
-    }
-    Ok(())
-}
-
-/// What [`History::snapshot`] holds but the last decision's records, read
-/// from one snapshot.
-fn read_profile(view: &View, profile: &str, since: Timestamp) -> Result<ProfileSnapshot, Fault> {
-    let mut snapshot = ProfileSnapshot::new(profile, since);
-    let mut last_send = None;
-    for entry in view
-        .actions
-        .range((Bound::Included((profile, "")), Bound::Unbounded))?
-    {
-        let (key, value) = entry?;
-        let (p, action) = key.value();
-        if p != profile {
-            break;
-        }
-        let (count, last) = value.value();
-        last_send = last_send.max(Some(last));
-        snapshot.set_sends_of(action, count, Timestamp::from_micros(last));
-    }
-    for entry in view
-        .journeys
-        .range((Bound::Included((profile, "")), Bound::Unbounded))?
-    {
-        let (key, value) = entry?;
-        let (p, journey) = key.value();
-        if p != profile {
-            break;
-        }
-        snapshot.set_journey(journey, journey_state(value.value())?);
-    }
-    // One scan over all of the profile's sends: a range per channel and
-    // category costs more in B-tree descents than the few sends outside the
-    // window (compaction keeps them few) cost to skip.
-    let first = (profile, "", 0, i64::MIN, 0);
-    for entry in view
-        .sends
-        .range((Bound::Included(first), Bound::Unbounded))?
-    {
-        let (key, _) = entry?;
-        let (p, channel, category, at, _) = key.value();
-        if p != profile {
-            break;
-        }
-        let at = Timestamp::from_micros(at);
-        if at > since {
-            snapshot.add_send(at, channel, category_from_code(category)?);
-        }
-    }
-    if let Some(at) = last_decided_at(&view.last_decided, profile, last_send)? {
-        snapshot.set_last_decided_at(at);
-    }
-    Ok(snapshot)
-}
-
-/// Appends `records` inside `txn`.
-fn write_records(txn: &WriteTransaction, records: &[Record]) -> Result<(), Fault> {
-    let mut counters = txn.open_table(COUNTERS)?;
-    let mut actions = txn.open_table(ACTIONS)?;
-    let mut sends = txn.open_table(SENDS)?;
-    let mut log = txn.open_table(RECORDS)?;
-    let mut by_time = txn.open_table(BY_TIME)?;
-    let mut steps = txn.open_table(RECORD_STEPS)?;
-    let mut seq = counters.get("next_seq")?.map_or(0, |v| v.value());
-    for record in records {
-        let at = record.at.as_micros();
-        let category = category_code(record.category);
-        if record.outcome == Outcome::Sent {
-            let key = (record.profile.as_str(), record.action.as_str());
-            let (count, last) = actions.get(key)?.map_or((0, at), |entry| entry.value());
-            actions.insert(key, (count.saturating_add(1), last.max(at)))?;
-            sends.insert(
-                (
-                    record.profile.as_str(),
-                    record.channel.as_str(),
-                    category,
-                    at,
-                    seq,
-                ),
-                (),
-            )?;
-        }
-        log.insert(
-            (record.profile.as_str(), seq),
-            (
-                record.action.as_str(),
-                record.channel.as_str(),
-                category,
-                outcome_code(record.outcome),
-                at,
-                record.send_at.as_micros(),
-                record.key.as_str(),
-            ),
-        )?;
-        by_time.insert((at, seq), record.profile.as_str())?;
-        if let Some((journey, step)) = &record.journey {
-            steps.insert((record.profile.as_str(), seq), (journey.as_str(), *step))?;
-        }
-        seq = seq
-            .checked_add(1)
-            .ok_or_else(|| StorageError::Corrupted("record sequence exhausted".into()))?;
-    }
-    counters.insert("next_seq", seq)?;
-    Ok(())
-}
-
-/// Stores the update's journey states inside `txn`.
-fn write_journeys(txn: &WriteTransaction, update: &Update) -> Result<(), Fault> {
-    let mut journeys = txn.open_table(JOURNEYS)?;
     for change in &update.journeys {
-        let state = change.state;
-        let (status, left_at) = match state.status {
-            JourneyStatus::Active => (0, 0),
-            JourneyStatus::Exited(at) => (1, at.as_micros()),
-            JourneyStatus::Completed(at) => (2, at.as_micros()),
-        };
-        let value = (
-            state.entered_at.as_micros(),
-            state.enrolment,
-            state.done,
-            state.tried,
-            status,
-            left_at,
-        );
-        journeys.insert((change.profile.as_str(), change.journey.as_str()), value)?;
+        let journey = names.intern(&change.journey)?;
+        let (log, changed) = touch(&mut source, &mut touched, &change.profile)?;
+        log.set_journey(journey, change.state);
+        *changed = true;
     }
+    for (profile, at) in &update.decided {
+        let (log, changed) = touch(&mut source, &mut touched, profile)?;
+        log.decided(at.as_micros());
+        *changed = true;
+    }
+    // In key order: each leaf of the B-tree is copied once per commit.
+    let mut bytes = Vec::new();
+    for (profile, (log, changed)) in &touched {
+        if *changed {
+            encode(profile, log, &names, &mut bytes);
+            profiles.insert(profile.as_bytes(), bytes.as_slice())?;
+        }
+    }
+    add_records(txn, update.records.len() as i64)?;
+    names.write(&mut txn.open_table(NAMES)?)?;
+    Ok(None)
+}
+
+/// Adds `delta` to the count of records the store holds, inside `txn`.
+fn add_records(txn: &WriteTransaction, delta: i64) -> Result<(), Fault> {
+    let mut counters = txn.open_table(COUNTERS)?;
+    let held = counters.get(RECORDS_HELD)?.map_or(0, |n| n.value());
+    let held = held.checked_add_signed(delta).ok_or_else(|| {
+        Fault::damaged(format!("its count of records ({held}) is off by {delta}"))
+    })?;
+    counters.insert(RECORDS_HELD, held)?;
     Ok(())
-}
-
-fn journey_state(
-    (entered_at, enrolment, done, tried, status, left_at): JourneyValue,
-) -> Result<JourneyState, Fault> {
-    let left_at = Timestamp::from_micros(left_at);
-    let status = match status {
-        0 => JourneyStatus::Active,
-        1 => JourneyStatus::Exited(left_at),
-        2 => JourneyStatus::Completed(left_at),
-        _ => {
-            return Err(
-                StorageError::Corrupted(format!("unknown journey status code {status}")).into(),
-            );
-        }
-    };
-    Ok(JourneyState {
-        entered_at: Timestamp::from_micros(entered_at),
-        enrolment,
-        done,
-        tried,
-        status,
-    })
-}
-
-/// Deletes the records decided at or before `cut` inside `txn`, but those
-/// of each profile's last decision: a decision at its instant or earlier
-/// must still replay it. Journey states are kept: they are current, not
-/// history.
-fn compact_in(txn: &WriteTransaction, cut: i64) -> Result<usize, Fault> {
-    let mut by_time = txn.open_table(BY_TIME)?;
-    let mut log = txn.open_table(RECORDS)?;
-    let mut sends = txn.open_table(SENDS)?;
-    let mut steps = txn.open_table(RECORD_STEPS)?;
-    let last_decided = txn.open_table(LAST_DECIDED)?;
-    let actions = txn.open_table(ACTIONS)?;
-    let mut removed = 0usize;
-    // Per profile of the chunk, the instant of its last decision: the
-    // records decided at it are kept, so it stays what it was.
-    let mut last_of: HashMap<String, Option<i64>> = HashMap::new();
-    // The records kept are passed over: each chunk starts after the last.
-    let mut from = Bound::Unbounded;
-    loop {
-        let mut chunk: Vec<(i64, u64, String)> = Vec::new();
-        for entry in by_time
-            .range((from, Bound::Included((cut, u64::MAX))))?
-            .take(COMPACT_CHUNK)
-        {
-            let (key, profile) = entry?;
-            let (at, seq) = key.value();
-            chunk.push((at, seq, profile.value().to_owned()));
-        }
-        let Some((at, seq, _)) = chunk.last() else {
-            return Ok(removed);
-        };
-        from = Bound::Excluded((*at, *seq));
-        last_of.clear();
-        for (at, seq, profile) in &chunk {
-            let last = match last_of.get(profile) {
-                Some(last) => *last,
-                None => {
-                    let last_send = last_send_at(&actions, profile)?;
-                    let last = last_decided_at(&last_decided, profile, last_send)?
-                        .map(Timestamp::as_micros);
-                    last_of.insert(profile.clone(), last);
-                    last
-                }
-            };
-            if last == Some(*at) {
-                continue;
-            }
-            by_time.remove((*at, *seq))?;
-            steps.remove((profile.as_str(), *seq))?;
-            if let Some(entry) = log.remove((profile.as_str(), *seq))? {
-                let (_, channel, category, outcome, ..) = entry.value();
-                if outcome == outcome_code(Outcome::Sent) {
-                    sends.remove((profile.as_str(), channel, category, *at, *seq))?;
-                }
-            }
-            removed = removed.saturating_add(1);
-        }
-    }
-}
-
-const fn category_code(category: Category) -> u8 {
-    match category {
-        Category::Marketing => 0,
-        Category::Transactional => 1,
-    }
-}
-
-fn category_from_code(code: u8) -> Result<Category, StorageError> {
-    match code {
-        0 => Ok(Category::Marketing),
-        1 => Ok(Category::Transactional),
-        _ => Err(StorageError::Corrupted(format!(
-            "unknown category code {code}"
-        ))),
-    }
-}
-
-const fn outcome_code(outcome: Outcome) -> u8 {
-    match outcome {
-        Outcome::Sent => 0,
-        Outcome::HeldOut => 1,
-        Outcome::Skipped => 2,
-    }
-}
-
-fn outcome_from_code(code: u8) -> Result<Outcome, StorageError> {
-    match code {
-        0 => Ok(Outcome::Sent),
-        1 => Ok(Outcome::HeldOut),
-        2 => Ok(Outcome::Skipped),
-        _ => Err(StorageError::Corrupted(format!(
-            "unknown outcome code {code}"
-        ))),
-    }
 }
 
 /// A write transaction of the store. Committed in two phases (two syncs):
@@ -825,14 +623,25 @@ fn begin_write(db: &Database) -> Result<WriteTransaction, Fault> {
     Ok(txn)
 }
 
-/// A failure inside redb, boxed: `redb::Error` is large.
-struct Fault(Box<redb::Error>);
+/// A failure of the store: inside redb (boxed: `redb::Error` is large), or
+/// bytes that no nextbest writes.
+#[derive(Debug)]
+enum Fault {
+    Redb(Box<redb::Error>),
+    Damaged(String),
+}
+
+impl Fault {
+    fn damaged(detail: String) -> Fault {
+        Fault::Damaged(detail)
+    }
+}
 
 macro_rules! fault_from {
     ($($t:ty),*) => {$(
         impl From<$t> for Fault {
             fn from(error: $t) -> Fault {
-                Fault(Box::new(error.into()))
+                Fault::Redb(Box::new(error.into()))
             }
         }
     )*};
@@ -849,13 +658,24 @@ fault_from!(
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match self {
+            Fault::Redb(error) => error.fmt(f),
+            Fault::Damaged(detail) => f.write_str(detail),
+        }
     }
 }
 
-fn io_error(path: &Path, error: impl Into<Fault>) -> HistoryError {
-    HistoryError::Io {
-        path: path.to_path_buf(),
-        detail: error.into().to_string(),
+/// The error naming the store at `path`: damage for bytes no nextbest
+/// writes, else a failure to read or write.
+fn failure(path: &Path, error: impl Into<Fault>) -> HistoryError {
+    match error.into() {
+        Fault::Damaged(detail) => HistoryError::Damaged {
+            path: path.to_path_buf(),
+            detail,
+        },
+        Fault::Redb(error) => HistoryError::Io {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        },
     }
 }

@@ -1,19 +1,22 @@
 //! Opening a store: creating it, refusing a file that is not one, and
 //! upgrading an older format in place.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use redb::{Database, DatabaseError, ReadableTable, StorageError, TableDefinition, TableError};
+use redb::{Database, DatabaseError, StorageError, TableDefinition, TableError};
 
 use super::contain::contain;
-use super::{
-    ACTIONS, BY_TIME, COUNTERS, DurableHistory, FORMAT, Fault, JOURNEYS, LAST_DECIDED, META,
-    RECORD_STEPS, RECORDS, SENDS, View, begin_write, io_error, outcome_code,
+use super::names::NAMES;
+use super::upgrade::{
+    ACTIONS, BY_TIME, JOURNEYS, LAST_DECIDED, RECORD_STEPS, RECORDS, SENDS, upgrade,
 };
-use crate::history::{HistoryError, Outcome};
+use super::{
+    COUNTERS, DurableHistory, FORMAT, Fault, META, PROFILES, RECORDS_HELD, View, begin_write,
+    failure,
+};
+use crate::history::HistoryError;
 
 impl DurableHistory {
     /// Opens the store at `path`, creating it if the file is missing, empty,
@@ -84,12 +87,16 @@ impl DurableHistory {
         })?
     }
 
-    fn from_database(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
+    fn from_database(path: PathBuf, mut db: Database) -> Result<DurableHistory, HistoryError> {
         match inspect(&path, &db)? {
             // A new file, or one whose first commit never happened.
-            Found::Empty => initialize(&db).map_err(|e| io_error(&path, e))?,
+            Found::Empty => initialize(&db).map_err(|e| failure(&path, e))?,
             Found::Version(found) if found < Self::FORMAT_VERSION => {
-                upgrade(&db, found).map_err(|e| io_error(&path, e))?;
+                upgrade(&db, found).map_err(|e| failure(&path, e))?;
+                // The old tables' pages are free now: moved to the end and
+                // cut off, so that the upgrade gives the space back.
+                db.compact()
+                    .map_err(|e| failure(&path, redb::Error::from(e)))?;
             }
             Found::Version(_) => {}
         }
@@ -97,11 +104,12 @@ impl DurableHistory {
     }
 
     fn with_view(path: PathBuf, db: Database) -> Result<DurableHistory, HistoryError> {
-        let view = View::open(&db).map_err(|e| io_error(&path, e))?;
+        let view = View::open(&db, None).map_err(|e| failure(&path, e))?;
         Ok(DurableHistory {
             path,
             db,
             view: Some(view),
+            read: std::sync::Mutex::default(),
         })
     }
 }
@@ -135,15 +143,15 @@ enum Found {
 /// Checks that `db` is empty or a nextbest store this build reads, with
 /// every table of its format and their types.
 fn inspect(path: &Path, db: &Database) -> Result<Found, HistoryError> {
-    let txn = db.begin_read().map_err(|e| io_error(path, e))?;
+    let txn = db.begin_read().map_err(|e| failure(path, e))?;
     let empty = txn
         .list_tables()
-        .map_err(|e| io_error(path, e))?
+        .map_err(|e| failure(path, e))?
         .next()
         .is_none()
         && txn
             .list_multimap_tables()
-            .map_err(|e| io_error(path, e))?
+            .map_err(|e| failure(path, e))?
             .next()
             .is_none();
     if empty {
@@ -151,6 +159,11 @@ fn inspect(path: &Path, db: &Database) -> Result<Found, HistoryError> {
     }
     let version = check_format(path, &txn)?;
     verify(path, &txn, COUNTERS)?;
+    if version >= 4 {
+        verify(path, &txn, NAMES)?;
+        verify(path, &txn, PROFILES)?;
+        return Ok(Found::Version(version));
+    }
     verify(path, &txn, ACTIONS)?;
     verify(path, &txn, SENDS)?;
     verify(path, &txn, RECORDS)?;
@@ -175,65 +188,9 @@ fn initialize(db: &Database) -> Result<(), Fault> {
             "version",
             DurableHistory::FORMAT_VERSION.to_string().as_str(),
         )?;
-        txn.open_table(COUNTERS)?.insert("next_seq", 0)?;
-        txn.open_table(ACTIONS)?;
-        txn.open_table(SENDS)?;
-        txn.open_table(RECORDS)?;
-        txn.open_table(BY_TIME)?;
-        txn.open_table(RECORD_STEPS)?;
-        txn.open_table(JOURNEYS)?;
-        txn.open_table(LAST_DECIDED)?;
-    }
-    txn.commit()?;
-    Ok(())
-}
-
-/// Upgrades a store of version `found` to this build's, in one commit:
-/// version 2 added journeys (their tables start empty); version 3 notes the
-/// latest instant of a profile's decisions that sent nothing, which for an
-/// older store is that of its latest record other than a send, or of its
-/// latest entry into or departure from a journey (its sends are counted
-/// already).
-fn upgrade(db: &Database, found: u32) -> Result<(), Fault> {
-    let txn = begin_write(db)?;
-    {
-        txn.open_table(RECORD_STEPS)?;
-        let journeys = txn.open_table(JOURNEYS)?;
-        let records = txn.open_table(RECORDS)?;
-        let mut last_decided = txn.open_table(LAST_DECIDED)?;
-        // Every version before 3 lacks the notes: work them out.
-        let mut latest: HashMap<String, i64> = HashMap::new();
-        let mut note = |profile: &str, at: i64| {
-            let noted = latest.entry(profile.to_owned()).or_insert(at);
-            *noted = (*noted).max(at);
-        };
-        for entry in records.iter()? {
-            let (key, value) = entry?;
-            let (_, _, _, outcome, at, ..) = value.value();
-            if outcome != outcome_code(Outcome::Sent) {
-                note(key.value().0, at);
-            }
-        }
-        for entry in journeys.iter()? {
-            let (key, value) = entry?;
-            let (entered_at, _, _, _, status, left_at) = value.value();
-            note(
-                key.value().0,
-                if status == 0 {
-                    entered_at
-                } else {
-                    left_at.max(entered_at)
-                },
-            );
-        }
-        for (profile, at) in &latest {
-            last_decided.insert(profile.as_str(), *at)?;
-        }
-        debug_assert!(found < 3, "only older stores are upgraded");
-        txn.open_table(META)?.insert(
-            "version",
-            DurableHistory::FORMAT_VERSION.to_string().as_str(),
-        )?;
+        txn.open_table(COUNTERS)?.insert(RECORDS_HELD, 0)?;
+        txn.open_table(NAMES)?;
+        txn.open_table(PROFILES)?;
     }
     txn.commit()?;
     Ok(())
@@ -254,12 +211,12 @@ fn check_format(path: &Path, txn: &redb::ReadTransaction) -> Result<u32, History
         Err(TableError::TableTypeMismatch { .. } | TableError::TableIsMultimap(_)) => {
             return Err(not_a_store("its `meta` table is not nextbest's"));
         }
-        Err(e) => return Err(io_error(path, e)),
+        Err(e) => return Err(failure(path, e)),
     };
     let get = |key: &str| -> Result<Option<String>, HistoryError> {
         Ok(meta
             .get(key)
-            .map_err(|e| io_error(path, e))?
+            .map_err(|e| failure(path, e))?
             .map(|v| v.value().to_owned()))
     };
     if get("format")?.as_deref() != Some(FORMAT) {
@@ -297,7 +254,7 @@ fn verify<K: redb::Key + 'static, V: redb::Value + 'static>(
             path: path.to_path_buf(),
             detail: e.to_string(),
         }),
-        Err(e) => Err(io_error(path, e)),
+        Err(e) => Err(failure(path, e)),
     }
 }
 
@@ -319,7 +276,7 @@ fn open_error(path: &Path, error: DatabaseError) -> HistoryError {
             path,
             detail: format!("a redb database of file format {version}, which nextbest never wrote"),
         },
-        e => io_error(&path, e),
+        e => failure(&path, e),
     }
 }
 
@@ -425,8 +382,8 @@ fn build(path: &Path, temporary: &Path) -> Result<Database, HistoryError> {
             path: path.to_path_buf(),
             detail: format!("cannot create it: {}: {e}", temporary.display()),
         })?;
-    let db = builder().create_file(file).map_err(|e| io_error(path, e))?;
-    initialize(&db).map_err(|e| io_error(path, e))?;
+    let db = builder().create_file(file).map_err(|e| failure(path, e))?;
+    initialize(&db).map_err(|e| failure(path, e))?;
     Ok(db)
 }
 
