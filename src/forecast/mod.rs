@@ -63,8 +63,10 @@
 //! // The cap lets two daily nudges through in any seven days: days 0, 1,
 //! // 7, 8 and 14 (the end is simulated too), for each customer.
 //! assert_eq!(forecast.sends, 10);
-//! // Two weeks each: days 0 and 1; days 7, 8 and 14 (the last instant).
-//! assert_eq!(forecast.per_week.counts, [0, 0, 2, 2]);
+//! // Two whole weeks each, of two sends: days 0 and 1; days 7 and 8 (day
+//! // 14, the last instant, begins a week the range does not cover: its
+//! // sends count in `sends` only).
+//! assert_eq!(forecast.per_week.counts, [0, 0, 4]);
 //! assert_eq!(forecast.caps[0].customers, 2);
 //! assert_eq!(forecast.caps[0].name, "weekly");
 //! assert_eq!(forecast.never_fire[0].id, "never");
@@ -268,13 +270,14 @@ pub struct Forecast {
     pub weeks: u32,
     /// Sends, all customers together.
     pub sends: u64,
-    /// Sends per customer per week.
+    /// Sends per customer per week: over the whole weeks from the start (a
+    /// partial last week is left out of it; its sends count in `sends`).
     pub per_week: Distribution,
     /// The most-contacted customers, most first (ties by id).
     pub most_contacted: Vec<Contacted>,
     /// Every action, in rule-file order.
     pub actions: Vec<ActionPressure>,
-    /// The actions never sent nor held out.
+    /// The actions whose trigger never fired.
     pub never_fire: Vec<ActionPressure>,
     /// Trigger pairs that fire together [`OVERLAP`] of the time or more,
     /// most overlapping first.
@@ -334,7 +337,10 @@ impl<'r> Tally<'r> {
             return Err(refuse("the step must be positive"));
         }
         let span = i128::from(to.as_micros()) - i128::from(from.as_micros());
-        let weeks = (span / i128::from(WEEK) + i128::from(span % i128::from(WEEK) != 0)).max(1);
+        // Whole weeks only: a last partial week would count as a customer-
+        // week with a fraction of a week's exposure and pull the
+        // distribution down (a range shorter than a week is one week).
+        let weeks = (span / i128::from(WEEK)).max(1);
         let weeks = u32::try_from(weeks).map_err(|_| refuse("too many weeks"))?;
         Ok(Tally {
             rules,
@@ -386,9 +392,10 @@ impl<'r> Tally<'r> {
             .as_micros()
             .saturating_sub(self.from.as_micros())
             / WEEK;
-        let week = usize::try_from(offset).unwrap_or(0);
-        let last = summary.weekly.len().saturating_sub(1);
-        if let Some(count) = summary.weekly.get_mut(week.min(last)) {
+        let week = usize::try_from(offset).unwrap_or(usize::MAX);
+        // Sends of a partial last week count in the totals, not in the
+        // weekly distribution.
+        if let Some(count) = summary.weekly.get_mut(week) {
             *count += u32::try_from(decision.emissions.len()).unwrap_or(u32::MAX);
         }
         for emission in &decision.emissions {
@@ -502,10 +509,10 @@ impl<'r> Tally<'r> {
                 }
             })
             .collect();
-        let never_fire = (actions.iter())
-            .filter(|a| a.sends == 0 && a.held_out == 0)
-            .cloned()
-            .collect();
+        // Whose trigger is never TRUE: an action that fires but is always
+        // held back (consent, caps) is a different problem, shown by its
+        // `fired` and `suppressed`.
+        let never_fire = (actions.iter()).filter(|a| a.fired == 0).cloned().collect();
         let mut overlaps: Vec<Overlap> = (total.together.iter())
             .filter_map(|(pair, together)| {
                 // Decisions where either fired: each one's, less those

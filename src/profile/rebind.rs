@@ -3,7 +3,7 @@
 
 use super::{Profile, ProfileError, checked};
 use crate::schema::Schema;
-use crate::value::Value;
+use crate::value::{Timestamp, Value};
 
 impl Profile {
     /// This profile under `schema`, typically the schema of a reloaded rule
@@ -41,6 +41,26 @@ impl Profile {
         if self.schema.fingerprint() == schema.fingerprint() {
             return Ok(self.clone());
         }
+        self.rebuilt(schema, |_| true)
+    }
+
+    /// This profile with only its events after `start` (exclusive): what
+    /// happened since a contact, for the goals of a report.
+    ///
+    /// # Errors
+    /// None in practice: the profile is rebuilt under its own schema.
+    pub(crate) fn events_after(&self, start: Timestamp) -> Result<Profile, ProfileError> {
+        let start = start.as_micros();
+        self.rebuilt(&self.schema.clone(), |at| at > start)
+    }
+
+    /// This profile under `schema`, with the events whose instant (µs)
+    /// `keep` accepts.
+    fn rebuilt(
+        &self,
+        schema: &Schema,
+        keep: impl Fn(i64) -> bool,
+    ) -> Result<Profile, ProfileError> {
         let mut builder = Profile::builder(schema, self.id.as_str());
         let values = self.values();
         for slot in 0..self.schema.attribute_count() {
@@ -62,6 +82,9 @@ impl Profile {
                 continue;
             };
             for (row, at) in columns.timestamps.iter().enumerate() {
+                if !keep(*at) {
+                    continue;
+                }
                 let moved = log.open(*at, after.len());
                 for (slot, (property, _)) in before.properties().enumerate() {
                     let Some((to, ty)) = after.get(property) else {

@@ -69,15 +69,22 @@ impl Goals<'_> {
         }
         let first = self.events.partition_point(|t| *t <= start);
         let inside = self.events.get(first..).unwrap_or_default();
+        if inside.first().is_none_or(|t| *t > end) {
+            return Ok(Some(false));
+        }
+        // Only what happened after the contact counts towards its goal: a
+        // purchase before the send is no conversion, however a goal's
+        // window reaches back.
+        let since = self.profile.events_after(start)?;
         for at in inside.iter().take_while(|t| **t <= end) {
-            let hit =
-                goal.trigger
-                    .matches(self.profile, *at)
-                    .map_err(|error| ReportError::Goal {
-                        profile: self.profile.id().to_owned(),
-                        owner: owner.to_owned(),
-                        error,
-                    })?;
+            let hit = goal
+                .trigger
+                .matches(&since, *at)
+                .map_err(|error| ReportError::Goal {
+                    profile: self.profile.id().to_owned(),
+                    owner: owner.to_owned(),
+                    error,
+                })?;
             if hit {
                 return Ok(Some(true));
             }

@@ -169,6 +169,27 @@ pub enum ReportError {
         /// What went wrong.
         error: EvalError,
     },
+    /// A profile could not be cut down to what happened after a contact.
+    #[error(transparent)]
+    Profile(#[from] crate::ProfileError),
+    /// A journey state of the profile changed after the report's instant:
+    /// the history keeps each journey's latest state only, so a report as
+    /// of an earlier instant would count later exits and re-entries. Make
+    /// the report at or after the history's last journey change.
+    #[error(
+        "profile `{profile}`: journey `{journey}` changed at {changed}, after the report's \
+         instant {now}; a report is made at or after the last journey change"
+    )]
+    JourneyChangedAfter {
+        /// The profile.
+        profile: String,
+        /// The journey.
+        journey: String,
+        /// When its state last changed.
+        changed: Timestamp,
+        /// The report's instant.
+        now: Timestamp,
+    },
     /// The same profile was given twice: it would be counted twice.
     #[error("profile `{profile}` is given more than once")]
     RepeatedProfile {
@@ -256,6 +277,22 @@ impl<'r> Tally<'r> {
             .filter(|r| r.at <= now)
             .collect();
         let snapshot = log.snapshot(profile.id(), now, now)?;
+        for journey in &self.rules.journeys {
+            let Some(state) = snapshot.journey(&journey.id) else {
+                continue;
+            };
+            let changed = state
+                .left_at()
+                .map_or(state.entered_at, |left| left.max(state.entered_at));
+            if changed > now {
+                return Err(ReportError::JourneyChangedAfter {
+                    profile: profile.id().to_owned(),
+                    journey: journey.id.clone(),
+                    changed,
+                    now,
+                });
+            }
+        }
         let events = event_times(profile);
         let goals = conversion::Goals {
             profile,

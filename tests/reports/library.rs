@@ -171,3 +171,46 @@ fn records_of_a_stage_the_journey_does_not_have_are_left_out_and_counted() {
     assert_eq!(with_stray.unknown_records, 2);
     assert_eq!(with_stray.journeys, report(2).journeys);
 }
+
+/// Found in review: a goal read the events before the send, so a purchase
+/// an hour before `welcome` and any event after it counted as a conversion.
+#[test]
+fn a_goal_counts_only_what_happened_after_the_contact() {
+    use nextbest::History;
+    use nextbest::history::{Outcome, Update};
+    let rules = fixture::rules();
+    let t = fixture::t0();
+    let mut history = MemoryHistory::new();
+    let update = Update {
+        records: vec![fixture::record("q", "welcome", Outcome::Sent, t, None)],
+        ..Update::default()
+    };
+    history.record(&update).unwrap();
+    let before = fixture::earlier(t, fixture::hours(1));
+    let after = t + fixture::hours(1);
+    let line = format!(
+        r#"{{"id": "q", "traits": {{"x": 1}}, "events": [{{"event": "purchase", "timestamp": "{before}", "properties": {{"amount": 1.0}}}}, {{"event": "login", "timestamp": "{after}"}}]}}"#
+    );
+    let profile = nextbest::Profile::from_json(&rules.schema, &line).unwrap();
+    let now = Timestamp::parse(fixture::NOW).unwrap();
+    let report = Report::build(&rules, &history, &[profile], now, &Options::default()).unwrap();
+    let welcome = &report.actions[0];
+    assert_eq!(welcome.id, "welcome");
+    assert_eq!((welcome.sent, welcome.converted_sent), (1, 0));
+}
+
+/// Found in review: journey states are the latest ones, so a report as of
+/// an instant before a journey changed is refused rather than miscounted.
+#[test]
+fn a_report_before_the_last_journey_change_is_refused() {
+    let rules = fixture::rules();
+    let mut history = MemoryHistory::new();
+    fixture::record_history(&mut history);
+    let profiles = fixture::profiles(&rules);
+    let early = fixture::t0() + fixture::days(2);
+    let error = Report::build(&rules, &history, &profiles, early, &Options::default()).unwrap_err();
+    assert!(
+        matches!(error, ReportError::JourneyChangedAfter { .. }),
+        "{error}"
+    );
+}

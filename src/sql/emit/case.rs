@@ -29,8 +29,11 @@ impl Emitter<'_> {
                 let cased = |ch: String| {
                     format!("coalesce(list_contains(nextbest_case.\"cased\", {ch}), false)")
                 };
+                // By code point: `= 'Σ'` would follow a case-insensitive
+                // default collation and take `σ` for it.
+                let sigma = u32::from(SIGMA);
                 format!(
-                    "list_transform(range(1, len({chars}) + 1), lambda i: CASE WHEN {chars}[i] = '{SIGMA}' \
+                    "list_transform(range(1, len({chars}) + 1), lambda i: CASE WHEN unicode({chars}[i]) = {sigma} \
                      THEN CASE WHEN {} AND NOT {} THEN 'ς' ELSE 'σ' END ELSE {} END)",
                     cased(before),
                     cased(after),

@@ -98,26 +98,51 @@ fn refuse(code: &'static str, construct: &str, dialect: Dialect, reason: &str) -
     })
 }
 
-/// Names that the layout of §8 takes for itself cannot be traits or
-/// properties: the statement would read the wrong column.
+/// Names that the layout of §8 takes for itself cannot be traits,
+/// properties or events: the statement would read the wrong column or
+/// table. Compared without case (DuckDB folds the case of quoted names),
+/// and, for PostgreSQL, within its 63-byte identifiers (it cuts longer ones,
+/// which could make two names one).
 fn check_names(schema: &Schema, dialect: Dialect) -> Result<(), SqlError> {
-    if schema.attribute("id").is_some() {
-        return Err(refuse(
-            "S0103",
-            "trait `id`",
-            dialect,
-            "the users table's `id` column is the profile id",
-        ));
+    let clash = |what: String, why: &str| Err(refuse("S0103", &what, dialect, why));
+    let fold = |name: &str| name.to_lowercase();
+    let too_long = |name: &str| dialect == Dialect::Postgres && name.len() > 63;
+    let mut traits = std::collections::HashSet::new();
+    for (name, _) in schema.attributes() {
+        if fold(name) == "id" {
+            return clash(
+                format!("trait `{name}`"),
+                "the users table's `id` column is the profile id",
+            );
+        }
+        if too_long(name) || !traits.insert(fold(name)) {
+            return clash(
+                format!("trait `{name}`"),
+                "another trait's column has the same name once case is ignored or it is cut to 63 bytes",
+            );
+        }
     }
+    let mut events = std::collections::HashSet::new();
     for (event, properties) in schema.events() {
+        if fold(event) == "users" || too_long(event) || !events.insert(fold(event)) {
+            return clash(
+                format!("event `{event}`"),
+                "its table's name is the users table's or another event's once case is ignored or it is cut to 63 bytes",
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
         for (name, _) in properties.properties() {
-            if ["user_id", "timestamp", "seq"].contains(&name) {
-                return Err(refuse(
-                    "S0103",
-                    &format!("property `{event}.{name}`"),
-                    dialect,
+            if ["user_id", "timestamp", "seq"].contains(&fold(name).as_str()) {
+                return clash(
+                    format!("property `{event}.{name}`"),
                     "the event tables' own columns are `user_id`, `timestamp` and `seq`",
-                ));
+                );
+            }
+            if too_long(name) || !seen.insert(fold(name)) {
+                return clash(
+                    format!("property `{event}.{name}`"),
+                    "another property's column has the same name once case is ignored or it is cut to 63 bytes",
+                );
             }
         }
     }
