@@ -16,6 +16,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
@@ -34,24 +36,6 @@ const ONE_BY_ONE: usize = 200;
 const BATCH: usize = 1_000;
 const NOW: &str = "2026-11-24T09:00:00Z";
 const EARLIER: &str = "2026-11-21T09:00:00Z";
-
-/// `count` profiles: the bundled customers over and over, each under an id
-/// of its own.
-fn profiles(engine: &Engine, count: usize) -> Vec<Profile> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let customers =
-        std::fs::read_to_string(format!("{root}/examples/data/customers.jsonl")).unwrap();
-    let lines: Vec<&str> = customers.lines().filter(|l| !l.trim().is_empty()).collect();
-    (0..count)
-        .map(|i| {
-            let line = lines[i % lines.len()];
-            let start = line.find("\"id\":\"").unwrap() + 6;
-            let end = start + line[start..].find('"').unwrap();
-            let line = format!("{}p-{i}{}", &line[..start], &line[end..]);
-            Profile::from_json(&engine.rules().schema, &line).unwrap()
-        })
-        .collect()
-}
 
 /// Decides every profile at `now` through `history`, committing each
 /// decision, then calling `after_each`; returns how many emissions.
@@ -92,7 +76,7 @@ fn copy(from: &Path, to: &Path) -> DurableHistory {
 fn bench(c: &mut Criterion) {
     let root = env!("CARGO_MANIFEST_DIR");
     let engine = Engine::new(RuleSet::load(format!("{root}/examples/rules/classic.toml")).unwrap());
-    let profiles = profiles(&engine, PROFILES);
+    let profiles = common::customers(&engine, PROFILES);
     let (now, earlier) = (
         Timestamp::parse(NOW).unwrap(),
         Timestamp::parse(EARLIER).unwrap(),

@@ -21,6 +21,8 @@
 #[path = "../tests/common/pg.rs"]
 mod pg;
 
+mod common;
+
 use std::time::Duration as StdDuration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -33,25 +35,6 @@ const PROFILES: usize = 10_000;
 const BATCH: usize = 1_000;
 const NOW: &str = "2026-11-24T09:00:00Z";
 const EARLIER: &str = "2026-11-21T09:00:00Z";
-
-/// `count` profiles: the bundled customers over and over, each under an id
-/// of its own.
-fn profiles(engine: &Engine, count: usize) -> Vec<Profile> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let customers =
-        std::fs::read_to_string(format!("{root}/examples/data/customers.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = (customers.lines())
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (0..count)
-        .map(|i| {
-            let mut line = lines[i % lines.len()].clone();
-            line["id"] = serde_json::Value::String(format!("p-{i}"));
-            Profile::from_json(&engine.rules().schema, &line.to_string()).unwrap()
-        })
-        .collect()
-}
 
 /// Decides every profile at `now`, `BATCH` at a time, committing each
 /// batch as one transaction; returns how many emissions.
@@ -77,7 +60,7 @@ fn decide_in_batches<H: History + Sync>(
 fn bench(c: &mut Criterion) {
     let root = env!("CARGO_MANIFEST_DIR");
     let engine = Engine::new(RuleSet::load(format!("{root}/examples/rules/classic.toml")).unwrap());
-    let profiles = profiles(&engine, PROFILES);
+    let profiles = common::customers(&engine, PROFILES);
     let (now, earlier) = (
         Timestamp::parse(NOW).unwrap(),
         Timestamp::parse(EARLIER).unwrap(),

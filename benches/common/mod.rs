@@ -7,8 +7,10 @@ use std::time::Duration;
 use criterion::Criterion;
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
+#[allow(dead_code)] // Each bench is a crate; the history benches use none.
 pub struct Rng(pub u64);
 
+#[allow(dead_code)]
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -33,4 +35,25 @@ pub fn criterion() -> Criterion {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args()
+}
+
+/// `count` profiles: the bundled customers over and over, each under an id
+/// of its own (`p-0`, `p-1`, …).
+#[allow(dead_code)] // Each bench is a crate; only the history benches use it.
+pub fn customers(engine: &nextbest::decide::Engine, count: usize) -> Vec<nextbest::Profile> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/examples/data/customers.jsonl"))
+        .expect("the bundled customers");
+    let lines: Vec<serde_json::Value> = (text.lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (0..count)
+        .map(|i| {
+            let mut line = lines.get(i % lines.len()).expect("a customer").clone();
+            line["id"] = serde_json::Value::String(format!("p-{i}"));
+            nextbest::Profile::from_json(&engine.rules().schema, &line.to_string())
+                .expect("a bundled customer")
+        })
+        .collect()
 }
