@@ -5,7 +5,7 @@ use crate::schema::{Schema, Type};
 #[cfg(test)]
 use crate::value::Value;
 
-use super::super::Options;
+use super::super::{Dialect, Options};
 use super::{Emitter, Sql, SqlError, check_names};
 
 /// `CREATE TABLE` statements for the layout of §8.
@@ -15,13 +15,23 @@ pub(in crate::sql) fn create_tables(
 ) -> Result<Vec<String>, SqlError> {
     check_names(schema, options.dialect)?;
     let emitter = Emitter::new(schema, options);
+    let clickhouse = options.dialect == Dialect::ClickHouse;
     let column = |name: &str, ty: &Type| -> Sql {
         let ty = match ty {
+            Type::Timestamp if clickhouse => "Nullable(DateTime64(6, 'UTC'))".to_owned(),
             Type::Timestamp => "TIMESTAMPTZ".to_owned(),
+            // Arrays cannot be Nullable: a NULL list is stored empty, and
+            // statements reading lists are refused (S0106).
+            Type::List(inner) if clickhouse && !matches!(**inner, Type::List(_)) => {
+                format!("Array({})", emitter.ty(inner)?)
+            }
             other => emitter.ty(other)?,
         };
         Ok(format!("{} {ty}", Emitter::ident(name)))
     };
+    if clickhouse {
+        return clickhouse_tables(&emitter, schema, &column);
+    }
     let text = emitter.ty(&Type::String)?;
     let mut users = vec![format!("\"id\" {text} NOT NULL")];
     for (name, ty) in schema.attributes() {
@@ -50,6 +60,40 @@ pub(in crate::sql) fn create_tables(
     Ok(tables)
 }
 
+/// The same tables for ClickHouse: MergeTree tables ordered as a profile's
+/// events are read, with ClickHouse's types.
+fn clickhouse_tables(
+    emitter: &Emitter<'_>,
+    schema: &Schema,
+    column: &dyn Fn(&str, &Type) -> Sql,
+) -> Result<Vec<String>, SqlError> {
+    let mut users = vec!["\"id\" String".to_owned()];
+    for (name, ty) in schema.attributes() {
+        users.push(column(name, ty)?);
+    }
+    let mut tables = vec![format!(
+        "CREATE TABLE {} ({}) ENGINE = MergeTree ORDER BY \"id\"",
+        emitter.table("users"),
+        users.join(", ")
+    )];
+    for (event, properties) in schema.events() {
+        let mut columns = vec![
+            "\"user_id\" String".to_owned(),
+            "\"timestamp\" DateTime64(6, 'UTC')".to_owned(),
+            "\"seq\" Int64".to_owned(),
+        ];
+        for (name, ty) in properties.properties() {
+            columns.push(column(name, ty)?);
+        }
+        tables.push(format!(
+            "CREATE TABLE {} ({}) ENGINE = MergeTree ORDER BY (\"user_id\", \"timestamp\", \"seq\")",
+            emitter.table(event),
+            columns.join(", ")
+        ));
+    }
+    Ok(tables)
+}
+
 #[cfg(test)]
 /// A value as a literal for a column of the layout (timestamps as
 /// `TIMESTAMPTZ`, not as the microseconds expressions compute with).
@@ -60,6 +104,26 @@ pub(in crate::sql) fn column_literal(
     schema: &Schema,
 ) -> Sql {
     let emitter = Emitter::new(schema, options);
+    if options.dialect == Dialect::ClickHouse {
+        return match (value, ty) {
+            (Value::Null, Type::List(_)) => Ok("[]".to_owned()),
+            (Value::Timestamp(t), _) => Ok(format!(
+                "fromUnixTimestamp64Micro(CAST({} AS Int64), 'UTC')",
+                t.as_micros()
+            )),
+            (Value::Int(i), Type::Timestamp) => Ok(format!(
+                "fromUnixTimestamp64Micro(CAST({i} AS Int64), 'UTC')"
+            )),
+            (Value::List(items), Type::List(inner)) => {
+                let items = items
+                    .iter()
+                    .map(|v| column_literal(v, inner, options, schema))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(format!("[{}]", items.join(", ")))
+            }
+            (other, _) => emitter.literal(other, ty),
+        };
+    }
     match (value, ty) {
         (Value::Null, _) => Ok("NULL".to_owned()),
         (Value::Timestamp(t), _) => Ok(format!("CAST('{t}' AS TIMESTAMPTZ)")),
