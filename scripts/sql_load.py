@@ -108,13 +108,7 @@ def load_clickhouse(traits, events, profiles_path, directory):
 
     session = chdb.session.Session(directory)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {t: open(os.path.join(tmp, f"{i}.jsonl"), "w", encoding="utf-8")
-                 for i, t in enumerate(layout)}
-        for table, row in rows(profiles_path, traits, events, convert):
-            names = [c for c, _ in layout[table]]
-            files[table].write(json.dumps(dict(zip(names, row))) + "\n")
-        for f in files.values():
-            f.close()
+        write_jsonl(tmp, layout, rows(profiles_path, traits, events, convert))
         for i, (table, columns) in enumerate(layout.items()):
             structure = ", ".join(f"{quote(c)} {t}" for c, t in columns)
             key = order.get(table, '("user_id", "timestamp", "seq")')
@@ -161,17 +155,22 @@ def rows(profiles_path, traits, events, convert):
                     convert(ty, values.get(name)) for name, ty in props.items()]
 
 
+def write_jsonl(directory, layout, table_rows):
+    """Writes each table's rows as JSON lines, `N.jsonl` for the N-th table."""
+    files = {t: open(os.path.join(directory, f"{i}.jsonl"), "w", encoding="utf-8")
+             for i, t in enumerate(layout)}
+    for table, row in table_rows:
+        names = [c for c, _ in layout[table]]
+        files[table].write(json.dumps(dict(zip(names, row))) + "\n")
+    for f in files.values():
+        f.close()
+
+
 def load_duckdb(traits, events, profiles_path, database):
     import duckdb
     layout = tables("duckdb", traits, events)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {t: open(os.path.join(tmp, f"{i}.jsonl"), "w", encoding="utf-8")
-                 for i, t in enumerate(layout)}
-        for table, row in rows(profiles_path, traits, events, json_value):
-            names = [c for c, _ in layout[table]]
-            files[table].write(json.dumps(dict(zip(names, row))) + "\n")
-        for f in files.values():
-            f.close()
+        write_jsonl(tmp, layout, rows(profiles_path, traits, events, json_value))
         con = duckdb.connect(database)
         for i, (table, columns) in enumerate(layout.items()):
             con.execute(f"DROP TABLE IF EXISTS {quote(table)}")

@@ -193,24 +193,29 @@ fn duckdb_statements_agree_with_eval() {
         for row in con.execute(sys.stdin.read()).fetchall():\n    \
         print('|'.join('' if v is None else str(v) for v in row))\n";
     agree_with_eval("duckdb", &EXPRESSIONS, |sql| {
-        let mut child = Command::new(&python)
-            .args(["-c", script, database])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "duckdb: {}\n{sql}", text(&out.stderr));
-        text(&out.stdout)
+        run_script(&python, script, database, sql)
     });
+}
+
+/// Runs `python -c script database` with `sql` on its stdin: its stdout.
+fn run_script(python: &PathBuf, script: &str, database: &str, sql: &str) -> String {
+    let mut child = Command::new(python)
+        .args(["-c", script, database])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{sql}", text(&out.stderr));
+    text(&out.stdout)
 }
 
 #[test]
@@ -228,27 +233,7 @@ fn clickhouse_statements_agree_with_eval_in_chdb() {
         for line in out.splitlines():\n    \
         print('|'.join('' if v is None else str(v) for v in json.loads(line)))\n";
     agree_with_eval("clickhouse", &CLICKHOUSE_EXPRESSIONS, |sql| {
-        let mut child = Command::new(&python)
-            .args(["-c", script, database])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "clickhouse: {}\n{sql}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        run_script(&python, script, database, sql)
     });
 }
 

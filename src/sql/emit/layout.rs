@@ -29,64 +29,45 @@ pub(in crate::sql) fn create_tables(
         };
         Ok(format!("{} {ty}", Emitter::ident(name)))
     };
-    if clickhouse {
-        return clickhouse_tables(&emitter, schema, &column);
-    }
-    let text = emitter.ty(&Type::String)?;
-    let mut users = vec![format!("\"id\" {text} NOT NULL")];
-    for (name, ty) in schema.attributes() {
-        users.push(column(name, ty)?);
-    }
-    let mut tables = vec![format!(
-        "CREATE TABLE {} ({})",
-        emitter.table("users"),
-        users.join(", ")
-    )];
-    for (event, properties) in schema.events() {
-        let mut columns = vec![
+    // The key columns, and how each table ends: ClickHouse's are MergeTree
+    // tables ordered as a profile's events are read.
+    let [id, user_id, timestamp, seq, users_end, events_end] = if clickhouse {
+        [
+            "\"id\" String",
+            "\"user_id\" String",
+            "\"timestamp\" DateTime64(6, 'UTC')",
+            "\"seq\" Int64",
+            " ENGINE = MergeTree ORDER BY \"id\"",
+            " ENGINE = MergeTree ORDER BY (\"user_id\", \"timestamp\", \"seq\")",
+        ]
+        .map(str::to_owned)
+    } else {
+        let text = emitter.ty(&Type::String)?;
+        [
+            format!("\"id\" {text} NOT NULL"),
             format!("\"user_id\" {text} NOT NULL"),
             "\"timestamp\" TIMESTAMPTZ NOT NULL".to_owned(),
             "\"seq\" BIGINT NOT NULL".to_owned(),
-        ];
-        for (name, ty) in properties.properties() {
-            columns.push(column(name, ty)?);
-        }
-        tables.push(format!(
-            "CREATE TABLE {} ({})",
-            emitter.table(event),
-            columns.join(", ")
-        ));
-    }
-    Ok(tables)
-}
-
-/// The same tables for ClickHouse: MergeTree tables ordered as a profile's
-/// events are read, with ClickHouse's types.
-fn clickhouse_tables(
-    emitter: &Emitter<'_>,
-    schema: &Schema,
-    column: &dyn Fn(&str, &Type) -> Sql,
-) -> Result<Vec<String>, SqlError> {
-    let mut users = vec!["\"id\" String".to_owned()];
+            String::new(),
+            String::new(),
+        ]
+    };
+    let mut users = vec![id];
     for (name, ty) in schema.attributes() {
         users.push(column(name, ty)?);
     }
     let mut tables = vec![format!(
-        "CREATE TABLE {} ({}) ENGINE = MergeTree ORDER BY \"id\"",
+        "CREATE TABLE {} ({}){users_end}",
         emitter.table("users"),
         users.join(", ")
     )];
     for (event, properties) in schema.events() {
-        let mut columns = vec![
-            "\"user_id\" String".to_owned(),
-            "\"timestamp\" DateTime64(6, 'UTC')".to_owned(),
-            "\"seq\" Int64".to_owned(),
-        ];
+        let mut columns = vec![user_id.clone(), timestamp.clone(), seq.clone()];
         for (name, ty) in properties.properties() {
             columns.push(column(name, ty)?);
         }
         tables.push(format!(
-            "CREATE TABLE {} ({}) ENGINE = MergeTree ORDER BY (\"user_id\", \"timestamp\", \"seq\")",
+            "CREATE TABLE {} ({}){events_end}",
             emitter.table(event),
             columns.join(", ")
         ));
