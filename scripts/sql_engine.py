@@ -1,12 +1,14 @@
 """Runs one batch of the SQL differential test in an embedded engine.
 
-Usage: python sql_engine.py ENGINE JOB.json OUT.json, ENGINE one of duckdb.
+Usage: python sql_engine.py ENGINE JOB.json OUT.json, ENGINE one of duckdb,
+clickhouse (chDB, the embedded ClickHouse).
 JOB.json is {"setup": [sql...], "queries": [sql...], "parameters": [...]}:
 the setup statements run once (tables and data), then each query with the
 parameters bound ($1, ...), in one session; OUT.json gets
 one entry per query, {"rows": [[id, verdict], ...]} or {"error": text}.
-The session is set to an unusual time zone and a case-insensitive default
-collation, so that a statement that depended on either would be caught.
+The session is set to an unusual time zone (and in DuckDB a
+case-insensitive default collation), so that a statement that depended on
+either would be caught. ClickHouse takes no positional parameters.
 """
 import json
 import sys
@@ -25,11 +27,26 @@ def duckdb_session():
     return run
 
 
+def clickhouse_session():
+    import chdb.session
+
+    session = chdb.session.Session()
+    session.query("SET session_timezone = 'Pacific/Kiritimati'")
+
+    def run(sql, parameters=()):
+        if parameters:
+            raise ValueError("ClickHouse statements take no positional parameters")
+        text = session.query(sql, "JSONCompactEachRow").bytes().decode("utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    return run
+
+
 def main():
     engine, job_path, out_path = sys.argv[1:4]
     with open(job_path, encoding="utf-8") as f:
         job = json.load(f)
-    run = {"duckdb": duckdb_session}[engine]()
+    run = {"duckdb": duckdb_session, "clickhouse": clickhouse_session}[engine]()
     for statement in job["setup"]:
         run(statement)
     results = []

@@ -7,6 +7,7 @@ list, the arrival order that breaks ties between events of one instant.
 Usage:
   python sql_load.py duckdb RULES PROFILES.jsonl DATABASE_FILE
   python sql_load.py postgres RULES PROFILES.jsonl CONNINFO   (runs psql)
+  python sql_load.py clickhouse RULES PROFILES.jsonl CHDB_DIRECTORY   (chDB)
 
 Tables are created anew (dropped first if present). Unknown traits and
 event types are ignored, as nextbest ignores them.
@@ -82,6 +83,46 @@ def json_value(ty, value):
     return value
 
 
+def clickhouse_type(ty, nullable=True):
+    if ty.startswith("list<") and ty.endswith(">"):
+        # Arrays cannot be Nullable: a NULL list is stored empty (and
+        # nextbest refuses statements that read lists, S0106).
+        return f"Array({clickhouse_type(ty[5:-1])})"
+    base = {"int": "Int64", "float": "Float64", "string": "String", "bool": "Bool",
+            "timestamp": "DateTime64(6, 'UTC')", "duration": "Int64"}[ty]
+    return f"Nullable({base})" if nullable else base
+
+
+def load_clickhouse(traits, events, profiles_path, directory):
+    import chdb.session
+    layout = {"users": [("id", "String")] + [(n, clickhouse_type(t)) for n, t in traits.items()]}
+    for event, props in events.items():
+        layout[event] = [("user_id", "String"), ("timestamp", "DateTime64(6, 'UTC')"),
+                         ("seq", "Int64")] + [(n, clickhouse_type(t)) for n, t in props.items()]
+    order = {"users": '"id"'}
+
+    def convert(ty, value):
+        if value is None and ty.startswith("list<"):
+            return []
+        return json_value(ty, value)
+
+    session = chdb.session.Session(directory)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_jsonl(tmp, layout, rows(profiles_path, traits, events, convert))
+        for i, (table, columns) in enumerate(layout.items()):
+            structure = ", ".join(f"{quote(c)} {t}" for c, t in columns)
+            key = order.get(table, '("user_id", "timestamp", "seq")')
+            session.query(f"DROP TABLE IF EXISTS {quote(table)}")
+            session.query(f"CREATE TABLE {quote(table)} ({structure}) ENGINE = MergeTree ORDER BY {key}")
+            path = os.path.join(tmp, f"{i}.jsonl")
+            if os.path.getsize(path):
+                session.query(
+                    f"INSERT INTO {quote(table)} SELECT * FROM file('{path}', 'JSONEachRow', "
+                    f"'{structure.replace(chr(39), chr(92) + chr(39))}') "
+                    "SETTINGS date_time_input_format = 'best_effort'")
+    session.close()
+
+
 def tables(engine, traits, events):
     users = [("id", "TEXT NOT NULL" if engine == "postgres" else "VARCHAR NOT NULL")]
     users += [(name, sql_type(engine, ty)) for name, ty in traits.items()]
@@ -114,17 +155,22 @@ def rows(profiles_path, traits, events, convert):
                     convert(ty, values.get(name)) for name, ty in props.items()]
 
 
+def write_jsonl(directory, layout, table_rows):
+    """Writes each table's rows as JSON lines, `N.jsonl` for the N-th table."""
+    files = {t: open(os.path.join(directory, f"{i}.jsonl"), "w", encoding="utf-8")
+             for i, t in enumerate(layout)}
+    for table, row in table_rows:
+        names = [c for c, _ in layout[table]]
+        files[table].write(json.dumps(dict(zip(names, row))) + "\n")
+    for f in files.values():
+        f.close()
+
+
 def load_duckdb(traits, events, profiles_path, database):
     import duckdb
     layout = tables("duckdb", traits, events)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {t: open(os.path.join(tmp, f"{i}.jsonl"), "w", encoding="utf-8")
-                 for i, t in enumerate(layout)}
-        for table, row in rows(profiles_path, traits, events, json_value):
-            names = [c for c, _ in layout[table]]
-            files[table].write(json.dumps(dict(zip(names, row))) + "\n")
-        for f in files.values():
-            f.close()
+        write_jsonl(tmp, layout, rows(profiles_path, traits, events, json_value))
         con = duckdb.connect(database)
         for i, (table, columns) in enumerate(layout.items()):
             con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
@@ -172,8 +218,10 @@ def main():
         load_duckdb(traits, events, profiles_path, target)
     elif engine == "postgres":
         load_postgres(traits, events, profiles_path, target)
+    elif engine == "clickhouse":
+        load_clickhouse(traits, events, profiles_path, target)
     else:
-        sys.exit(f"unknown engine {engine!r}: expected duckdb or postgres")
+        sys.exit(f"unknown engine {engine!r}: expected duckdb, postgres or clickhouse")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
 //! the verdict `nextbest eval` gives; and its errors and refusals.
 //!
 //! PostgreSQL is the test cluster of `tests/common/pg.rs`, its client
-//! `psql`; DuckDB its Python package in `.venv-sql/`
-//! (`scripts/sql-engines.sh`): without it these tests fail when `CI` is
-//! set and are skipped, saying why, elsewhere.
+//! `psql`; DuckDB its Python package and ClickHouse chDB, both in
+//! `.venv-sql/` (`scripts/sql-engines.sh`): without them these tests fail
+//! when `CI` is set and are skipped, saying why, elsewhere.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -41,6 +41,16 @@ const EXPRESSIONS: [&str; 5] = [
     "bucket(id, 'exp-1') < 50 AND NOT exists(support_ticket WHERE severity >= 2 WITHIN 30d)",
     "first(page_view WHERE path STARTS WITH '/pr').timestamp < now() - 3d",
     "max(support_ticket.severity SINCE last_login) >= 2 OR lifetime_value / login_count_60d > 90.0",
+];
+
+/// The same for ClickHouse, which takes a time zone only as a constant
+/// (`S0303` for a computed one): the second names its zone.
+const CLICKHOUSE_EXPRESSIONS: [&str; 5] = [
+    EXPRESSIONS[0],
+    "hour_of_day(last_login, 'Asia/Kolkata') BETWEEN 8 AND 20 AND country IN ('DE', 'JP', NULL)",
+    EXPRESSIONS[2],
+    EXPRESSIONS[3],
+    EXPRESSIONS[4],
 ];
 
 /// `nextbest eval`'s verdicts: `id\tverdict` lines, sorted.
@@ -113,12 +123,12 @@ fn load(python: &PathBuf, engine: &str, target: &str) {
 
 /// Every action's trigger and every expression: the statement's verdicts
 /// are `eval`'s, and the audience is the profiles where `eval` says true.
-fn agree_with_eval(dialect: &str, run: impl Fn(&str) -> String) {
+fn agree_with_eval(dialect: &str, expressions: &[&str], run: impl Fn(&str) -> String) {
     let mut triggers: Vec<(String, [&str; 2])> = Vec::new();
     for id in ACTIONS {
         triggers.push((action_trigger(id), ["--action", id]));
     }
-    for expr in EXPRESSIONS {
+    for &expr in expressions {
         triggers.push((expr.to_owned(), ["--expr", expr]));
     }
     for (source, trigger) in triggers {
@@ -149,7 +159,7 @@ fn postgres_statements_agree_with_eval_in_psql() {
         PathBuf::from("python3")
     };
     load(&python, "postgres", &conninfo);
-    agree_with_eval("postgres", |sql| {
+    agree_with_eval("postgres", &EXPRESSIONS, |sql| {
         let out = Command::new("psql")
             .args([
                 "-X",
@@ -182,24 +192,48 @@ fn duckdb_statements_agree_with_eval() {
         con = duckdb.connect(sys.argv[1], read_only=True)\n\
         for row in con.execute(sys.stdin.read()).fetchall():\n    \
         print('|'.join('' if v is None else str(v) for v in row))\n";
-    agree_with_eval("duckdb", |sql| {
-        let mut child = Command::new(&python)
-            .args(["-c", script, database])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "duckdb: {}\n{sql}", text(&out.stderr));
-        text(&out.stdout)
+    agree_with_eval("duckdb", &EXPRESSIONS, |sql| {
+        run_script(&python, script, database, sql)
+    });
+}
+
+/// Runs `python -c script database` with `sql` on its stdin: its stdout.
+fn run_script(python: &PathBuf, script: &str, database: &str, sql: &str) -> String {
+    let mut child = Command::new(python)
+        .args(["-c", script, database])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{sql}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn clickhouse_statements_agree_with_eval_in_chdb() {
+    let Some(python) = common::engines::python_with("chdb") else {
+        return;
+    };
+    let dir = Scratch::new("cli-sql-clickhouse");
+    let database = dir.file("customers.chdb");
+    let database = database.to_str().unwrap();
+    load(&python, "clickhouse", database);
+    let script = "import chdb.session, json, sys\n\
+        session = chdb.session.Session(sys.argv[1])\n\
+        out = session.query(sys.stdin.read(), 'JSONCompactEachRow').bytes().decode()\n\
+        for line in out.splitlines():\n    \
+        print('|'.join('' if v is None else str(v) for v in json.loads(line)))\n";
+    agree_with_eval("clickhouse", &CLICKHOUSE_EXPRESSIONS, |sql| {
+        run_script(&python, script, database, sql)
     });
 }
 
@@ -224,7 +258,7 @@ fn one_statement_with_its_dependencies_stated() {
 #[test]
 fn refusals_and_errors_exit_1_naming_what_and_where() {
     // (dialect, trigger flag, trigger, --now, exit code, what stderr says)
-    let cases: [(&str, &str, &str, &str, i32, &str); 7] = [
+    let cases: [(&str, &str, &str, &str, i32, &str); 8] = [
         (
             "duckdb",
             "--expr",
@@ -251,6 +285,14 @@ fn refusals_and_errors_exit_1_naming_what_and_where() {
         ),
         ("postgres", "--expr", "plna = 'x'", NOW, 1, "--> --expr:1:1"),
         ("spark", "--expr", "TRUE", NOW, 1, "error[S0001]"),
+        (
+            "clickhouse",
+            "--expr",
+            "hour_of_day(last_login, timezone) > 8",
+            NOW,
+            1,
+            "error[S0303]",
+        ),
         (
             "mysql",
             "--expr",

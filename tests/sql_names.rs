@@ -47,6 +47,12 @@ fn layout_names_in_any_case_are_refused() {
             .unwrap();
         assert!(!refused(&fine, "plan = 'a'", dialect));
     }
+    let slashed = Schema::builder()
+        .attribute("a\\b", Type::Int)
+        .build()
+        .unwrap();
+    assert!(refused(&slashed, "`a\\b` > 1", Dialect::ClickHouse));
+    assert!(!refused(&slashed, "`a\\b` > 1", Dialect::Postgres));
     let long = "p".repeat(64);
     let long_schema = Schema::builder()
         .attribute(long.as_str(), Type::Int)

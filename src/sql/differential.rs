@@ -587,3 +587,40 @@ fn duckdb_case_mapping_agrees_with_the_evaluator() {
         run_in_python(&python, "duckdb", &[], setup, queries)
     });
 }
+
+/// The refusals ClickHouse is known to need: list values (its arrays
+/// cannot be NULL) and local times in a computed zone.
+const CLICKHOUSE_REFUSES: [&str; 2] = ["S0106", "S0303"];
+
+#[test]
+fn clickhouse_agrees_with_the_evaluator() {
+    let Some(python) = engine_python("chdb") else {
+        return;
+    };
+    let report = random_differential(
+        &options(Dialect::ClickHouse),
+        expressions(),
+        |setup, queries| run_in_python(&python, "clickhouse", &[], setup, queries),
+    );
+    assert_few_refused(&report, &CLICKHOUSE_REFUSES);
+}
+
+#[test]
+fn clickhouse_float_edges_agree_with_the_evaluator() {
+    let Some(python) = engine_python("chdb") else {
+        return;
+    };
+    edge_differential(Dialect::ClickHouse, float_edges, |setup, queries| {
+        run_in_python(&python, "clickhouse", &[], setup, queries)
+    });
+}
+
+#[test]
+fn clickhouse_case_mapping_agrees_with_the_evaluator() {
+    let Some(python) = engine_python("chdb") else {
+        return;
+    };
+    edge_differential(Dialect::ClickHouse, case_edges, |setup, queries| {
+        run_in_python(&python, "clickhouse", &[], setup, queries)
+    });
+}

@@ -27,11 +27,16 @@
 //! engine's own zone database: after a zone changes its rules, the engine
 //! and nextbest agree only when both carry the same release.
 //!
-//! Spark SQL and ClickHouse are named so that callers and the command line
-//! can ask for them, but every trigger is refused for them (`S0001`): the
-//! statements here are correlated scalar subqueries, which ClickHouse 26.9
-//! answers wrongly wherever an outer value is NULL (measured with chDB
-//! 4.4.0) and Spark restricts; both need a join-based form (issue 15).
+//! ClickHouse gets a form of its own (`emit/clickhouse.rs`): its correlated
+//! subqueries answer NULL wherever an outer value is NULL (measured with
+//! chDB 4.4.0, ClickHouse 26.9), so each event aggregate is computed per
+//! user in a subquery grouped by `user_id` and LEFT JOINed, and values are
+//! bound by lambdas. It refuses list values (`S0106`: its arrays cannot be
+//! NULL), local times in a computed zone (`S0303`), an aggregate whose window
+//! reads the enclosing aggregate's event (`S0304`) and `now` as a parameter
+//! (`S0002`). Spark SQL is named so that callers and the command line can ask
+//! for it, but every trigger is refused for it (`S0001`): it needs the
+//! join-based form too, not verified against Spark yet.
 
 mod case_map;
 mod emit;
@@ -55,7 +60,8 @@ pub enum Dialect {
     DuckDb,
     /// Spark SQL 3.4 and later, ANSI mode.
     Spark,
-    /// ClickHouse.
+    /// ClickHouse (26.9, as embedded in chDB 4.4), with the settings the
+    /// statement names.
     ClickHouse,
 }
 
@@ -116,7 +122,7 @@ pub enum Now {
     /// The statement's one bind parameter (`$1`), a timestamp with time
     /// zone, present in every statement (even one whose trigger never reads
     /// `now`, so that a caller always binds it): prepare once, run at every
-    /// instant.
+    /// instant. Not for ClickHouse, whose parameters are named (`S0002`).
     Parameter,
 }
 

@@ -59,6 +59,8 @@ fn string_literals_are_escaped_for_each_dialect() {
     assert!(pg.contains(r"E'it\'s \\ here'"), "{pg}");
     let duck = sql(&source, &Options::new(Dialect::DuckDb, at())).unwrap();
     assert!(duck.contains(r"'it''s \ here'"), "{duck}");
+    let ch = sql(&source, &Options::new(Dialect::ClickHouse, at())).unwrap();
+    assert!(ch.contains(r"'it\'s \\ here'"), "{ch}");
 }
 
 #[test]
@@ -112,10 +114,60 @@ fn refusals_name_the_construct_and_the_dialect() {
          the engine adds floats one rounding at a time in an order of its own; nextbest adds \
          them exactly and rounds once"
     );
-    for dialect in [Dialect::Spark, Dialect::ClickHouse] {
-        let error = sql("plan = 'pro'", &Options::new(dialect, at())).unwrap_err();
-        assert_eq!(code(error), "S0001");
-    }
+    let error = sql("plan = 'pro'", &Options::new(Dialect::Spark, at())).unwrap_err();
+    assert_eq!(code(error), "S0001");
+    let bound = Options::new(Dialect::ClickHouse, Now::Parameter);
+    assert_eq!(code(sql("plan = 'pro'", &bound).unwrap_err()), "S0002");
+    let lists = Schema::builder()
+        .attribute("tags", Type::List(Box::new(Type::String)))
+        .attribute("zone", Type::String)
+        .attribute("seen", Type::Timestamp)
+        .build()
+        .unwrap();
+    let ch = Options::new(Dialect::ClickHouse, at());
+    let error = compile("tags CONTAINS 'a'", &lists, &ch).unwrap_err();
+    assert_eq!(code(error), "S0106");
+    let error = compile("hour_of_day(seen, zone) > 8", &lists, &ch).unwrap_err();
+    assert_eq!(code(error), "S0303");
+    assert!(compile("hour_of_day(seen, 'Europe/Berlin') > 8", &lists, &ch).is_ok());
+}
+
+#[test]
+fn clickhouse_joins_each_aggregate_instead_of_correlating() {
+    let options = Options::new(Dialect::ClickHouse, at());
+    let text = sql(
+        "count(login WHERE device = plan WITHIN 7d) > 1 AND last(login).device = 'ios'",
+        &options,
+    )
+    .unwrap();
+    let body = text.lines().last().unwrap();
+    assert!(
+        body.starts_with(r#"SELECT u."id" AS "id", CAST("#),
+        "{body}"
+    );
+    assert_eq!(body.matches("LEFT JOIN (SELECT").count(), 2, "{body}");
+    assert_eq!(body.matches("GROUP BY").count(), 2, "{body}");
+    // No subquery reads the outer row: each joins `users` itself.
+    assert_eq!(
+        body.matches(r#"INNER JOIN "users" AS u"#).count(),
+        2,
+        "{body}"
+    );
+    assert!(
+        !body.contains("(SELECT count") && !body.contains("LIMIT"),
+        "{body}"
+    );
+    assert!(
+        body.ends_with(
+            "SETTINGS join_use_nulls = 1, cast_keep_nullable = 1, precise_float_parsing = 1"
+        ),
+        "{body}"
+    );
+    let audience = sql("exists(login)", &options.clone().audience(true)).unwrap();
+    assert!(
+        audience.contains(r#" WHERE CAST((coalesce(j"#),
+        "{audience}"
+    );
 }
 
 #[test]

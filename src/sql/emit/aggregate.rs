@@ -8,7 +8,7 @@ use crate::schema::Type;
 use crate::syntax::AggregateFn;
 
 use super::super::float;
-use super::{Emitter, Sql, SqlError, refuse};
+use super::{Dialect, Emitter, Sql, SqlError, refuse};
 
 impl Emitter<'_> {
     // ---- aggregates ----
@@ -17,6 +17,21 @@ impl Emitter<'_> {
     /// aggregate sees, with the aggregate's event bound while its filter is
     /// written. Returns the alias too.
     fn events(&mut self, aggregate: &AggregateNode) -> Result<(String, String), SqlError> {
+        let (table, alias, mut conditions) = self.event_conditions(aggregate)?;
+        conditions.insert(0, format!("{alias}.\"user_id\" = u.\"id\""));
+        Ok((
+            format!("FROM {table} AS {alias} WHERE {}", conditions.join(" AND ")),
+            alias,
+        ))
+    }
+
+    /// The event table, a fresh alias for it, and what an event must meet
+    /// to be seen (up to `now`, in the window, kept by the filter), but not
+    /// whose it is: each form says that its own way.
+    pub(super) fn event_conditions(
+        &mut self,
+        aggregate: &AggregateNode,
+    ) -> Result<(String, String, Vec<String>), SqlError> {
         let Some((name, _)) = self.schema.event_at(aggregate.event) else {
             return Err(refuse(
                 "S0105",
@@ -28,10 +43,7 @@ impl Emitter<'_> {
         let alias = format!("e{}", self.fresh());
         let ts = self.column(&alias, "timestamp", &Type::Timestamp);
         let now = self.now();
-        let mut conditions = vec![
-            format!("{alias}.\"user_id\" = u.\"id\""),
-            format!("{ts} <= {now}"),
-        ];
+        let mut conditions = vec![format!("{ts} <= {now}")];
         match &aggregate.window {
             WindowNode::All => {}
             WindowNode::Within(duration) => {
@@ -52,17 +64,10 @@ impl Emitter<'_> {
             self.scope.pop();
             conditions.push(format!("({}) IS TRUE", filter?));
         }
-        Ok((
-            format!(
-                "FROM {} AS {alias} WHERE {}",
-                self.table(name),
-                conditions.join(" AND ")
-            ),
-            alias,
-        ))
+        Ok((self.table(name), alias, conditions))
     }
 
-    fn property(&self, aggregate: &AggregateNode, alias: &str) -> Option<String> {
+    pub(super) fn property(&self, aggregate: &AggregateNode, alias: &str) -> Option<String> {
         let (_, event) = self.schema.event_at(aggregate.event)?;
         let name = event.name(aggregate.property?)?;
         Some(self.column(alias, name, &aggregate.property_type))
@@ -83,6 +88,9 @@ impl Emitter<'_> {
                 "the engine adds floats one rounding at a time in an order of its own; \
                  nextbest adds them exactly and rounds once",
             ));
+        }
+        if d == Dialect::ClickHouse {
+            return self.clickhouse_aggregate(aggregate, ty);
         }
         let (from, alias) = self.events(aggregate)?;
         let property = self.property(aggregate, &alias);
@@ -126,9 +134,30 @@ impl Emitter<'_> {
     }
 
     pub(super) fn event_field(&mut self, aggregate: &AggregateNode, field: EventField) -> Sql {
+        if self.dialect == Dialect::ClickHouse {
+            return self.clickhouse_event_field(aggregate, field);
+        }
         let (from, alias) = self.events(aggregate)?;
-        let value = match field {
-            EventField::Timestamp => self.column(&alias, "timestamp", &Type::Timestamp),
+        let value = self.field_value(aggregate, field, &alias);
+        let order = if aggregate.function == AggregateFn::Last {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        Ok(format!(
+            "(SELECT {value} {from} ORDER BY {alias}.\"timestamp\" {order}, {alias}.\"seq\" {order} LIMIT 1)"
+        ))
+    }
+
+    /// The field `last(E)` or `first(E)` reads, of the event aliased `alias`.
+    pub(super) fn field_value(
+        &self,
+        aggregate: &AggregateNode,
+        field: EventField,
+        alias: &str,
+    ) -> String {
+        match field {
+            EventField::Timestamp => self.column(alias, "timestamp", &Type::Timestamp),
             EventField::Property(slot) => {
                 let property = self
                     .schema
@@ -140,18 +169,10 @@ impl Emitter<'_> {
                     .event_at(aggregate.event)
                     .and_then(|(_, e)| e.name(slot));
                 match (name, property) {
-                    (Some(name), Some(ty)) => self.column(&alias, name, &ty),
+                    (Some(name), Some(ty)) => self.column(alias, name, &ty),
                     _ => "NULL".to_owned(),
                 }
             }
-        };
-        let order = if aggregate.function == AggregateFn::Last {
-            "DESC"
-        } else {
-            "ASC"
-        };
-        Ok(format!(
-            "(SELECT {value} {from} ORDER BY {alias}.\"timestamp\" {order}, {alias}.\"seq\" {order} LIMIT 1)"
-        ))
+        }
     }
 }

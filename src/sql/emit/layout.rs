@@ -5,7 +5,7 @@ use crate::schema::{Schema, Type};
 #[cfg(test)]
 use crate::value::Value;
 
-use super::super::Options;
+use super::super::{Dialect, Options};
 use super::{Emitter, Sql, SqlError, check_names};
 
 /// `CREATE TABLE` statements for the layout of §8.
@@ -15,34 +15,59 @@ pub(in crate::sql) fn create_tables(
 ) -> Result<Vec<String>, SqlError> {
     check_names(schema, options.dialect)?;
     let emitter = Emitter::new(schema, options);
+    let clickhouse = options.dialect == Dialect::ClickHouse;
     let column = |name: &str, ty: &Type| -> Sql {
         let ty = match ty {
+            Type::Timestamp if clickhouse => "Nullable(DateTime64(6, 'UTC'))".to_owned(),
             Type::Timestamp => "TIMESTAMPTZ".to_owned(),
+            // Arrays cannot be Nullable: a NULL list is stored empty, and
+            // statements reading lists are refused (S0106).
+            Type::List(inner) if clickhouse && !matches!(**inner, Type::List(_)) => {
+                format!("Array({})", emitter.ty(inner)?)
+            }
             other => emitter.ty(other)?,
         };
         Ok(format!("{} {ty}", Emitter::ident(name)))
     };
-    let text = emitter.ty(&Type::String)?;
-    let mut users = vec![format!("\"id\" {text} NOT NULL")];
+    // The key columns, and how each table ends: ClickHouse's are MergeTree
+    // tables ordered as a profile's events are read.
+    let [id, user_id, timestamp, seq, users_end, events_end] = if clickhouse {
+        [
+            "\"id\" String",
+            "\"user_id\" String",
+            "\"timestamp\" DateTime64(6, 'UTC')",
+            "\"seq\" Int64",
+            " ENGINE = MergeTree ORDER BY \"id\"",
+            " ENGINE = MergeTree ORDER BY (\"user_id\", \"timestamp\", \"seq\")",
+        ]
+        .map(str::to_owned)
+    } else {
+        let text = emitter.ty(&Type::String)?;
+        [
+            format!("\"id\" {text} NOT NULL"),
+            format!("\"user_id\" {text} NOT NULL"),
+            "\"timestamp\" TIMESTAMPTZ NOT NULL".to_owned(),
+            "\"seq\" BIGINT NOT NULL".to_owned(),
+            String::new(),
+            String::new(),
+        ]
+    };
+    let mut users = vec![id];
     for (name, ty) in schema.attributes() {
         users.push(column(name, ty)?);
     }
     let mut tables = vec![format!(
-        "CREATE TABLE {} ({})",
+        "CREATE TABLE {} ({}){users_end}",
         emitter.table("users"),
         users.join(", ")
     )];
     for (event, properties) in schema.events() {
-        let mut columns = vec![
-            format!("\"user_id\" {text} NOT NULL"),
-            "\"timestamp\" TIMESTAMPTZ NOT NULL".to_owned(),
-            "\"seq\" BIGINT NOT NULL".to_owned(),
-        ];
+        let mut columns = vec![user_id.clone(), timestamp.clone(), seq.clone()];
         for (name, ty) in properties.properties() {
             columns.push(column(name, ty)?);
         }
         tables.push(format!(
-            "CREATE TABLE {} ({})",
+            "CREATE TABLE {} ({}){events_end}",
             emitter.table(event),
             columns.join(", ")
         ));
@@ -60,6 +85,26 @@ pub(in crate::sql) fn column_literal(
     schema: &Schema,
 ) -> Sql {
     let emitter = Emitter::new(schema, options);
+    if options.dialect == Dialect::ClickHouse {
+        return match (value, ty) {
+            (Value::Null, Type::List(_)) => Ok("[]".to_owned()),
+            (Value::Timestamp(t), _) => Ok(format!(
+                "fromUnixTimestamp64Micro(CAST({} AS Int64), 'UTC')",
+                t.as_micros()
+            )),
+            (Value::Int(i), Type::Timestamp) => Ok(format!(
+                "fromUnixTimestamp64Micro(CAST({i} AS Int64), 'UTC')"
+            )),
+            (Value::List(items), Type::List(inner)) => {
+                let items = items
+                    .iter()
+                    .map(|v| column_literal(v, inner, options, schema))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(format!("[{}]", items.join(", ")))
+            }
+            (other, _) => emitter.literal(other, ty),
+        };
+    }
     match (value, ty) {
         (Value::Null, _) => Ok("NULL".to_owned()),
         (Value::Timestamp(t), _) => Ok(format!("CAST('{t}' AS TIMESTAMPTZ)")),

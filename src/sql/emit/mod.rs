@@ -23,6 +23,7 @@ use super::{Dialect, Now, Options, Refusal, SqlError};
 
 mod aggregate;
 mod case;
+mod clickhouse;
 mod layout;
 
 #[cfg(test)]
@@ -37,29 +38,35 @@ type Sql = Result<String, SqlError>;
 
 pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql {
     let dialect = options.dialect;
-    // The statements are correlated scalar subqueries. ClickHouse (26.9)
-    // decorrelates them into joins on the outer values, so where an outer
-    // value is NULL the subquery answers NULL (and `count` of no row NULL);
-    // Spark restricts correlation in scalar subqueries. Both need a
-    // join-based form, not written yet: refused rather than wrong.
-    let unsupported = match dialect {
-        Dialect::ClickHouse => Some(
-            "its correlated subqueries answer NULL wherever an outer value is NULL, so the \
-             statement form used for the other dialects would be wrong; a join-based form \
-             is not written yet",
-        ),
-        Dialect::Spark => Some(
+    // The statements for PostgreSQL and DuckDB are correlated scalar
+    // subqueries, which Spark restricts; ClickHouse has a join-based form
+    // of its own (`clickhouse`), which Spark would need too: not written
+    // yet, so refused rather than wrong.
+    if dialect == Dialect::Spark {
+        return Err(refuse(
+            "S0001",
+            "any trigger",
+            dialect,
             "the statement form used for the other dialects (correlated scalar subqueries) \
              is not verified against Spark, and a join-based form is not written yet",
-        ),
-        _ => None,
-    };
-    if let Some(reason) = unsupported {
-        return Err(refuse("S0001", "any trigger", dialect, reason));
+        ));
+    }
+    if dialect == Dialect::ClickHouse && options.now == Now::Parameter {
+        return Err(refuse(
+            "S0002",
+            "`now` as a parameter",
+            dialect,
+            "ClickHouse binds query parameters by name (`{name:Type}`), not as `$1`; \
+             give `now` as an instant",
+        ));
     }
     check_names(schema, dialect)?;
     let mut emitter = Emitter::new(schema, options);
-    let verdict = emitter.bool_expr(root)?;
+    let mut verdict = emitter.bool_expr(root)?;
+    if dialect == Dialect::ClickHouse {
+        // Its comparisons and `IS NULL` give UInt8: the verdict is boolean.
+        verdict = format!("CAST({verdict} AS Nullable(Bool))");
+    }
     let users = emitter.table("users");
     // A bound `now` is read once, in a one-row table every statement
     // joins, so that `$1` is there even in a statement that never reads
@@ -73,6 +80,10 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
     if emitter.case_table.get() {
         now.push_str(&emitter.case_table_join());
     }
+    for join in emitter.joins.concat() {
+        now.push(' ');
+        now.push_str(&join);
+    }
     let mut text = emitter.header();
     if emitter.zones.get() {
         text.push_str(&emitter.zone_table());
@@ -85,6 +96,9 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
         text.push_str(&format!(
             "SELECT u.\"id\" AS \"id\", {verdict} AS \"verdict\" FROM {users} AS u{now}"
         ));
+    }
+    if dialect == Dialect::ClickHouse {
+        text.push_str(clickhouse::SETTINGS);
     }
     Ok(text)
 }
@@ -106,7 +120,12 @@ fn refuse(code: &'static str, construct: &str, dialect: Dialect, reason: &str) -
 fn check_names(schema: &Schema, dialect: Dialect) -> Result<(), SqlError> {
     let clash = |what: String, why: &str| Err(refuse("S0103", &what, dialect, why));
     let fold = |name: &str| name.to_lowercase();
-    let too_long = |name: &str| dialect == Dialect::Postgres && name.len() > 63;
+    // PostgreSQL cuts longer identifiers; ClickHouse reads backslash
+    // escapes inside quoted ones, which `ident` does not write.
+    let too_long = |name: &str| {
+        (dialect == Dialect::Postgres && name.len() > 63)
+            || (dialect == Dialect::ClickHouse && name.contains('\\'))
+    };
     let mut traits = std::collections::HashSet::new();
     for (name, _) in schema.attributes() {
         if fold(name) == "id" {
@@ -118,7 +137,7 @@ fn check_names(schema: &Schema, dialect: Dialect) -> Result<(), SqlError> {
         if too_long(name) || !traits.insert(fold(name)) {
             return clash(
                 format!("trait `{name}`"),
-                "another trait's column has the same name once case is ignored or it is cut to 63 bytes",
+                "another trait's column has the same name once case is ignored or it is cut to 63 bytes, or it holds a backslash (ClickHouse)",
             );
         }
     }
@@ -164,6 +183,13 @@ struct Emitter<'a> {
     icu_case: Cell<bool>,
     /// DuckDB's `lower`/`upper` need the case tables joined in.
     case_table: Cell<bool>,
+    /// ClickHouse's aggregates, as joins: the statement's, then one frame
+    /// per aggregate being written (its nested aggregates join it).
+    joins: Vec<Vec<String>>,
+    /// ClickHouse: the event of the aggregate whose window or filter is
+    /// being written, hidden from the aggregate nested there (see
+    /// `Emitter::unbound`).
+    barrier: Option<usize>,
 }
 
 impl<'a> Emitter<'a> {
@@ -177,6 +203,8 @@ impl<'a> Emitter<'a> {
             zones: Cell::new(false),
             icu_case: Cell::new(false),
             case_table: Cell::new(false),
+            joins: vec![Vec::new()],
+            barrier: None,
         }
     }
 
@@ -235,6 +263,9 @@ impl<'a> Emitter<'a> {
     // ---- types and literals ----
 
     fn ty(&self, ty: &Type) -> Result<String, SqlError> {
+        if self.dialect == Dialect::ClickHouse {
+            return self.clickhouse_type(ty);
+        }
         Ok(match ty {
             Type::Bool | Type::Null => "BOOLEAN".to_owned(),
             Type::Int | Type::Timestamp | Type::Duration => "BIGINT".to_owned(),
@@ -268,6 +299,9 @@ impl<'a> Emitter<'a> {
             // An escape string reads the same whatever
             // `standard_conforming_strings` says.
             format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+        } else if self.dialect == Dialect::ClickHouse {
+            // ClickHouse reads backslash escapes in every string literal.
+            format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
         } else {
             format!("'{}'", s.replace('\'', "''"))
         }
@@ -317,7 +351,11 @@ impl<'a> Emitter<'a> {
     // ---- integers ----
 
     fn wide(&self) -> &'static str {
-        if self.pg() { "NUMERIC" } else { "HUGEINT" }
+        match self.dialect {
+            Dialect::Postgres => "NUMERIC",
+            Dialect::ClickHouse => "Int128",
+            _ => "HUGEINT",
+        }
     }
 
     fn widen(&self, x: &str) -> String {
@@ -335,14 +373,19 @@ impl<'a> Emitter<'a> {
         )
     }
 
-    fn int_div(&self) -> &'static str {
-        if self.pg() { "/" } else { "//" }
+    /// `a / b` on integers, truncated.
+    fn int_div(&self, a: &str, b: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("{a} / {b}"),
+            Dialect::ClickHouse => format!("intDiv({a}, {b})"),
+            _ => format!("{a} // {b}"),
+        }
     }
 
     /// Floor division of a bound integer by a positive constant.
     fn floor_div(&self, x: &str, d: i64) -> String {
-        let div = self.int_div();
-        format!("({x} {div} {d} - CASE WHEN {x} % {d} < 0 THEN 1 ELSE 0 END)")
+        let quotient = self.int_div(x, &d.to_string());
+        format!("({quotient} - CASE WHEN {x} % {d} < 0 THEN 1 ELSE 0 END)")
     }
 
     /// `(SELECT body FROM (SELECT v1, v2…) AS l)`: each value written once.
@@ -353,6 +396,10 @@ impl<'a> Emitter<'a> {
     ) -> String {
         let n = self.fresh();
         let names: [String; N] = std::array::from_fn(|i| format!("v{n}_{i}"));
+        if self.dialect == Dialect::ClickHouse {
+            // A scalar subquery naming an outer column is correlated.
+            return self.clickhouse_bind(&values, &names.clone(), body(names));
+        }
         let columns: Vec<String> = values
             .iter()
             .zip(&names)
@@ -379,6 +426,8 @@ impl<'a> Emitter<'a> {
     fn micros(&self, column: &str) -> String {
         if self.pg() {
             format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
+        } else if self.dialect == Dialect::ClickHouse {
+            format!("toUnixTimestamp64Micro({column})")
         } else {
             format!("epoch_us({column})")
         }
@@ -394,6 +443,10 @@ impl<'a> Emitter<'a> {
     }
 
     fn collate(&self, s: &str) -> String {
+        if self.dialect == Dialect::ClickHouse {
+            // ClickHouse compares strings by their bytes, so by code point.
+            return s.to_owned();
+        }
         format!("({s}) COLLATE \"C\"")
     }
 
@@ -409,7 +462,7 @@ impl<'a> Emitter<'a> {
             CmpOp::Ge => ">=",
         };
         match kind {
-            Compare::Null => "CAST(NULL AS BOOLEAN)".to_owned(),
+            Compare::Null => self.null(&Type::Bool).unwrap_or_else(|_| "NULL".to_owned()),
             Compare::Int | Compare::Float | Compare::Bool => format!("({a} {sym} {b})"),
             Compare::Str => format!("({} {sym} {})", self.collate(&a), self.collate(&b)),
             Compare::IntFloat => {
@@ -451,6 +504,9 @@ impl<'a> Emitter<'a> {
 
     fn expr(&mut self, node: &Node) -> Sql {
         let d = self.dialect;
+        if d == Dialect::ClickHouse && matches!(node.ty, Type::List(_)) {
+            return Err(self.no_null_lists());
+        }
         Ok(match &node.kind {
             NodeKind::Const(value) => self.literal(value, &node.ty)?,
             NodeKind::Attribute(slot) => match self.schema.attribute_at(*slot) {
@@ -468,13 +524,13 @@ impl<'a> Emitter<'a> {
                         _ => self.null(&node.ty)?,
                     }
                 }
-                _ => self.null(&node.ty)?,
+                _ => self.unbound(*event, &node.ty)?,
             },
             NodeKind::EventTime(event) => match self.scope.last() {
                 Some((bound, alias)) if bound == event => {
                     self.column(alias, "timestamp", &Type::Timestamp)
                 }
-                _ => self.null(&node.ty)?,
+                _ => self.unbound(*event, &node.ty)?,
             },
             NodeKind::ProfileId => "u.\"id\"".to_owned(),
             NodeKind::Now => self.now(),
@@ -524,6 +580,9 @@ impl<'a> Emitter<'a> {
                 let (a, b) = (self.expr(a)?, self.expr(b)?);
                 let (a, b) = (self.collate(&a), self.collate(&b));
                 match (op, d) {
+                    (TextOp::Contains, Dialect::ClickHouse) => format!("(position({a}, {b}) > 0)"),
+                    (TextOp::StartsWith, Dialect::ClickHouse) => format!("startsWith({a}, {b})"),
+                    (TextOp::EndsWith, Dialect::ClickHouse) => format!("endsWith({a}, {b})"),
                     (TextOp::Contains, _) => format!("(strpos({a}, {b}) > 0)"),
                     (TextOp::StartsWith, _) => format!("starts_with({a}, {b})"),
                     (TextOp::EndsWith, Dialect::Postgres) => {
@@ -547,6 +606,23 @@ impl<'a> Emitter<'a> {
             NodeKind::Aggregate(aggregate) => self.aggregate(aggregate, &node.ty)?,
             NodeKind::EventField(aggregate, field) => self.event_field(aggregate, *field)?,
         })
+    }
+
+    /// An event's property or time where that event is not the innermost
+    /// bound: NULL, as the evaluator reads it. In ClickHouse an aggregate
+    /// nested in another's window is computed once per profile, so it
+    /// cannot read the enclosing aggregate's event: refused.
+    fn unbound(&self, event: usize, ty: &Type) -> Sql {
+        if self.scope.is_empty() && self.barrier == Some(event) {
+            return Err(refuse(
+                "S0304",
+                "an aggregate whose window reads the event of the aggregate around it",
+                self.dialect,
+                "ClickHouse computes each aggregate once per profile and joins it; \
+                 it cannot correlate it with each event of the enclosing aggregate",
+            ));
+        }
+        self.null(ty)
     }
 
     fn logic(&mut self, items: &[Node], keyword: &str) -> Sql {
@@ -594,6 +670,7 @@ impl<'a> Emitter<'a> {
     fn arith(&mut self, op: Arith, a: String, b: String) -> Sql {
         let d = self.dialect;
         Ok(match op {
+            Arith::Int(IntOp::Rem) if d == Dialect::ClickHouse => self.clickhouse_rem(a, b),
             Arith::Int(IntOp::Rem) => format!("({a} % NULLIF({b}, 0))"),
             Arith::Int(op) => {
                 let sym = match op {
@@ -640,6 +717,11 @@ impl<'a> Emitter<'a> {
                 } else {
                     "upper"
                 };
+                if d == Dialect::ClickHouse {
+                    // Full mappings (`STRASSE`, `i̇`, a final `ς`): checked
+                    // by the differential test's case edges.
+                    return Ok(format!("{name}UTF8({first})"));
+                }
                 if !self.pg() {
                     return Ok(self.duckdb_case(*function == Function::Lower, first));
                 }
@@ -648,6 +730,9 @@ impl<'a> Emitter<'a> {
             }
             Function::LengthString if self.pg() => {
                 format!("CAST(char_length({first}) AS BIGINT)")
+            }
+            Function::LengthString if d == Dialect::ClickHouse => {
+                format!("CAST(lengthUTF8({first}) AS BIGINT)")
             }
             Function::LengthString => format!("CAST(length({first}) AS BIGINT)"),
             Function::LengthList if self.pg() => format!("CAST(cardinality({first}) AS BIGINT)"),
@@ -687,6 +772,17 @@ impl<'a> Emitter<'a> {
                 ));
                 self.bind([since], |[v]| self.floor_div(&v, unit))
             }
+            Function::Local(part, zone) if d == Dialect::ClickHouse => match zone {
+                Some(tz) => self.clickhouse_local(*part, first, tz.name()),
+                None => {
+                    return Err(refuse(
+                        "S0303",
+                        "hour_of_day / day_of_week with a computed zone",
+                        d,
+                        "ClickHouse takes a time zone only as a constant",
+                    ));
+                }
+            },
             Function::Local(part, zone) => {
                 let zone_sql = match zone {
                     Some(tz) => self.string(tz.name()),
@@ -700,6 +796,9 @@ impl<'a> Emitter<'a> {
                     _ => first,
                 };
                 let salt = values.get(1).cloned().unwrap_or_default();
+                if d == Dialect::ClickHouse {
+                    return Ok(self.clickhouse_bucket(key, salt));
+                }
                 self.bucket(key, salt)
             }
         })
@@ -793,13 +892,11 @@ impl<'a> Emitter<'a> {
                 )
             }
         };
-        let div = self.int_div();
         self.bind([key, salt], |[key, salt]| {
             let h1 = fnv(&format!("({salt} || {key})"));
             let h2 = self.bind([format!("CAST({h1} AS {text})")], |[t]| fnv(&t));
-            format!(
-                "CASE WHEN {key} IS NULL OR {salt} IS NULL THEN NULL ELSE ({h2} % 10000) {div} 100 END"
-            )
+            let bucket = self.int_div(&format!("({h2} % 10000)"), "100");
+            format!("CASE WHEN {key} IS NULL OR {salt} IS NULL THEN NULL ELSE {bucket} END")
         })
     }
 }
