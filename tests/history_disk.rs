@@ -151,6 +151,8 @@ fn a_failed_write_is_not_acknowledged_and_leaves_the_store_whole() {
                 saw_failure = true;
                 assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
                 assert!(error.to_string().contains("flaky.redb"), "{error}");
+                // The disk's error stays reachable, for its kind.
+                assert!(std::error::Error::source(error).is_some(), "{error:?}");
             }
         }
         // All of the second batch or none of it, and the first one intact.

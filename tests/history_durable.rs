@@ -567,6 +567,11 @@ fn a_path_that_cannot_be_created_is_an_io_error_naming_it() {
     let path = dir.file("missing-dir").join("history.redb");
     let error = DurableHistory::open(&path).unwrap_err();
     assert!(matches!(error, HistoryError::Io { .. }), "{error:?}");
+    // The operating system's error is kept as the source, with its kind.
+    let cause = std::error::Error::source(&error)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    assert_eq!(cause, Some(std::io::ErrorKind::NotFound), "{error:?}");
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"

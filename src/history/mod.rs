@@ -294,6 +294,11 @@ pub enum HistoryError {
         path: PathBuf,
         /// What failed.
         detail: String,
+        /// The operating system's error, when one caused it: its
+        /// [`kind`](std::io::Error::kind) tells a full disk from a
+        /// permission problem.
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// The file exists but is not a nextbest history store; it was not changed.
     #[error("{} is not a nextbest history store ({detail})", .path.display())]

@@ -676,6 +676,15 @@ fn failure(path: &Path, error: impl Into<Fault>) -> HistoryError {
         Fault::Redb(error) => HistoryError::Io {
             path: path.to_path_buf(),
             detail: error.to_string(),
+            source: io_cause(*error),
         },
+    }
+}
+
+/// The operating system's error inside a redb error, if one caused it.
+fn io_cause(error: redb::Error) -> Option<std::io::Error> {
+    match error {
+        redb::Error::Io(e) => Some(e),
+        _ => None,
     }
 }

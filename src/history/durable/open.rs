@@ -304,6 +304,7 @@ fn sync_parent(path: &Path) -> Result<(), HistoryError> {
             .map_err(|e| HistoryError::Io {
                 path: path.to_path_buf(),
                 detail: format!("cannot sync its directory: {e}"),
+                source: Some(e),
             })?;
     }
     #[cfg(not(unix))]
@@ -328,6 +329,7 @@ fn is_new(path: &Path) -> Result<bool, HistoryError> {
         Err(e) => Err(HistoryError::Io {
             path: path.to_path_buf(),
             detail: e.to_string(),
+            source: Some(e),
         }),
     }
 }
@@ -338,6 +340,7 @@ fn create(path: &Path) -> Result<DurableHistory, HistoryError> {
     let failed = |what: &str, e: std::io::Error| HistoryError::Io {
         path: path.to_path_buf(),
         detail: format!("cannot create it: {what}: {e}"),
+        source: Some(e),
     };
     // The claim: the (empty) file at `path`, locked until the store is in
     // place, so that two processes creating the same store at once never
@@ -381,6 +384,7 @@ fn build(path: &Path, temporary: &Path) -> Result<Database, HistoryError> {
         .map_err(|e| HistoryError::Io {
             path: path.to_path_buf(),
             detail: format!("cannot create it: {}: {e}", temporary.display()),
+            source: Some(e),
         })?;
     let db = builder().create_file(file).map_err(|e| failure(path, e))?;
     initialize(&db).map_err(|e| failure(path, e))?;
