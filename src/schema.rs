@@ -318,7 +318,17 @@ fn fingerprint(attributes: &Names<Type>, events: &Names<EventSchema>) -> u64 {
 }
 
 impl Schema {
-    /// Starts a schema.
+    /// Starts a schema (a rule file's `[schema]` builds one for you).
+    ///
+    /// ```
+    /// use nextbest::{EventSchema, Schema, Type};
+    /// let schema = Schema::builder()
+    ///     .attribute("plan", Type::String)
+    ///     .event("purchase", EventSchema::new().property("amount", Type::Float))
+    ///     .build()?;
+    /// assert_eq!(schema.attribute("plan").map(|(_, ty)| ty.clone()), Some(Type::String));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder() -> SchemaBuilder {
         SchemaBuilder::default()
     }

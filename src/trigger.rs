@@ -215,6 +215,16 @@ impl Trigger {
 
     /// The full truth value at instant `now`: true, false or unknown (NULL).
     ///
+    /// ```
+    /// use nextbest::{Profile, Schema, Timestamp, Trigger, Truth, Type};
+    /// let schema = Schema::builder().attribute("n", Type::Int).build()?;
+    /// let trigger = Trigger::compile("n > 1", &schema)?;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let unknown = Profile::builder(&schema, "c-1").build()?; // `n` is NULL
+    /// assert_eq!(trigger.evaluate(&unknown, now)?, Truth::Unknown);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`EvalError::SchemaMismatch`] if the profile was built against another schema.
     pub fn evaluate(&self, profile: &Profile, now: Timestamp) -> Result<Truth, EvalError> {
@@ -237,6 +247,15 @@ impl Trigger {
     }
 
     /// Whether the trigger fires: it evaluates to TRUE (not FALSE, not NULL).
+    ///
+    /// ```
+    /// use nextbest::{Profile, Schema, Timestamp, Trigger, Type};
+    /// let schema = Schema::builder().attribute("n", Type::Int).build()?;
+    /// let trigger = Trigger::compile("n > 1 OR n IS NULL", &schema)?;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// assert!(trigger.matches(&Profile::builder(&schema, "c-1").build()?, now)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`EvalError::SchemaMismatch`] if the profile was built against another schema.

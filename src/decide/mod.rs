@@ -406,7 +406,17 @@ struct Candidate<'r> {
 const CANDIDATE_BYTES: usize = 1000;
 
 impl Engine {
-    /// An engine over `rules`.
+    /// An engine over `rules`: the triggers are compiled once, here; share
+    /// the engine (it is `Send + Sync`) between threads.
+    ///
+    /// ```
+    /// use nextbest::rules::RuleSet;
+    /// use nextbest::Engine;
+    /// let root = env!("CARGO_MANIFEST_DIR");
+    /// let engine = Engine::new(RuleSet::load(format!("{root}/examples/rules/classic.toml"))?);
+    /// assert!(!engine.rules().actions.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(rules: RuleSet) -> Self {
         let mut by_id: Vec<usize> = (0..rules.actions.len()).collect();
         by_id.sort_by_key(|i| rules.actions.get(*i).map(|a| a.id.as_str()));
@@ -454,6 +464,19 @@ impl Engine {
     /// [`Error::History`](crate::Error::History) if the history cannot be
     /// read (SPEC §5 item 8: never decided as if nothing were sent); the
     /// errors of [`Engine::decide_from`] as [`Error::Eval`](crate::Error::Eval).
+    ///
+    /// ```
+    /// use nextbest::{Engine, History, MemoryHistory, Options, Profile, Timestamp};
+    /// # let rules = nextbest::rules::RuleSet::parse("[schema.traits]\nn = \"int\"\n[consent]\nemail = {}\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"n > 1\"", nextbest::rules::Format::Toml, "rules.toml")?;
+    /// let engine = Engine::new(rules);
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1").attribute("n", 2).build()?;
+    /// let mut history = MemoryHistory::new();
+    /// let now: Timestamp = "2026-11-24T09:00:00Z".parse()?;
+    /// let decision = engine.decide(&profile, &history, now, Options::default())?;
+    /// assert_eq!(decision.emissions[0].action, "a");
+    /// history.record(&decision.update())?; // before the emission goes out
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide(
         &self,
         profile: &Profile,

@@ -95,7 +95,15 @@ pub struct MemoryHistory {
 }
 
 impl MemoryHistory {
-    /// An empty history.
+    /// An empty history: for tests, simulations and single runs (it is not
+    /// durable).
+    ///
+    /// ```
+    /// use nextbest::{History, MemoryHistory};
+    /// let history = MemoryHistory::new();
+    /// assert_eq!(history.last_decided_at("c-1")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         MemoryHistory::default()
     }

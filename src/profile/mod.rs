@@ -185,7 +185,16 @@ impl fmt::Debug for Profile {
 }
 
 impl Profile {
-    /// Starts a profile with the given id.
+    /// Starts a profile with the given id; unset traits are NULL.
+    ///
+    /// ```
+    /// use nextbest::{Profile, Schema, Type, Value};
+    /// let schema = Schema::builder().attribute("n", Type::Int).build()?;
+    /// let profile = Profile::builder(&schema, "c-1").attribute("n", 3).build()?;
+    /// assert_eq!(profile.attribute("n"), Some(&Value::Int(3)));
+    /// assert!(Profile::builder(&schema, "c-2").attribute("m", 1).build().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder(schema: &Schema, id: impl Into<String>) -> ProfileBuilder {
         let attributes = Attributes::nulls(schema.attribute_count());
         ProfileBuilder::new(schema, CompactString::from(id.into()), attributes)

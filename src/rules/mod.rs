@@ -111,6 +111,16 @@ impl RuleSet {
 
     /// Loads a rule file, TOML or JSON by its extension.
     ///
+    /// ```
+    /// use nextbest::rules::{RuleSet, RuleSetError};
+    /// let root = env!("CARGO_MANIFEST_DIR");
+    /// let rules = RuleSet::load(format!("{root}/examples/rules/classic.toml"))?;
+    /// assert!(rules.actions.iter().any(|a| a.id == "churn_email"));
+    /// // A file that does not load names the problem and where.
+    /// assert!(matches!(RuleSet::load("missing.toml"), Err(RuleSetError::Io { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// The file cannot be read, or is invalid ([`RuleSetError`]).
     pub fn load(path: impl AsRef<Path>) -> Result<RuleSet, RuleSetError> {

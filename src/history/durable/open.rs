@@ -32,6 +32,16 @@ impl DurableHistory {
     /// one) has it open; [`HistoryError::NotAStore`] if the file is not a
     /// nextbest history store; [`HistoryError::Format`] if it was written by a
     /// newer version; [`HistoryError::Io`] if it cannot be read or created.
+    ///
+    /// ```
+    /// use nextbest::history::{DurableHistory, History};
+    /// let dir = std::env::temp_dir().join(format!("nextbest-open-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let history = DurableHistory::open(dir.join("history.redb"))?;
+    /// assert_eq!(history.times_sent("c-1", "churn_email")?, 0);
+    /// # drop(history); std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<DurableHistory, HistoryError> {
         let path = path.as_ref();
         if is_new(path)? {
