@@ -77,7 +77,10 @@ pub fn decide(
                 }
                 decision => decision.map_err(report)?,
             };
+            // Counted once per profile: a profile decided again after a
+            // conflict is not counted twice.
             lines.decided += 1;
+            lines.warned += u64::from(!decision.warnings.is_empty());
             if let Flow::Stop = lines.write(&decision, &text, out)? {
                 return Ok(Flow::Stop);
             }
@@ -113,8 +116,8 @@ pub fn decide(
     end.outcome()
 }
 
-/// What the run wrote: decisions' lines, and the count of decisions with
-/// warnings.
+/// What the run wrote: decisions' lines, and the count of profiles decided
+/// and of those with warnings.
 struct Lines {
     explain: bool,
     decided: u64,
@@ -123,11 +126,10 @@ struct Lines {
 
 impl Lines {
     /// Writes `decision`'s lines (`text`, rendered) and its warnings.
-    fn write(&mut self, decision: &Decision, text: &[u8], out: &mut Out) -> Result<Flow, Reported> {
+    fn write(&self, decision: &Decision, text: &[u8], out: &mut Out) -> Result<Flow, Reported> {
         for warning in &decision.warnings {
             eprintln!("warning: {warning}");
         }
-        self.warned += u64::from(!decision.warnings.is_empty());
         if text.is_empty() {
             return Ok(Flow::Continue);
         }
