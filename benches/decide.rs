@@ -25,7 +25,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{DurableHistory, History, MemoryHistory, Outcome, Record, Update};
 use nextbest::rules::{Category, Format, Ranking, RuleSet};
-use nextbest::{CompactString, Profile, Timestamp};
+use nextbest::{Id, Profile, Timestamp};
 
 use common::Rng;
 
@@ -188,17 +188,15 @@ fn fill(history: &mut dyn History, engine: &Engine, rng: &mut Rng, now: Timestam
         for _ in 0..SENDS_PER_PROFILE {
             let action = &actions[rng.below(actions.len() as u64) as usize];
             let at = Timestamp::from_micros(now.as_micros() - rng.below(30 * day) as i64);
-            records.push(Record {
-                profile: format!("p-{i}").into(),
-                action: action.id.as_str().into(),
-                channel: action.channel.as_str().into(),
-                category: action.category,
-                outcome: Outcome::Sent,
+            records.push(Record::new(
+                format!("p-{i}"),
+                action.id.as_str(),
+                action.channel.as_str(),
+                action.category,
+                Outcome::Sent,
                 at,
-                send_at: at,
-                key: CompactString::default(),
-                journey: None,
-            });
+                Id::default(),
+            ));
         }
         if records.len() >= SENDS_PER_PROFILE * 1_000 {
             history.record(&Update::from(records.clone())).unwrap();

@@ -1,7 +1,7 @@
 //! Deterministic bucketing, shared by the `bucket()` function and the holdout
 //! guard so that both put a profile in the same bucket.
 
-use compact_str::CompactString;
+use crate::Id;
 
 /// 32-bit FNV-1a.
 fn fnv1a32(bytes: impl IntoIterator<Item = u8>) -> u32 {
@@ -129,7 +129,7 @@ impl Fnv1a64 {
     }
 
     /// The hash as 16 lowercase hex digits.
-    pub fn to_hex(self) -> CompactString {
+    pub fn to_hex(self) -> Id {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut digits = [b'0'; 16];
         for (place, digit) in digits.iter_mut().rev().enumerate() {
@@ -140,7 +140,7 @@ impl Fnv1a64 {
                 .unwrap_or(b'0');
         }
         std::str::from_utf8(&digits)
-            .map(CompactString::from)
+            .map(Id::from)
             .unwrap_or_default()
     }
 }

@@ -108,6 +108,7 @@ mod chart;
 mod check;
 mod compile;
 mod exact_sum;
+mod id;
 mod limits;
 mod profile;
 mod rfc3339;
@@ -119,10 +120,6 @@ mod trigger;
 mod value;
 
 pub use check::Context;
-/// The string type of the ids in emissions, suppressions and history
-/// records: a `String` look-alike that keeps up to 24 bytes inline, so that
-/// a decision allocates nothing for the usual short ids and keys.
-pub use compact_str::CompactString;
 pub use decide::{Decision, Engine, Options};
 pub use diagnostic::{Code, Diagnostic, Severity};
 #[cfg(feature = "durable")]
@@ -130,6 +127,7 @@ pub use history::DurableHistory;
 #[cfg(feature = "postgres")]
 pub use history::PostgresHistory;
 pub use history::{History, MemoryHistory};
+pub use id::Id;
 pub use limits::Limits;
 pub use profile::{Profile, ProfileBuilder, ProfileError};
 pub use rules::{RuleSet, RuleSetError};

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 use nextbest::decide::{Decision, Engine, Options};
 use nextbest::history::{History, MemoryHistory, Outcome};
 use nextbest::rules::{Format, RuleSet};
-use nextbest::{CompactString, Profile, Timestamp, Value};
+use nextbest::{Id, Profile, Timestamp, Value};
 use proptest::prelude::*;
 
 const MINUTE: i64 = 60_000_000;
@@ -746,7 +746,7 @@ fn run(engine_index: usize, id: u32, start_minutes: i64, initial: Traits, ops: &
     };
     let mut history = MemoryHistory::new();
     let mut profile = model.profile(engine);
-    let mut sent_keys: Vec<CompactString> = Vec::new();
+    let mut sent_keys: Vec<Id> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
         match op {
             Op::Decide { record } => {

@@ -382,14 +382,7 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_its_records() {
     assert_eq!(history.last_decided_at("c-1").unwrap(), latest);
     let state = JourneyState::entered(Timestamp::from_micros(30), 1);
     history
-        .record(&Update {
-            journeys: vec![JourneyUpdate {
-                profile: "c-1".into(),
-                journey: "rescue".into(),
-                state,
-            }],
-            ..Update::default()
-        })
+        .record(&Update::new().with_journey(JourneyUpdate::new("c-1", "rescue", state)))
         .unwrap();
     drop(history);
     assert_eq!(get_meta(&path, "version").as_deref(), Some("4"));
@@ -646,33 +639,24 @@ fn a_version_2_store_is_upgraded_with_the_instants_of_its_journey_only_decisions
     let dir = TempDir::new();
     let path = dir.file("history.redb");
     let (sent_at, left_at) = (Timestamp::from_micros(10), Timestamp::from_micros(50));
-    let mut record = Record {
-        profile: "c-1".into(),
-        action: "mail".into(),
-        channel: "email".into(),
-        category: Category::Marketing,
-        outcome: Outcome::Sent,
-        at: sent_at,
-        send_at: sent_at,
-        key: "k".into(),
-        journey: None,
-    };
+    let mut record = Record::new(
+        "c-1",
+        "mail",
+        "email",
+        Category::Marketing,
+        Outcome::Sent,
+        sent_at,
+        "k",
+    );
     let mut updates = vec![Update::from(vec![record.clone()])];
     let mut state = JourneyState::entered(sent_at, 1);
     state.status = JourneyStatus::Exited(left_at);
-    let left = JourneyUpdate {
-        profile: "c-2".into(),
-        journey: "rescue".into(),
-        state,
-    };
+    let left = JourneyUpdate::new("c-2", "rescue", state);
     record.profile = "c-2".into();
     updates.push(Update::from(vec![record]));
     // A decision that only changed a journey state: version 2 left no
     // note of its instant.
-    updates.push(Update {
-        journeys: vec![left],
-        ..Update::default()
-    });
+    updates.push(Update::new().with_journey(left));
     v3::write_v3(&path, &updates, None);
     v3::downgrade(&path, 2);
 

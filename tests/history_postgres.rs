@@ -101,17 +101,16 @@ fn at(text: &str) -> Timestamp {
 }
 
 fn send(profile: &str, key: &str, when: &str) -> Record {
-    Record {
-        profile: profile.into(),
-        action: "nudge".into(),
-        channel: "email".into(),
-        category: Category::Marketing,
-        outcome: Outcome::Sent,
-        at: at(when),
-        send_at: at(when),
-        key: key.into(),
-        journey: Some(("rescue".into(), 2)),
-    }
+    Record::new(
+        profile,
+        "nudge",
+        "email",
+        Category::Marketing,
+        Outcome::Sent,
+        at(when),
+        key,
+    )
+    .in_journey("rescue", 2)
 }
 
 #[test]

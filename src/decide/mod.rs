@@ -20,7 +20,7 @@ mod quiet;
 
 use std::cell::OnceCell;
 
-use compact_str::CompactString;
+use crate::Id;
 
 use self::guards::{Class, Plan, Sent, Situation, Verdict};
 use self::journey::{Stage, skips_at_once};
@@ -96,7 +96,7 @@ pub enum Warning {
     )]
     UnknownTimeZone {
         /// The profile's id.
-        profile: CompactString,
+        profile: Id,
         /// The trait's value.
         zone: String,
         /// The zone used instead.
@@ -106,33 +106,35 @@ pub enum Warning {
 
 /// An action to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Emission {
     /// The profile's id.
-    pub profile: CompactString,
+    pub profile: Id,
     /// The action's id.
-    pub action: CompactString,
+    pub action: Id,
     /// Its channel.
-    pub channel: CompactString,
+    pub channel: Id,
     /// Its category.
     pub category: Category,
     /// When to send it: the decision's instant, or the end of quiet hours.
     pub send_at: Timestamp,
     /// The journey and step (1-based) it belongs to.
-    pub journey: Option<(CompactString, u32)>,
+    pub journey: Option<(Id, u32)>,
     /// The same for the same (profile, action, send number, journey
     /// enrolment, step): a replayed decision repeats its keys.
-    pub key: CompactString,
+    pub key: Id,
 }
 
 /// A candidate that was not emitted.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Suppression {
     /// The profile's id.
-    pub profile: CompactString,
+    pub profile: Id,
     /// The action's id.
-    pub action: CompactString,
+    pub action: Id,
     /// The journey and step (1-based) it is, if any.
-    pub journey: Option<(CompactString, u32)>,
+    pub journey: Option<(Id, u32)>,
     /// Why.
     pub reason: Reason,
     /// The figures behind it (cooldown until, cap count and max…); for a
@@ -912,8 +914,8 @@ fn emission(
     profile: &Profile,
     action: &Action,
     send_at: Timestamp,
-    journey: Option<(CompactString, u32)>,
-    key: CompactString,
+    journey: Option<(Id, u32)>,
+    key: Id,
 ) -> Emission {
     Emission {
         profile: profile.id().into(),
@@ -935,7 +937,7 @@ fn idempotency_key(
     action: &Action,
     sent: Sent,
     stage: Option<(&str, u32, u32)>,
-) -> CompactString {
+) -> Id {
     let mut hash = Fnv1a64::new();
     hash.write(profile.bytes())
         .write([0])

@@ -7,7 +7,7 @@
 //! `to_json` methods. There is one definition of each line, whichever way
 //! it is written.
 
-use compact_str::CompactString;
+use crate::Id;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value as Json;
@@ -78,7 +78,7 @@ struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
-    fn of(journey: Option<&'a (CompactString, u32)>) -> Self {
+    fn of(journey: Option<&'a (Id, u32)>) -> Self {
         Step {
             journey: journey.map(|(journey, _)| journey.as_str()),
             step: journey.map(|(_, step)| *step),
@@ -122,17 +122,16 @@ impl Emission {
     /// `serde_json::to_string(&emission)` is the printed text).
     ///
     /// ```
-    /// use nextbest::decide::Emission;
-    /// use nextbest::rules::Category;
-    /// use nextbest::Timestamp;
-    /// let emission = Emission {
-    ///     profile: "c-1042".into(), action: "churn_email".into(), channel: "email".into(),
-    ///     category: Category::Marketing, send_at: Timestamp::parse("2026-11-24T09:00:00Z")?,
-    ///     journey: Some(("churn_rescue".into(), 1)), key: "5f0c".into(),
-    /// };
-    /// let line = emission.to_json();
+    /// use nextbest::{Engine, MemoryHistory, Options, Profile, Timestamp};
+    /// # let rules = nextbest::rules::RuleSet::parse("[schema.traits]\nn = \"int\"\n[consent]\nemail = {}\n[[action]]\nid = \"churn_email\"\nchannel = \"email\"\ntrigger = \"n > 1\"", nextbest::rules::Format::Toml, "rules.toml")?;
+    /// let engine = Engine::new(rules);
+    /// let profile = Profile::builder(&engine.rules().schema, "c-1042").attribute("n", 2).build()?;
+    /// let now = Timestamp::parse("2026-11-24T09:00:00Z")?;
+    /// let decision = engine.decide(&profile, &MemoryHistory::new(), now, Options::default())?;
+    /// let line = decision.emissions[0].to_json();
+    /// assert_eq!((&line["profile"], &line["action"]), (&"c-1042".into(), &"churn_email".into()));
     /// assert_eq!(line["send_at"], "2026-11-24T09:00:00Z");
-    /// assert_eq!((&line["journey"], &line["step"]), (&"churn_rescue".into(), &1.into()));
+    /// assert!(line["journey"].is_null());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_json(&self) -> Json {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use compact_str::CompactString;
+use crate::Id;
 
 use super::{Commit, History, HistoryError, MemoryHistory, ProfileSnapshot, Update};
 use crate::value::Timestamp;
@@ -66,7 +66,7 @@ pub struct Batched<H> {
     /// Per profile decided in the batch, the instant of its last decision
     /// in the store when the batch first read it (`None` for a decision
     /// recorded unconditionally: it is not checked).
-    basis: BTreeMap<CompactString, Option<Option<Timestamp>>>,
+    basis: BTreeMap<Id, Option<Option<Timestamp>>>,
 }
 
 impl<H: History> Batched<H> {
@@ -145,8 +145,8 @@ impl<H: History> Batched<H> {
     }
 
     /// Takes the decisions of `profiles` out of the batch.
-    fn drop_profiles(&mut self, profiles: &[CompactString]) {
-        let dropped = |profile: &CompactString| profiles.contains(profile);
+    fn drop_profiles(&mut self, profiles: &[Id]) {
+        let dropped = |profile: &Id| profiles.contains(profile);
         let update = &mut self.update;
         update.records.retain(|record| !dropped(&record.profile));
         update.journeys.retain(|change| !dropped(&change.profile));

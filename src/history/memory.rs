@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use compact_str::CompactString;
+use crate::Id;
 
 use super::{
     Basis, Commit, History, HistoryError, JourneyState, LastDecision, Outcome, ProfileSnapshot,
@@ -35,7 +35,7 @@ struct ProfileLog {
     /// sit in cache lines of their own.
     last_at: Option<Timestamp>,
     /// Per journey: where the profile stands.
-    journeys: FastMap<CompactString, JourneyState>,
+    journeys: FastMap<Id, JourneyState>,
 }
 
 /// An interned action or channel name.
@@ -76,18 +76,15 @@ impl ProfileLog {
 /// use nextbest::Timestamp;
 /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
 /// let mut history = MemoryHistory::new();
-/// history.record(&vec![Record {
-///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
-///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
-///     journey: None,
-/// }].into())?;
+/// let sent = Record::new("c-1", "churn_email", "email", Category::Marketing, Outcome::Sent, at, "k");
+/// history.record(&vec![sent].into())?;
 /// assert_eq!(history.times_sent("c-1", "churn_email")?, 1);
 /// assert_eq!(history.last_sent("c-1", "churn_email")?, Some(at));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct MemoryHistory {
-    profiles: FastMap<CompactString, ProfileLog>,
+    profiles: FastMap<Id, ProfileLog>,
     /// Action and channel names, interned.
     names: FastMap<String, Name>,
     /// The text of each interned name.
@@ -135,7 +132,7 @@ impl MemoryHistory {
     }
 
     /// The profiles of `basis` whose last decision is not the one it saw.
-    fn conflicts(&self, basis: &[Basis]) -> Vec<CompactString> {
+    fn conflicts(&self, basis: &[Basis]) -> Vec<Id> {
         (basis.iter())
             .filter(|seen| {
                 let now = self

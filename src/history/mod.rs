@@ -32,7 +32,7 @@ pub use snapshot::{Basis, ProfileSnapshot};
 use std::borrow::Borrow;
 use std::path::PathBuf;
 
-use compact_str::CompactString;
+use crate::Id;
 
 use crate::rules::Category;
 use crate::value::Timestamp;
@@ -62,13 +62,14 @@ impl Outcome {
 
 /// One entry of a profile's contact history.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Record {
     /// The profile.
-    pub profile: CompactString,
+    pub profile: Id,
     /// The action.
-    pub action: CompactString,
+    pub action: Id,
     /// The channel it went (or would have gone) out on.
-    pub channel: CompactString,
+    pub channel: Id,
     /// Its category when it was decided.
     pub category: Category,
     /// What happened.
@@ -78,14 +79,71 @@ pub struct Record {
     /// When it is (or was) delivered: later than `at` when quiet hours deferred it.
     pub send_at: Timestamp,
     /// The idempotency key of the emission.
-    pub key: CompactString,
+    pub key: Id,
     /// The journey and step (1-based; the fallback is the step after the
     /// last) it belongs to, if any.
-    pub journey: Option<(CompactString, u32)>,
+    pub journey: Option<(Id, u32)>,
+}
+
+impl Record {
+    /// A record of `action` decided for `profile` at `at`, on `channel`,
+    /// with its `outcome` and idempotency `key`: delivered at `at`, in no
+    /// journey (see [`delivered_at`](Record::delivered_at) and
+    /// [`in_journey`](Record::in_journey)). The engine makes the records of
+    /// its decisions; this is for importing sends made elsewhere, and for
+    /// tests of a store.
+    ///
+    /// ```
+    /// use nextbest::history::{Outcome, Record, Update};
+    /// use nextbest::rules::Category;
+    /// use nextbest::{History, MemoryHistory, Timestamp};
+    ///
+    /// let at = Timestamp::parse("2026-11-20T09:00:00Z")?;
+    /// let sent = Record::new("c-1042", "winback_email", "email", Category::Marketing, Outcome::Sent, at, "legacy-77")
+    ///     .delivered_at(Timestamp::parse("2026-11-20T10:00:00Z")?);
+    /// let mut history = MemoryHistory::new();
+    /// history.record(&Update::from(vec![sent]))?;
+    /// assert_eq!(history.times_sent("c-1042", "winback_email")?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(
+        profile: impl Into<Id>,
+        action: impl Into<Id>,
+        channel: impl Into<Id>,
+        category: Category,
+        outcome: Outcome,
+        at: Timestamp,
+        key: impl Into<Id>,
+    ) -> Record {
+        Record {
+            profile: profile.into(),
+            action: action.into(),
+            channel: channel.into(),
+            category,
+            outcome,
+            at,
+            send_at: at,
+            key: key.into(),
+            journey: None,
+        }
+    }
+
+    /// The same record, delivered at `send_at` (quiet hours deferred it).
+    pub fn delivered_at(mut self, send_at: Timestamp) -> Record {
+        self.send_at = send_at;
+        self
+    }
+
+    /// The same record, as step `step` (1-based) of `journey`.
+    pub fn in_journey(mut self, journey: impl Into<Id>, step: u32) -> Record {
+        self.journey = Some((journey.into(), step));
+        self
+    }
 }
 
 /// Where a profile stands in one journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JourneyState {
     /// When the current (or, once left, the last) enrolment began.
     pub entered_at: Timestamp,
@@ -167,11 +225,12 @@ impl JourneyStatus {
 
 /// A profile's new state in a journey.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JourneyUpdate {
     /// The profile.
-    pub profile: CompactString,
+    pub profile: Id,
     /// The journey.
-    pub journey: CompactString,
+    pub journey: Id,
     /// Where the profile now stands in it.
     pub state: JourneyState,
 }
@@ -203,10 +262,8 @@ impl LastDecision {
     /// use nextbest::history::{LastDecision, Outcome, Record};
     /// use nextbest::rules::Category;
     /// use nextbest::Timestamp;
-    /// let record = |at: &str, outcome| Record {
-    ///     profile: "c-1".into(), action: "a".into(), channel: "email".into(),
-    ///     category: Category::Marketing, outcome, at: Timestamp::parse(at).unwrap(),
-    ///     send_at: Timestamp::parse(at).unwrap(), key: at.into(), journey: None,
+    /// let record = |at: &str, outcome| {
+    ///     Record::new("c-1", "a", "email", Category::Marketing, outcome, Timestamp::parse(at).unwrap(), at)
     /// };
     /// let recorded = [
     ///     record("2026-11-23T09:00:00Z", Outcome::Sent),
@@ -238,6 +295,7 @@ impl LastDecision {
 /// What one or more decisions write into a history: written together, in one
 /// transaction for a durable store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Update {
     /// Records to append.
     pub records: Vec<Record>,
@@ -248,14 +306,60 @@ pub struct Update {
     /// decision's instant: a later decision at or before it replays it
     /// (see [`History::last_decision`]). Records carry their instant too;
     /// this names it for a decision that only changed journey states.
-    pub decided: Vec<(CompactString, Timestamp)>,
+    pub decided: Vec<(Id, Timestamp)>,
     /// What the decisions were decided from: [`History::commit`] records
     /// the update only if each profile's last decision is still the one
     /// its basis names. Empty for an unconditional write.
     pub basis: Vec<Basis>,
 }
 
+impl JourneyUpdate {
+    /// `profile` now stands at `state` in `journey`.
+    pub fn new(
+        profile: impl Into<Id>,
+        journey: impl Into<Id>,
+        state: JourneyState,
+    ) -> JourneyUpdate {
+        JourneyUpdate {
+            profile: profile.into(),
+            journey: journey.into(),
+            state,
+        }
+    }
+}
+
 impl Update {
+    /// An update that writes nothing; add to it with the `with_` methods,
+    /// or make one of records with `Update::from(records)`.
+    pub fn new() -> Update {
+        Update::default()
+    }
+
+    /// The same update, appending `record` too.
+    pub fn with_record(mut self, record: Record) -> Update {
+        self.records.push(record);
+        self
+    }
+
+    /// The same update, replacing a journey state too.
+    pub fn with_journey(mut self, journey: JourneyUpdate) -> Update {
+        self.journeys.push(journey);
+        self
+    }
+
+    /// The same update, naming `profile`'s decision at `at` too.
+    pub fn with_decided(mut self, profile: impl Into<Id>, at: Timestamp) -> Update {
+        self.decided.push((profile.into(), at));
+        self
+    }
+
+    /// The same update, recorded only if `basis` still holds (see
+    /// [`History::commit`]).
+    pub fn with_basis(mut self, basis: Basis) -> Update {
+        self.basis.push(basis);
+        self
+    }
+
     /// Whether it writes nothing.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty() && self.journeys.is_empty() && self.decided.is_empty()
@@ -286,6 +390,20 @@ pub enum HistoryError {
     /// The store could not be read or written.
     #[error("history store: {0}")]
     Store(String),
+    /// A store of the caller's own (an implementation of [`History`])
+    /// failed: its error is the source, for the caller to downcast.
+    ///
+    /// ```
+    /// use nextbest::history::HistoryError;
+    ///
+    /// let failure = std::io::Error::new(std::io::ErrorKind::TimedOut, "redis did not answer");
+    /// let error = HistoryError::custom(failure);
+    /// assert_eq!(error.to_string(), "history store: redis did not answer");
+    /// let source = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<std::io::Error>());
+    /// assert_eq!(source.map(|e| e.kind()), Some(std::io::ErrorKind::TimedOut));
+    /// ```
+    #[error("history store: {0}")]
+    Custom(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The store's file could not be read or written. A write that failed
     /// was not acknowledged: the store holds all of it or none of it.
     #[error("history store {}: {detail}", .path.display())]
@@ -352,7 +470,7 @@ pub enum HistoryError {
     #[error("history store: {} profiles were decided by another writer meanwhile", .profiles.len())]
     Conflict {
         /// The profiles.
-        profiles: Vec<CompactString>,
+        profiles: Vec<Id>,
     },
     /// Another process (or another handle in this one) has the store open.
     #[error("history store {} is in use by another process", .path.display())]
@@ -379,6 +497,13 @@ pub enum HistoryError {
     },
 }
 
+impl HistoryError {
+    /// A failure of a store of the caller's own, kept as the source.
+    pub fn custom(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        HistoryError::Custom(error.into())
+    }
+}
+
 /// What a store answers a [`commit`](History::commit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Commit {
@@ -388,7 +513,7 @@ pub enum Commit {
     /// since their snapshots were read. Decide them again from new
     /// snapshots (at the same instant that is a replay of the other
     /// writer's decision) and commit again.
-    Conflict(Vec<CompactString>),
+    Conflict(Vec<Id>),
 }
 
 /// The earliest instant: a snapshot from it holds every send.

@@ -4,7 +4,7 @@
 //! decision is pure once its snapshot is read and a store's read can fail
 //! only before it.
 
-use compact_str::CompactString;
+use crate::Id;
 
 use super::{JourneyState, LastDecision};
 use crate::rules::Category;
@@ -43,14 +43,14 @@ use crate::value::Timestamp;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileSnapshot {
-    profile: CompactString,
+    profile: Id,
     since: Timestamp,
     /// Per action sent: (action, times sent, last send decided at).
-    actions: Vec<(CompactString, u32, Timestamp)>,
+    actions: Vec<(Id, u32, Timestamp)>,
     /// The sends decided after `since` as (decided at, channel, category),
     /// ascending in time, in recording order at the same instant.
-    sends: Vec<(Timestamp, CompactString, Category)>,
-    journeys: Vec<(CompactString, JourneyState)>,
+    sends: Vec<(Timestamp, Id, Category)>,
+    journeys: Vec<(Id, JourneyState)>,
     last_at: Option<Timestamp>,
     /// The last decision with its sends, where the store read them.
     last: Option<LastDecision>,
@@ -63,11 +63,22 @@ pub struct ProfileSnapshot {
 /// writer decided for the profile in between: see
 /// [`History::commit`](super::History::commit).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Basis {
     /// The profile.
-    pub profile: CompactString,
+    pub profile: Id,
     /// The instant of its last decision then (`None`: never decided).
     pub last_decided_at: Option<Timestamp>,
+}
+
+impl Basis {
+    /// `profile`, last decided at `last_decided_at` (`None`: never).
+    pub fn new(profile: impl Into<Id>, last_decided_at: Option<Timestamp>) -> Basis {
+        Basis {
+            profile: profile.into(),
+            last_decided_at,
+        }
+    }
 }
 
 impl ProfileSnapshot {

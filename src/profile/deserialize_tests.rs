@@ -250,6 +250,6 @@ fn errors_and_edges() {
     let out_of_range = r#"{"id": "b", "traits": {"unknown": 1e400}}"#;
     assert!(matches!(
         Profile::from_json(&schema, out_of_range),
-        Err(ProfileError::Json { .. })
+        Err(ProfileError::InvalidJson { .. })
     ));
 }

@@ -46,9 +46,12 @@ impl Profile {
             let message = message
                 .rfind(" at line ")
                 .and_then(|at| message.get(..at))
-                .unwrap_or(&message);
-            ProfileError::Json {
-                message: format!("invalid JSON at column {}: {message}", e.column()),
+                .unwrap_or(&message)
+                .to_owned();
+            ProfileError::InvalidJson {
+                column: e.column(),
+                message,
+                source: std::sync::Arc::new(e),
             }
         })?;
         Profile::from_json_value(schema, &json, false).map(|(profile, _)| profile)

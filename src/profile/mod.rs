@@ -609,10 +609,24 @@ impl Profile {
 }
 
 /// A profile that could not be loaded or built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
-    /// The text is not JSON, or not shaped like a profile.
+    /// The text is not JSON: the JSON parser's error is the source, an
+    /// `Arc<serde_json::Error>` (shared, so that the error stays `Clone`;
+    /// its [`classify`](serde_json::Error::classify) tells text cut short
+    /// from a syntax error).
+    #[error("invalid JSON at column {column}: {message}")]
+    InvalidJson {
+        /// The column (1-based, in characters) where the text stopped being JSON.
+        column: usize,
+        /// What the JSON parser found wrong.
+        message: String,
+        /// The JSON parser's error.
+        #[source]
+        source: std::sync::Arc<serde_json::Error>,
+    },
+    /// The text is JSON, but not shaped like a profile.
     #[error("{message}")]
     Json {
         /// What is wrong.

@@ -40,7 +40,8 @@ pub(super) fn contents(p: &Profile) -> String {
 pub(super) fn same(a: &Result<Profile, ProfileError>, b: &Result<Profile, ProfileError>) -> bool {
     match (a, b) {
         (Ok(a), Ok(b)) => contents(a) == contents(b),
-        (Err(a), Err(b)) => a == b,
+        // Every field, the JSON parser's error included.
+        (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
         _ => false,
     }
 }
@@ -181,10 +182,8 @@ fn trait_errors_come_before_event_errors() {
     );
     let json = json!({"id": "c-3", "events": [{"event": "purchase", "timestamp": "yesterday"}]});
     let err = Profile::from_serialize(&schema(), &json).unwrap_err();
-    assert_eq!(
-        Err(err),
-        Profile::from_json(&schema(), &json.to_string()).map(|_| ())
-    );
+    let from_text = Profile::from_json(&schema(), &json.to_string()).unwrap_err();
+    assert_eq!(format!("{err:?}"), format!("{from_text:?}"));
 }
 
 #[test]
@@ -493,4 +492,21 @@ fn a_struct_serialized_under_two_look_alike_schemas_keeps_each_schema_s_types() 
     assert_eq!(under_a.attribute("x"), Some(&Value::Int(5)));
     let under_b = Profile::from_serialize(&b, &s).unwrap();
     assert_eq!(under_b.attribute("x:int;a:y"), Some(&Value::Null));
+}
+
+#[test]
+fn text_that_is_not_json_keeps_the_parsers_error_as_its_source() {
+    let err = Profile::from_json(&schema(), r#"{"id": "c-1", "traits": {"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid JSON at column 25: EOF while parsing an object"
+    );
+    let source = std::error::Error::source(&err)
+        .and_then(|source| source.downcast_ref::<std::sync::Arc<serde_json::Error>>())
+        .expect("the JSON parser's error as the source");
+    assert!(source.is_eof());
+    let err = Profile::from_json(&schema(), r#"{"id": 01}"#).unwrap_err();
+    let Some(ProfileError::InvalidJson { column: 9, .. }) = Some(&err) else {
+        panic!("{err:?}");
+    };
 }

@@ -80,7 +80,7 @@ mod uplift;
 
 use std::collections::HashSet;
 
-use compact_str::CompactString;
+use crate::Id;
 
 pub use conversion::Conversion;
 pub use funnel::{DropOff, JourneyFunnel, StageCount};
@@ -227,7 +227,7 @@ pub struct Tally<'r> {
     rules: &'r RuleSet,
     now: Timestamp,
     options: Options,
-    seen: HashSet<CompactString>,
+    seen: HashSet<Id>,
     report: Report,
 }
 

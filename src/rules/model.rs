@@ -103,8 +103,18 @@ pub struct QuietHours {
     pub end: NaiveTime,
     /// A string trait holding the customer's IANA zone.
     pub timezone: Option<AttributeRef>,
-    /// The zone used when the trait is missing or not a valid zone.
-    pub default_timezone: Tz,
+    /// The zone used when the trait is missing or not a valid zone: read
+    /// it with [`default_timezone`](QuietHours::default_timezone). (The
+    /// zone database's type is not part of nextbest's API.)
+    pub(crate) default_timezone: Tz,
+}
+
+impl QuietHours {
+    /// The IANA name of the zone used when the customer's zone trait is
+    /// missing or not a valid zone (`UTC` unless the rule file names one).
+    pub fn default_timezone(&self) -> &'static str {
+        self.default_timezone.name()
+    }
 }
 
 /// A rolling-window frequency cap.

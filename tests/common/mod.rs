@@ -89,17 +89,16 @@ pub fn record(
     outcome: nextbest::history::Outcome,
     at: i64,
 ) -> nextbest::history::Record {
-    nextbest::history::Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: channel.into(),
+    nextbest::history::Record::new(
+        profile,
+        action,
+        channel,
         category,
         outcome,
-        at: nextbest::Timestamp::from_micros(at),
-        send_at: nextbest::Timestamp::from_micros(at + 7),
-        key: format!("{profile}/{action}/{at}").into(),
-        journey: None,
-    }
+        nextbest::Timestamp::from_micros(at),
+        format!("{profile}/{action}/{at}"),
+    )
+    .delivered_at(nextbest::Timestamp::from_micros(at + 7))
 }
 
 /// Two actions under one cap of one send a week, and one sent at most once.

@@ -40,16 +40,14 @@ pub fn arb_record() -> impl Strategy<Value = Record> {
         proptest::option::of((prop::sample::select(&["rescue", "onboard"][..]), 1u32..5)),
     )
         .prop_map(
-            |(profile, action, channel, category, outcome, at, delay, key, journey)| Record {
-                profile: profile.into(),
-                action: action.into(),
-                channel: channel.into(),
-                category,
-                outcome,
-                at: Timestamp::from_micros(at),
-                send_at: Timestamp::from_micros(at + delay),
-                key: key.into(),
-                journey: journey.map(|(id, step)| (id.into(), step)),
+            |(profile, action, channel, category, outcome, at, delay, key, journey)| {
+                let at = Timestamp::from_micros(at);
+                let record = Record::new(profile, action, channel, category, outcome, at, key)
+                    .delivered_at(Timestamp::from_micros(at.as_micros() + delay));
+                match journey {
+                    Some((journey, step)) => record.in_journey(journey, step),
+                    None => record,
+                }
             },
         )
 }
@@ -68,21 +66,16 @@ pub fn arb_journey_update() -> impl Strategy<Value = JourneyUpdate> {
         .prop_map(
             |(profile, journey, entered_at, (enrolment, done, tried), status, left_at)| {
                 let left_at = Timestamp::from_micros(left_at);
-                JourneyUpdate {
-                    profile: profile.into(),
-                    journey: journey.into(),
-                    state: JourneyState {
-                        entered_at: Timestamp::from_micros(entered_at),
-                        enrolment,
-                        done,
-                        tried,
-                        status: match status {
-                            0 => JourneyStatus::Active,
-                            1 => JourneyStatus::Exited(left_at),
-                            _ => JourneyStatus::Completed(left_at),
-                        },
-                    },
-                }
+                let mut state =
+                    JourneyState::entered(Timestamp::from_micros(entered_at), enrolment);
+                state.done = done;
+                state.tried = tried;
+                state.status = match status {
+                    0 => JourneyStatus::Active,
+                    1 => JourneyStatus::Exited(left_at),
+                    _ => JourneyStatus::Completed(left_at),
+                };
+                JourneyUpdate::new(profile, journey, state)
             },
         )
 }
@@ -94,13 +87,13 @@ pub fn arb_update() -> impl Strategy<Value = Update> {
         // A decision that only changed journey states names its instant.
         prop::collection::vec((prop::sample::select(&PROFILES[..]), -20i64..200), 0..=2),
     )
-        .prop_map(|(records, journeys, decided)| Update {
-            records,
-            journeys,
-            decided: (decided.into_iter())
-                .map(|(profile, at)| (profile.into(), Timestamp::from_micros(at)))
-                .collect(),
-            basis: Vec::new(),
+        .prop_map(|(records, journeys, decided)| {
+            let update = journeys
+                .into_iter()
+                .fold(Update::from(records), Update::with_journey);
+            (decided.into_iter()).fold(update, |update, (profile, at)| {
+                update.with_decided(profile, Timestamp::from_micros(at))
+            })
         })
 }
 

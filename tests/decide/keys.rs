@@ -44,17 +44,15 @@ fn recorded_decisions_make_the_cooldown_apply_next_time() {
     let records = d.update().records;
     assert_eq!(
         records,
-        vec![Record {
-            profile: id.as_str().into(),
-            action: "churn_email".into(),
-            channel: "email".into(),
-            category: Category::Marketing,
-            outcome: Outcome::Sent,
-            at: now(),
-            send_at: now(),
-            key: d.emissions[0].key.clone(),
-            journey: None,
-        }]
+        vec![Record::new(
+            id.as_str(),
+            "churn_email",
+            "email",
+            Category::Marketing,
+            Outcome::Sent,
+            now(),
+            d.emissions[0].key.clone(),
+        )]
     );
     // Deciding does not record.
     assert_eq!(h.times_sent(&id, "churn_email").unwrap(), 0);

@@ -127,17 +127,15 @@ fn detail<'s>(suppression: &'s Suppression, key: &str) -> &'s Value {
 
 /// A sent record, as a decision at `at` would have recorded it.
 fn sent(profile: &str, action: &str, channel: &str, category: Category, at: Timestamp) -> Record {
-    Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: channel.into(),
+    Record::new(
+        profile,
+        action,
+        channel,
         category,
-        outcome: Outcome::Sent,
+        Outcome::Sent,
         at,
-        send_at: at,
-        key: format!("{profile}/{action}/{}", at.as_micros()).into(),
-        journey: None,
-    }
+        format!("{profile}/{action}/{}", at.as_micros()),
+    )
 }
 
 fn history(records: &[Record]) -> MemoryHistory {

@@ -132,20 +132,24 @@ pub fn record(
     at: Timestamp,
     journey: Option<u32>,
 ) -> Record {
-    Record {
-        profile: profile.into(),
-        action: action.into(),
-        channel: if action.contains("push") || action == "reminder" {
-            "push".into()
-        } else {
-            "email".into()
-        },
-        category: Category::Marketing,
+    let channel = if action.contains("push") || action == "reminder" {
+        "push"
+    } else {
+        "email"
+    };
+    let key = format!("{profile}-{action}-{}", at.as_micros());
+    let record = Record::new(
+        profile,
+        action,
+        channel,
+        Category::Marketing,
         outcome,
         at,
-        send_at: at,
-        key: format!("{profile}-{action}-{}", at.as_micros()).into(),
-        journey: journey.map(|step| ("rescue".into(), step)),
+        key,
+    );
+    match journey {
+        Some(step) => record.in_journey("rescue", step),
+        None => record,
     }
 }
 
@@ -155,17 +159,9 @@ fn state(
     enrolment: u32,
     status: JourneyStatus,
 ) -> JourneyUpdate {
-    JourneyUpdate {
-        profile: profile.into(),
-        journey: "rescue".into(),
-        state: JourneyState {
-            entered_at,
-            enrolment,
-            done: 0,
-            tried: false,
-            status,
-        },
-    }
+    let mut state = JourneyState::entered(entered_at, enrolment);
+    state.status = status;
+    JourneyUpdate::new(profile, "rescue", state)
 }
 
 /// Writes the fixture's history into `history`.
@@ -215,11 +211,11 @@ pub fn record_history(history: &mut dyn History) {
         state("p5", t + days(14), 2, JourneyStatus::Exited(t + days(15))),
     ];
     history
-        .record(&Update {
-            records,
-            journeys,
-            ..Update::default()
-        })
+        .record(
+            &journeys
+                .into_iter()
+                .fold(Update::from(records), Update::with_journey),
+        )
         .unwrap();
 }
 

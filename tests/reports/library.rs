@@ -181,10 +181,13 @@ fn a_goal_counts_only_what_happened_after_the_contact() {
     let rules = fixture::rules();
     let t = fixture::t0();
     let mut history = MemoryHistory::new();
-    let update = Update {
-        records: vec![fixture::record("q", "welcome", Outcome::Sent, t, None)],
-        ..Update::default()
-    };
+    let update = Update::from(vec![fixture::record(
+        "q",
+        "welcome",
+        Outcome::Sent,
+        t,
+        None,
+    )]);
     history.record(&update).unwrap();
     let before = fixture::earlier(t, fixture::hours(1));
     let after = t + fixture::hours(1);

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use nextbest::CompactString;
+use nextbest::Id;
 use nextbest::Timestamp;
 use nextbest::history::{
     Commit, History, HistoryError, LastDecision, Outcome, ProfileSnapshot, Record, Update,
@@ -20,7 +20,7 @@ struct Send {
     /// The journey and step, or `None`.
     journey: Option<(u32, u32)>,
     send_at: Timestamp,
-    key: CompactString,
+    key: Id,
 }
 
 /// The decisions of a run at `now`, for the rules they were made under.
@@ -31,7 +31,7 @@ pub struct RunHistory<'r> {
     journeys: HashMap<&'r str, u32>,
     now: Timestamp,
     /// Per profile decided in the run (that wrote anything): its sends.
-    decided: HashMap<CompactString, Vec<Send>>,
+    decided: HashMap<Id, Vec<Send>>,
 }
 
 impl<'r> RunHistory<'r> {
@@ -64,23 +64,22 @@ impl<'r> RunHistory<'r> {
 
     fn record_of(&self, profile: &str, send: &Send) -> Option<Record> {
         let action = self.rules.actions.get(usize::try_from(send.action).ok()?)?;
-        let journey = match send.journey {
+        let record = Record::new(
+            profile,
+            action.id.as_str(),
+            action.channel.as_str(),
+            action.category,
+            Outcome::Sent,
+            self.now,
+            send.key.clone(),
+        )
+        .delivered_at(send.send_at);
+        Some(match send.journey {
             Some((journey, step)) => {
                 let journey = self.rules.journeys.get(usize::try_from(journey).ok()?)?;
-                Some((journey.id.as_str().into(), step))
+                record.in_journey(journey.id.as_str(), step)
             }
-            None => None,
-        };
-        Some(Record {
-            profile: profile.into(),
-            action: action.id.as_str().into(),
-            channel: action.channel.as_str().into(),
-            category: action.category,
-            outcome: Outcome::Sent,
-            at: self.now,
-            send_at: send.send_at,
-            key: send.key.clone(),
-            journey,
+            None => record,
         })
     }
 }
@@ -106,7 +105,7 @@ impl History for RunHistory<'_> {
     }
 
     fn commit(&mut self, update: &Update) -> Result<Commit, HistoryError> {
-        let conflicts: Vec<CompactString> = (update.basis.iter())
+        let conflicts: Vec<Id> = (update.basis.iter())
             .filter(|seen| {
                 let last = self.decided.contains_key(&seen.profile).then_some(self.now);
                 last != seen.last_decided_at
@@ -200,17 +199,16 @@ mod tests {
         let rules = RuleSet::load(format!("{root}/examples/rules/classic.toml")).unwrap();
         let now = Timestamp::parse("2026-11-24T09:00:00Z").unwrap();
         let mut run = RunHistory::new(&rules, now);
-        let record = Record {
-            profile: "c-1".into(),
-            action: "churn_email".into(),
-            channel: "email".into(),
-            category: Category::Marketing,
-            outcome: Outcome::Sent,
-            at: Timestamp::parse("2026-11-25T09:00:00Z").unwrap(),
-            send_at: now,
-            key: "k".into(),
-            journey: None,
-        };
+        let record = Record::new(
+            "c-1",
+            "churn_email",
+            "email",
+            Category::Marketing,
+            Outcome::Sent,
+            Timestamp::parse("2026-11-25T09:00:00Z").unwrap(),
+            "k",
+        )
+        .delivered_at(now);
         assert!(run.record(&vec![record].into()).is_err());
         assert_eq!(run.last_decided_at("c-1").unwrap(), None);
     }

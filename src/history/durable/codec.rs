@@ -49,7 +49,7 @@
 //! else of `zigzag(d) << 1`: a day between two decisions takes 3 bytes, an
 //! instant at the same time 1.
 
-use compact_str::CompactString;
+use crate::Id;
 
 use super::super::{JourneyState, JourneyStatus, Outcome};
 use crate::rules::Category;
@@ -159,7 +159,7 @@ pub(super) struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Key {
     Hex(u64),
-    Text(CompactString),
+    Text(Id),
 }
 
 impl Key {
@@ -174,9 +174,9 @@ impl Key {
         }
     }
 
-    pub fn text(&self) -> CompactString {
+    pub fn text(&self) -> Id {
         match self {
-            Key::Hex(value) => compact_str::format_compact!("{value:016x}"),
+            Key::Hex(value) => Id::from_compact(compact_str::format_compact!("{value:016x}")),
             Key::Text(text) => text.clone(),
         }
     }

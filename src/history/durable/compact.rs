@@ -35,11 +35,7 @@ impl DurableHistory {
     /// let mut history = DurableHistory::open(dir.join("history.redb"))?;
     /// let send = |at: &str| -> Result<Record, Box<dyn std::error::Error>> {
     ///     let at = Timestamp::parse(at)?;
-    ///     Ok(Record {
-    ///         profile: "c-1".into(), action: "nudge".into(), channel: "email".into(),
-    ///         category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at,
-    ///         key: at.to_string().into(), journey: None,
-    ///     })
+    ///     Ok(Record::new("c-1", "nudge", "email", Category::Marketing, Outcome::Sent, at, at.to_string()))
     /// };
     /// history.record(&vec![send("2026-11-01T09:00:00Z")?].into())?;
     /// history.record(&vec![send("2026-11-20T09:00:00Z")?].into())?;

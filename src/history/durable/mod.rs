@@ -68,7 +68,7 @@ use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use compact_str::CompactString;
+use crate::Id;
 use redb::{
     Database, DatabaseError, ReadOnlyTable, ReadableTable, StorageError, TableDefinition,
     TableError, WriteTransaction,
@@ -126,11 +126,8 @@ type ProfilesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 /// let path = dir.join("history.redb");
 /// let at = Timestamp::parse("2026-11-24T09:00:00Z")?;
 /// let mut history = DurableHistory::open(&path)?;
-/// history.record(&vec![Record {
-///     profile: "c-1".into(), action: "churn_email".into(), channel: "email".into(),
-///     category: Category::Marketing, outcome: Outcome::Sent, at, send_at: at, key: "k".into(),
-///     journey: None,
-/// }].into())?;
+/// let sent = Record::new("c-1", "churn_email", "email", Category::Marketing, Outcome::Sent, at, "k");
+/// history.record(&vec![sent].into())?;
 /// drop(history);
 /// let history = DurableHistory::open(&path)?;
 /// assert_eq!(history.times_sent("c-1", "churn_email")?, 1);
@@ -154,7 +151,7 @@ pub struct DurableHistory {
 }
 
 /// Decoded histories by profile.
-type ReadCache = HashMap<CompactString, ProfileLog, BuildHasherDefault<Fnv1a64>>;
+type ReadCache = HashMap<Id, ProfileLog, BuildHasherDefault<Fnv1a64>>;
 
 /// How many histories [`DurableHistory::read`] keeps at most: more than a
 /// batch's, and a bound for a handle that reads without committing.
@@ -537,7 +534,7 @@ fn write_update(
     known: &Names,
     update: &Update,
     read: &mut ReadCache,
-) -> Result<Option<Vec<CompactString>>, Fault> {
+) -> Result<Option<Vec<Id>>, Fault> {
     let mut profiles = txn.open_table(PROFILES)?;
     let mut touched = Touched::new();
     let mut source = Source {

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use compact_str::CompactString;
+use crate::Id;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::{
@@ -403,10 +403,7 @@ fn read_row(
 }
 
 /// A record's journey and step, stored in two nullable columns.
-fn step(
-    journey: Option<&str>,
-    step: Option<i64>,
-) -> Result<Option<(CompactString, u32)>, HistoryError> {
+fn step(journey: Option<&str>, step: Option<i64>) -> Result<Option<(Id, u32)>, HistoryError> {
     match (journey, step) {
         (Some(journey), Some(step)) => Ok(Some((journey.into(), count(step)?))),
         _ => Ok(None),
@@ -459,7 +456,7 @@ fn count(value: i64) -> Result<u32, HistoryError> {
 }
 
 /// The profiles of `basis`, in its order, that `moved` names.
-fn in_basis_order(basis: &[Basis], moved: &[String]) -> Vec<CompactString> {
+fn in_basis_order(basis: &[Basis], moved: &[String]) -> Vec<Id> {
     (basis.iter())
         .filter(|seen| moved.iter().any(|m| *m == seen.profile))
         .map(|seen| seen.profile.clone())

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use compact_str::CompactString;
+use crate::Id;
 use postgres::{Client, Statement, Transaction};
 
 use super::in_basis_order;
@@ -136,7 +136,7 @@ impl Statements {
         &self,
         txn: &mut Transaction<'_>,
         basis: &[Basis],
-    ) -> Result<Vec<CompactString>, HistoryError> {
+    ) -> Result<Vec<Id>, HistoryError> {
         if basis.is_empty() {
             return Ok(Vec::new());
         }
