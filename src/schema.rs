@@ -49,6 +49,7 @@ impl Hasher for NameHasher {
 
 /// The static type of a value or an expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Type {
     /// The type of the `NULL` literal: compatible with every type.
     Null,

@@ -79,6 +79,7 @@ pub struct Simulation<'e> {
 /// A line of a timeline that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {detail}")]
+#[non_exhaustive]
 pub struct TimelineError {
     /// The line's number, from 1.
     pub line: usize,
@@ -436,6 +437,7 @@ fn is_idle(decision: &Decision) -> bool {
 
 /// The decisions of a simulation that did something, in time order.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Timeline {
     /// Each with its instant ([`Decision::at`]).
     pub decisions: Vec<Decision>,

@@ -102,6 +102,7 @@ impl<R: BufRead> Iterator for ProfileLines<'_, R> {
 
 /// One line of a JSON-lines stream, not parsed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JsonLine {
     /// Its 1-based number.
     pub number: usize,

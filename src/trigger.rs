@@ -95,6 +95,7 @@ impl<'s> Compiler<'s> {
 /// What an expression reads from a profile: the decision engine uses it to
 /// know which triggers a change can affect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Reads {
     /// Attribute names, in schema order.
     pub attributes: Vec<String>,

@@ -358,6 +358,7 @@ impl fmt::Display for Truth {
 
 /// A runtime value. `Null` is SQL's NULL: missing or unknown.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub enum Value {
     /// Missing or unknown.
     #[default]

@@ -124,6 +124,7 @@ pub enum ForecastError {
 
 /// One customer's simulated future, summarised: what [`Tally::add`] adds.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileForecast {
     /// The profile.
     pub profile: String,
@@ -146,6 +147,7 @@ pub struct ProfileForecast {
 /// The per-customer, per-week send counts: `counts[n]` customer-weeks
 /// with `n` sends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Distribution {
     /// `counts[n]`: how many customer-weeks had `n` sends.
     pub counts: Vec<u64>,
@@ -196,6 +198,7 @@ impl Distribution {
 
 /// One of the most-contacted customers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Contacted {
     /// The profile.
     pub profile: String,
@@ -209,6 +212,7 @@ pub struct Contacted {
 
 /// One action over the sample.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ActionPressure {
     /// The action.
     pub id: String,
@@ -227,6 +231,7 @@ pub struct ActionPressure {
 
 /// Two triggers that fire together most of the time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Overlap {
     /// One action.
     pub first: String,
@@ -242,6 +247,7 @@ pub struct Overlap {
 
 /// How often a cap binds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CapPressure {
     /// The cap.
     pub name: String,

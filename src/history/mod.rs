@@ -246,6 +246,7 @@ pub struct JourneyUpdate {
 /// order, since a decision not later than the last records nothing, so
 /// those are all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LastDecision {
     /// The instant it was decided at.
     pub at: Timestamp,
@@ -254,6 +255,12 @@ pub struct LastDecision {
 }
 
 impl LastDecision {
+    /// The decision at `at` that sent `sent`, in the order they were
+    /// emitted (for a store of the caller's own that keeps it as such).
+    pub fn new(at: Timestamp, sent: Vec<Record>) -> LastDecision {
+        LastDecision { at, sent }
+    }
+
     /// The last decision, at `at`, of a profile whose records are
     /// `newest_first` (the reverse of recording order): the sends among the
     /// records at `at` that come before any record of another instant.

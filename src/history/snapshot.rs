@@ -213,7 +213,7 @@ impl ProfileSnapshot {
     /// use nextbest::Timestamp;
     /// let at = Timestamp::from_micros(7);
     /// let mut snapshot = ProfileSnapshot::new("c-1", Timestamp::from_micros(0));
-    /// snapshot.set_last_decision(LastDecision { at, sent: Vec::new() });
+    /// snapshot.set_last_decision(LastDecision::new(at, Vec::new()));
     /// assert_eq!(snapshot.last_decided_at(), Some(at));
     /// assert_eq!(snapshot.last_decision().map(|last| last.at), Some(at));
     /// ```

@@ -115,6 +115,7 @@ fn split<'r>(journey: &Journey, records: &[&'r Record], count: u32) -> Vec<Enrol
 
 /// What happened at one stage (a step or the fallback).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StageCount {
     /// The stage's number: steps from 1, the fallback after the last step.
     pub step: u32,
@@ -138,6 +139,7 @@ impl StageCount {
 /// Between two consecutive stages: how many reached the first and not the
 /// second, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DropOff {
     /// The stage left: `entry`, `step 1`, …
     pub from: String,
@@ -159,6 +161,7 @@ pub struct DropOff {
 
 /// One journey's funnel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JourneyFunnel {
     /// The journey.
     pub id: String,

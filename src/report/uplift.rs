@@ -50,6 +50,7 @@ pub fn wilson(converted: u64, total: u64) -> Option<(f64, f64)> {
 
 /// The difference of two rates and its 95 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Uplift {
     /// Rate of the contacted minus rate of the held out.
     pub difference: f64,
@@ -101,6 +102,7 @@ impl Uplift {
 /// What a conversion comparison concludes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// The contacted convert more: the interval lies above zero.
     Better,

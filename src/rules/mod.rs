@@ -153,6 +153,7 @@ pub enum RuleSetError {
 
 /// Every problem found in a rule file, and the text they point into.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidRuleSet {
     /// The file's name, as given.
     pub origin: String,

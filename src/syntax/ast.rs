@@ -49,6 +49,7 @@ impl Span {
 
 /// An expression node with its source span.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Expr {
     /// What the node is.
     pub kind: ExprKind,
@@ -58,6 +59,7 @@ pub struct Expr {
 
 /// A name as written: an identifier or a backtick-quoted name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Name {
     /// The name without backticks.
     pub text: String,
@@ -142,6 +144,7 @@ pub enum Literal {
 /// A duration literal: an amount and its unit, kept as written so that
 /// printing gives back `14d` rather than a count of microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DurationLiteral {
     /// How many units.
     pub amount: i64,
@@ -215,6 +218,7 @@ impl DurationLiteral {
 
 /// An event aggregate: `FUNCTION(event[.property] [WHERE filter] [window])`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Aggregate {
     /// Which aggregate.
     pub function: AggregateFn,

@@ -99,7 +99,7 @@ impl History for RunHistory<'_> {
                 .map(|send| self.record_of(profile, send))
                 .collect::<Option<Vec<Record>>>()
                 .ok_or_else(|| HistoryError::Store("a send of an unknown action".into()))?;
-            snapshot.set_last_decision(LastDecision { at: self.now, sent });
+            snapshot.set_last_decision(LastDecision::new(self.now, sent));
         }
         Ok(snapshot)
     }

@@ -6,6 +6,7 @@ use super::{DurableHistory, Fault, HistoryError, RECORDS_HELD, View, decode, pro
 
 /// What a store holds, counted by [`DurableHistory::verify`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Contents {
     /// Records (sends, holdouts and skipped steps).
     pub records: u64,
@@ -23,11 +24,12 @@ impl DurableHistory {
     /// is not what the profiles hold.
     ///
     /// ```
-    /// use nextbest::history::{Contents, DurableHistory};
+    /// use nextbest::history::DurableHistory;
     /// let dir = std::env::temp_dir().join(format!("nextbest-doc-verify-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir)?;
     /// let history = DurableHistory::open(dir.join("history.redb"))?;
-    /// assert_eq!(history.verify()?, Contents { records: 0, sends: 0, journeys: 0 });
+    /// let contents = history.verify()?;
+    /// assert_eq!((contents.records, contents.sends, contents.journeys), (0, 0, 0));
     /// # drop(history);
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
