@@ -412,6 +412,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A diagnostic is an error value of its own (for error chains and miette's
+/// related diagnostics); it has no source.
+impl std::error::Error for Diagnostic {}
+
 /// The line and column (both 1-based, column in characters) of a byte offset.
 ///
 /// ```

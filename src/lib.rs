@@ -78,6 +78,7 @@
 //! | `serde` | off | `Serialize` on [`Decision`], [`decide::Emission`], [`decide::Suppression`], [`Diagnostic`], [`history::Record`]…, whose JSON is the command line's; `Serialize + Deserialize` on [`Value`], [`Timestamp`], [`Duration`], [`Type`], [`Truth`] | nothing more (serde is always used inside) |
 //! | `rayon` | off | [`Engine::decide_batch`]: many profiles on a thread pool | rayon |
 //! | `postgres` | off | [`history::PostgresHistory`], a history shared by replicas | the `postgres` client (and tokio) |
+//! | `miette` | off | `miette::Diagnostic` on [`CompileError`], [`rules::InvalidRuleSet`] and [`Diagnostic`]: snippets, labels, codes and help in a service's miette reports | miette (its protocol only) |
 //! | `cli` | off | the `nextbest` command line | clap, indicatif, and all of the above |
 //!
 //! A service that brings its own store turns default features off:
@@ -110,6 +111,8 @@ mod compile;
 mod exact_sum;
 mod id;
 mod limits;
+#[cfg(feature = "miette")]
+mod miette_impls;
 mod profile;
 mod rfc3339;
 mod schema;

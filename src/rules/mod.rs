@@ -59,7 +59,7 @@ impl RuleSet {
     /// assert_eq!(rules.actions[0].id, "nudge");
     ///
     /// let error = RuleSet::parse("[schema.traits]\nx = \"integer\"\n", Format::Toml, "bad.toml").unwrap_err();
-    /// assert!(error.to_string().contains("--> bad.toml:2:5"));
+    /// assert!(format!("{error:#}").contains("--> bad.toml:2:5"));
     /// # Ok::<(), nextbest::rules::RuleSetError>(())
     /// ```
     ///
@@ -146,8 +146,9 @@ pub enum RuleSetError {
         #[source]
         error: std::io::Error,
     },
-    /// The file has problems.
-    #[error("{0}")]
+    /// The file has problems: one line as `Display` shows it, every
+    /// problem as a snippet with `{:#}` or [`InvalidRuleSet::render`].
+    #[error(transparent)]
     Invalid(InvalidRuleSet),
 }
 
@@ -174,9 +175,40 @@ impl InvalidRuleSet {
     }
 }
 
+/// One line, for logs and error chains: the file, line and column of the
+/// first problem, its code and message, and how many more there are. The
+/// alternate form (`{:#}`) is [`render`](InvalidRuleSet::render)'s snippets,
+/// without colour.
+///
+/// ```
+/// use nextbest::rules::{Format, RuleSet};
+/// let error = RuleSet::parse("[schema.traits]\nx = \"integer\"\n", Format::Toml, "bad.toml").unwrap_err();
+/// assert!(error.to_string().starts_with("bad.toml:2:5: error[E0411]: trait `x`: unknown type `integer`"));
+/// assert!(format!("{error:#}").contains("--> bad.toml:2:5"));
+/// ```
 impl fmt::Display for InvalidRuleSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(false))
+        if f.alternate() {
+            return f.write_str(&self.render(false));
+        }
+        let Some(first) = self.diagnostics.first() else {
+            return write!(f, "{}: the rule set is invalid", self.origin);
+        };
+        let (line, column) = crate::diagnostic::line_col(&self.source, first.span.start);
+        let level = match first.severity {
+            crate::diagnostic::Severity::Error => "error",
+            crate::diagnostic::Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{line}:{column}: {level}[{}]: {}",
+            self.origin, first.code, first.message
+        )?;
+        match self.diagnostics.len() - 1 {
+            0 => Ok(()),
+            1 => f.write_str(" (and 1 more problem)"),
+            more => write!(f, " (and {more} more problems)"),
+        }
     }
 }
 
