@@ -20,6 +20,7 @@ use crate::syntax::Span;
 
 /// The format of a rule file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// TOML, the usual format.
     Toml,
