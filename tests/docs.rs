@@ -242,9 +242,10 @@ fn format_of(info: &str) -> Option<Format> {
 }
 
 fn origin(format: Format) -> &'static str {
+    // `Format` is non-exhaustive: the blocks are TOML unless tagged JSON.
     match format {
-        Format::Toml => "rules.toml",
         Format::Json => "rules.json",
+        _ => "rules.toml",
     }
 }
 
