@@ -284,7 +284,14 @@ fn refusals_and_errors_exit_1_naming_what_and_where() {
             "has no trigger",
         ),
         ("postgres", "--expr", "plna = 'x'", NOW, 1, "--> --expr:1:1"),
-        ("spark", "--expr", "TRUE", NOW, 1, "error[S0001]"),
+        (
+            "spark",
+            "--expr",
+            "avg(purchase.amount) > 1.0",
+            NOW,
+            1,
+            "error[S0301]: `avg(…) of a float property` cannot be compiled to spark SQL exactly",
+        ),
         (
             "clickhouse",
             "--expr",

@@ -98,7 +98,11 @@ fn load(dialect: Dialect, schema: &Schema, profiles: &[Profile]) -> Vec<String> 
         for (slot, (_, ty)) in schema.attributes().enumerate() {
             row.push(literal(profile.attribute_slot(slot), ty));
         }
-        statements.push(format!("INSERT INTO \"users\" VALUES ({})", row.join(", ")));
+        statements.push(format!(
+            "INSERT INTO {} VALUES ({})",
+            super::emit::table_name("users", &options, schema),
+            row.join(", ")
+        ));
         for (index, (event, properties)) in schema.events().enumerate() {
             let Some(columns) = profile.events_of(index) else {
                 continue;
@@ -122,7 +126,8 @@ fn load(dialect: Dialect, schema: &Schema, profiles: &[Profile]) -> Vec<String> 
                     row.push(literal(&value, ty));
                 }
                 statements.push(format!(
-                    "INSERT INTO \"{event}\" VALUES ({})",
+                    "INSERT INTO {} VALUES ({})",
+                    super::emit::table_name(event, &options, schema),
                     row.join(", ")
                 ));
             }
