@@ -5,8 +5,9 @@
 //!
 //! PostgreSQL is the test cluster of `tests/common/pg.rs`, its client
 //! `psql`; DuckDB its Python package and ClickHouse chDB, both in
-//! `.venv-sql/` (`scripts/sql-engines.sh`): without them these tests fail
-//! when `CI` is set and are skipped, saying why, elsewhere.
+//! `.venv-sql/` (`scripts/sql-engines.sh`), and Spark SQL pyspark there too
+//! (`scripts/sql-engines-spark.sh`): without them these tests fail when `CI`
+//! is set and are skipped, saying why, elsewhere.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -234,6 +235,28 @@ fn clickhouse_statements_agree_with_eval_in_chdb() {
         print('|'.join('' if v is None else str(v) for v in json.loads(line)))\n";
     agree_with_eval("clickhouse", &CLICKHOUSE_EXPRESSIONS, |sql| {
         run_script(&python, script, database, sql)
+    });
+}
+
+#[test]
+fn spark_statements_agree_with_eval_in_pyspark() {
+    let Some(python) = common::engines::python_with("pyspark") else {
+        return;
+    };
+    let dir = Scratch::new("cli-sql-spark");
+    let tables = dir.file("tables");
+    let tables = tables.to_str().unwrap();
+    load(&python, "spark", tables);
+    // One JVM (seconds to start) for every statement: `sql_engine.py
+    // spark-shell` reads the tables as tables and runs what it is sent.
+    let script = root().join("scripts/sql_engine.py");
+    let script = script.to_str().unwrap();
+    let shell = common::engines::Server::start(&python, &[script, "spark-shell", tables]);
+    let shell = std::cell::RefCell::new(shell);
+    agree_with_eval("spark", &EXPRESSIONS, |sql| {
+        shell
+            .borrow_mut()
+            .ask(&serde_json::Value::from(sql).to_string())
     });
 }
 

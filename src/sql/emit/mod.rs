@@ -272,15 +272,17 @@ impl<'a> Emitter<'a> {
         if self.dialect == Dialect::ClickHouse {
             return self.clickhouse_type(ty);
         }
-        if self.dialect == Dialect::Spark {
-            return self.spark_type(ty);
-        }
+        let spark = self.dialect == Dialect::Spark;
         Ok(match ty {
             Type::Bool | Type::Null => "BOOLEAN".to_owned(),
             Type::Int | Type::Timestamp | Type::Duration => "BIGINT".to_owned(),
             Type::Float => float::double(self.dialect).to_owned(),
             Type::String if self.pg() => "TEXT".to_owned(),
+            Type::String if spark => "STRING".to_owned(),
             Type::String => "VARCHAR".to_owned(),
+            Type::List(inner) if spark && !matches!(**inner, Type::List(_)) => {
+                format!("ARRAY<{}>", self.ty(inner)?)
+            }
             Type::List(inner) if !matches!(**inner, Type::List(_)) => {
                 format!("{}[]", self.ty(inner)?)
             }

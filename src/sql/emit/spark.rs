@@ -16,9 +16,8 @@
 //! 2⁵² (see `float::whole`).
 
 use crate::check::ir::*;
-use crate::schema::Type;
 
-use super::{Emitter, MICROS_PER_DAY, MICROS_PER_HOUR, SqlError, refuse};
+use super::{Emitter, MICROS_PER_DAY, MICROS_PER_HOUR};
 
 /// The instants chrono (so the evaluator) can place in a zone, in
 /// microseconds since the epoch: outside them a local time is NULL.
@@ -30,27 +29,6 @@ fn chrono_range() -> (i64, i64) {
 }
 
 impl Emitter<'_> {
-    /// Spark's type for a value of `ty`.
-    pub(super) fn spark_type(&self, ty: &Type) -> Result<String, SqlError> {
-        Ok(match ty {
-            Type::Bool | Type::Null => "BOOLEAN".to_owned(),
-            Type::Int | Type::Timestamp | Type::Duration => "BIGINT".to_owned(),
-            Type::Float => "DOUBLE".to_owned(),
-            Type::String => "STRING".to_owned(),
-            Type::List(inner) if !matches!(**inner, Type::List(_)) => {
-                format!("ARRAY<{}>", self.spark_type(inner)?)
-            }
-            Type::List(_) => {
-                return Err(refuse(
-                    "S0104",
-                    "a list of lists",
-                    self.dialect,
-                    "the layout has no column type for it",
-                ));
-            }
-        })
-    }
-
     /// `transform(array(x), v -> body)[0]`, nested once per value: each
     /// value written once.
     pub(super) fn spark_bind(values: &[String], names: &[String], body: String) -> String {
