@@ -65,6 +65,8 @@ impl Emitter<'_> {
     /// value checked against nextbest's zone names when `check_zone`):
     /// the zone's offset at the instant is what `from_utc_timestamp` adds
     /// to it, and the local time is then whole days and hours of integers.
+    /// A zone the JVM does not know (`ROC`; `America/Coyhaique` on JDK
+    /// 17.0.15) makes Spark raise `INVALID_TIMEZONE`: never a wrong value.
     pub(super) fn spark_local(
         &self,
         part: LocalPart,
