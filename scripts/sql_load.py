@@ -8,6 +8,12 @@ Usage:
   python sql_load.py duckdb RULES PROFILES.jsonl DATABASE_FILE
   python sql_load.py postgres RULES PROFILES.jsonl CONNINFO   (runs psql)
   python sql_load.py clickhouse RULES PROFILES.jsonl CHDB_DIRECTORY   (chDB)
+  python sql_load.py spark RULES PROFILES.jsonl DIRECTORY   (pyspark)
+
+Spark gets one directory of Parquet files per table, DIRECTORY/TABLE, for a
+session to read as tables (`CREATE TEMPORARY VIEW users USING parquet
+OPTIONS (path 'DIRECTORY/users')`): a Spark without a metastore keeps no
+table from one application to the next.
 
 Tables are created anew (dropped first if present). Unknown traits and
 event types are ignored, as nextbest ignores them.
@@ -123,6 +129,55 @@ def load_clickhouse(traits, events, profiles_path, directory):
     session.close()
 
 
+def spark_type(ty):
+    from pyspark.sql import types
+
+    if ty.startswith("list<") and ty.endswith(">"):
+        return types.ArrayType(spark_type(ty[5:-1]))
+    return {"int": types.LongType(), "float": types.DoubleType(), "string": types.StringType(),
+            "bool": types.BooleanType(), "timestamp": types.TimestampType(),
+            "duration": types.LongType()}[ty]
+
+
+def load_spark(traits, events, profiles_path, directory):
+    import datetime
+
+    from pyspark.sql import types
+
+    import sql_engine  # beside this script: Spark as the tests start it
+
+    def field(name, ty, nullable=True):
+        return types.StructField(name, ty, nullable)
+
+    key = [field("user_id", types.StringType(), False),
+           field("timestamp", types.TimestampType(), False),
+           field("seq", types.LongType(), False)]
+    layout = {"users": [field("id", types.StringType(), False)]
+              + [field(n, spark_type(t)) for n, t in traits.items()]}
+    for event, props in events.items():
+        layout[event] = key + [field(n, spark_type(t)) for n, t in props.items()]
+
+    def instant(text):
+        # An instant with its offset, so the session's zone plays no part.
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    def convert(ty, value):
+        if value is not None and ty == "timestamp":
+            return instant(value)
+        return json_value(ty, value)
+
+    table_rows = {table: [] for table in layout}
+    for table, row in rows(profiles_path, traits, events, convert):
+        if table != "users":
+            row[1] = instant(row[1])
+        table_rows[table].append(row)
+    spark = sql_engine.spark("nextbest-load")
+    for table, fields in layout.items():
+        frame = spark.createDataFrame(table_rows[table], types.StructType(fields))
+        frame.write.mode("overwrite").parquet(os.path.join(directory, table))
+    spark.stop()
+
+
 def tables(engine, traits, events):
     users = [("id", "TEXT NOT NULL" if engine == "postgres" else "VARCHAR NOT NULL")]
     users += [(name, sql_type(engine, ty)) for name, ty in traits.items()]
@@ -220,8 +275,10 @@ def main():
         load_postgres(traits, events, profiles_path, target)
     elif engine == "clickhouse":
         load_clickhouse(traits, events, profiles_path, target)
+    elif engine == "spark":
+        load_spark(traits, events, profiles_path, target)
     else:
-        sys.exit(f"unknown engine {engine!r}: expected duckdb, postgres or clickhouse")
+        sys.exit(f"unknown engine {engine!r}: expected duckdb, postgres, clickhouse or spark")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 //!
 //! PostgreSQL is the test cluster of `tests/common/pg.rs`, its client
 //! `psql`; DuckDB its Python package and ClickHouse chDB, both in
-//! `.venv-sql/` (`scripts/sql-engines.sh`): without them these tests fail
-//! when `CI` is set and are skipped, saying why, elsewhere.
+//! `.venv-sql/` (`scripts/sql-engines.sh`), and Spark SQL pyspark there too
+//! (`scripts/sql-engines-spark.sh`): without them these tests fail when `CI`
+//! is set and are skipped, saying why, elsewhere.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -238,6 +239,28 @@ fn clickhouse_statements_agree_with_eval_in_chdb() {
 }
 
 #[test]
+fn spark_statements_agree_with_eval_in_pyspark() {
+    let Some(python) = common::engines::python_with("pyspark") else {
+        return;
+    };
+    let dir = Scratch::new("cli-sql-spark");
+    let tables = dir.file("tables");
+    let tables = tables.to_str().unwrap();
+    load(&python, "spark", tables);
+    // One JVM (seconds to start) for every statement: `sql_engine.py
+    // spark-shell` reads the tables as tables and runs what it is sent.
+    let script = root().join("scripts/sql_engine.py");
+    let script = script.to_str().unwrap();
+    let shell = common::engines::Server::start(&python, &[script, "spark-shell", tables]);
+    let shell = std::cell::RefCell::new(shell);
+    agree_with_eval("spark", &EXPRESSIONS, |sql| {
+        shell
+            .borrow_mut()
+            .ask(&serde_json::Value::from(sql).to_string())
+    });
+}
+
+#[test]
 fn one_statement_with_its_dependencies_stated() {
     let sql = statement(
         "postgres",
@@ -284,7 +307,14 @@ fn refusals_and_errors_exit_1_naming_what_and_where() {
             "has no trigger",
         ),
         ("postgres", "--expr", "plna = 'x'", NOW, 1, "--> --expr:1:1"),
-        ("spark", "--expr", "TRUE", NOW, 1, "error[S0001]"),
+        (
+            "spark",
+            "--expr",
+            "avg(purchase.amount) > 1.0",
+            NOW,
+            1,
+            "error[S0301]: `avg(…) of a float property` cannot be compiled to spark SQL exactly",
+        ),
         (
             "clickhouse",
             "--expr",

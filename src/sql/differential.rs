@@ -14,7 +14,12 @@
 //! case-insensitive default collation and the same zone. Without DuckDB the
 //! test fails when `CI` is set and is skipped, saying why, elsewhere.
 //!
-//! `NEXTBEST_SQL_EXPRESSIONS` (default 300) and `NEXTBEST_SQL_PROFILES`
+//! Spark SQL runs through pyspark in `.venv-sql/`
+//! (`scripts/sql-engines-spark.sh`), one JVM for its three suites, each in
+//! a session of its own in the zone `Pacific/Kiritimati`, the JVM in a
+//! Turkish locale; missing, it fails or is skipped as DuckDB is.
+//!
+//! `NEXTBEST_SQL_EXPRESSIONS` (default 300, 150 for Spark) and `NEXTBEST_SQL_PROFILES`
 //! (default 100) set the size, `NEXTBEST_SQL_SEED` another draw; the report per dialect is printed (run with
 //! `--nocapture` to read it).
 
@@ -98,7 +103,11 @@ fn load(dialect: Dialect, schema: &Schema, profiles: &[Profile]) -> Vec<String> 
         for (slot, (_, ty)) in schema.attributes().enumerate() {
             row.push(literal(profile.attribute_slot(slot), ty));
         }
-        statements.push(format!("INSERT INTO \"users\" VALUES ({})", row.join(", ")));
+        statements.push(format!(
+            "INSERT INTO {} VALUES ({})",
+            super::emit::table_name("users", &options, schema),
+            row.join(", ")
+        ));
         for (index, (event, properties)) in schema.events().enumerate() {
             let Some(columns) = profile.events_of(index) else {
                 continue;
@@ -122,7 +131,8 @@ fn load(dialect: Dialect, schema: &Schema, profiles: &[Profile]) -> Vec<String> 
                     row.push(literal(&value, ty));
                 }
                 statements.push(format!(
-                    "INSERT INTO \"{event}\" VALUES ({})",
+                    "INSERT INTO {} VALUES ({})",
+                    super::emit::table_name(event, &options, schema),
                     row.join(", ")
                 ));
             }
@@ -477,36 +487,33 @@ fn postgres_float_edges_agree_with_the_evaluator() {
 mod engines;
 use engines::python_with as engine_python;
 
-/// Runs a job through `scripts/sql_engine.py`: one session of `engine`.
-fn run_in_python(
-    python: &PathBuf,
-    engine: &str,
-    parameters: &[String],
-    setup: Vec<String>,
-    queries: Vec<String>,
-) -> Vec<Answer> {
+/// A scratch directory for one job of `engine`: `job.json` and `out.json`.
+fn job_dir(engine: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir =
         std::env::temp_dir().join(format!("nextbest-sql-{engine}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let job = dir.join("job.json");
-    let out = dir.join("out.json");
+    dir
+}
+
+/// Writes the job `scripts/sql_engine.py` reads into `dir`.
+fn write_job(
+    dir: &std::path::Path,
+    parameters: &[String],
+    setup: Vec<String>,
+    queries: Vec<String>,
+) {
     let text = serde_json::json!({ "setup": setup, "queries": queries, "parameters": parameters })
         .to_string();
-    std::fs::write(&job, text).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/sql_engine.py");
-    let status = std::process::Command::new(python)
-        .arg(script)
-        .arg(engine)
-        .arg(&job)
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{engine} runner failed: {status}");
+    std::fs::write(dir.join("job.json"), text).unwrap();
+}
+
+/// The answers `scripts/sql_engine.py` wrote into `dir`, which is removed.
+fn read_answers(dir: &std::path::Path) -> Vec<Answer> {
     let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out.json")).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
     results
         .as_array()
         .unwrap()
@@ -521,6 +528,52 @@ fn run_in_python(
             None => Err(r["error"].as_str().unwrap_or_default().to_owned()),
         })
         .collect()
+}
+
+fn engine_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/sql_engine.py")
+}
+
+/// Runs a job through `scripts/sql_engine.py`: one session of `engine`.
+fn run_in_python(
+    python: &PathBuf,
+    engine: &str,
+    parameters: &[String],
+    setup: Vec<String>,
+    queries: Vec<String>,
+) -> Vec<Answer> {
+    let dir = job_dir(engine);
+    write_job(&dir, parameters, setup, queries);
+    let status = std::process::Command::new(python)
+        .arg(engine_script())
+        .arg(engine)
+        .arg(dir.join("job.json"))
+        .arg(dir.join("out.json"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{engine} runner failed: {status}");
+    read_answers(&dir)
+}
+
+/// One Spark SQL (pyspark in local mode, `sql_engine.py spark-serve`) for
+/// every job of a test: its JVM takes seconds to start. Each job runs in a
+/// fresh session of its own.
+struct Spark(engines::Server);
+
+impl Spark {
+    fn start(python: &std::path::Path) -> Spark {
+        let script = engine_script();
+        let script = script.to_str().unwrap();
+        Spark(engines::Server::start(python, &[script, "spark-serve"]))
+    }
+
+    fn run(&mut self, setup: Vec<String>, queries: Vec<String>) -> Vec<Answer> {
+        let dir = job_dir("spark");
+        write_job(&dir, &[], setup, queries);
+        let (job, out) = (dir.join("job.json"), dir.join("out.json"));
+        self.0.ask(&format!("{} {}", job.display(), out.display()));
+        read_answers(&dir)
+    }
 }
 
 #[test]
@@ -622,5 +675,33 @@ fn clickhouse_case_mapping_agrees_with_the_evaluator() {
     };
     edge_differential(Dialect::ClickHouse, case_edges, |setup, queries| {
         run_in_python(&python, "clickhouse", &[], setup, queries)
+    });
+}
+
+/// The refusals Spark is known to need: an aggregate whose window reads the
+/// enclosing aggregate's event (aggregates are joined, as in ClickHouse).
+const SPARK_REFUSES: [&str; 1] = ["S0304"];
+
+/// Spark SQL (pyspark, local mode): the random triggers, the float edges
+/// and the case edges, in one JVM (each in a session of its own, in the
+/// zone `Pacific/Kiritimati`, the JVM in a Turkish locale).
+#[test]
+fn spark_agrees_with_the_evaluator() {
+    let Some(python) = engine_python("pyspark") else {
+        return;
+    };
+    let mut spark = Spark::start(&python);
+    // Fewer than the other dialects by default (each statement is a Spark
+    // job, a third of a second): `NEXTBEST_SQL_EXPRESSIONS` sets the count.
+    let expressions = size("NEXTBEST_SQL_EXPRESSIONS", 150);
+    let report = random_differential(&options(Dialect::Spark), expressions, |setup, queries| {
+        spark.run(setup, queries)
+    });
+    assert_few_refused(&report, &SPARK_REFUSES);
+    edge_differential(Dialect::Spark, float_edges, |setup, queries| {
+        spark.run(setup, queries)
+    });
+    edge_differential(Dialect::Spark, case_edges, |setup, queries| {
+        spark.run(setup, queries)
     });
 }

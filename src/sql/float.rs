@@ -167,10 +167,43 @@ fn postgres(op: FloatOp, a: &str, b: &str, bind: Bind<'_>) -> String {
 /// `abs(x) − floor(abs(x))` is exact, so the test of the half is too.
 pub(super) fn round(dialect: Dialect, x: &str) -> String {
     let half = literal(dialect, 0.5);
-    format!(
+    let rounded = format!(
         "(CASE WHEN abs({x}) - floor(abs({x})) >= {half} THEN ceil(abs({x})) \
          ELSE floor(abs({x})) END) * sign({x})"
-    )
+    );
+    integral_or(dialect, x, rounded)
+}
+
+/// Spark's `floor` and `ceil` of a double give a BIGINT, which overflows
+/// (an error in ANSI mode) past 2⁶³: a float of magnitude 2⁵² or more is
+/// already whole, so it is its own floor, ceiling, rounding and truncation,
+/// and only smaller ones go through the BIGINT.
+fn integral_or(dialect: Dialect, x: &str, small: String) -> String {
+    if dialect == Dialect::Spark {
+        format!(
+            "CASE WHEN abs({x}) >= {} THEN {x} ELSE {small} END",
+            pow2(dialect, 52)
+        )
+    } else {
+        small
+    }
+}
+
+/// `floor(x)` (or `ceil(x)`) of a bound float `x`, as a float.
+pub(super) fn whole(dialect: Dialect, floor: bool, x: &str) -> String {
+    let name = if floor { "floor" } else { "ceil" };
+    let double = double(dialect);
+    integral_or(dialect, x, format!("CAST({name}({x}) AS {double})"))
+}
+
+/// `x` truncated toward zero, as a float, for a bound float `x`.
+pub(super) fn trunc(dialect: Dialect, x: &str) -> String {
+    if dialect == Dialect::Spark {
+        // A cast to BIGINT truncates.
+        integral_or(dialect, x, format!("CAST(CAST({x} AS BIGINT) AS DOUBLE)"))
+    } else {
+        format!("trunc({x})")
+    }
 }
 
 #[cfg(test)]

@@ -34,9 +34,21 @@
 //! bound by lambdas. It refuses list values (`S0106`: its arrays cannot be
 //! NULL), local times in a computed zone (`S0303`), an aggregate whose window
 //! reads the enclosing aggregate's event (`S0304`) and `now` as a parameter
-//! (`S0002`). Spark SQL is named so that callers and the command line can ask
-//! for it, but every trigger is refused for it (`S0001`): it needs the
-//! join-based form too, not verified against Spark yet.
+//! (`S0002`).
+//!
+//! Spark SQL shares the join-based form (`emit/joined.rs`): it takes a
+//! correlated scalar subquery only as an aggregate, without `ORDER BY …
+//! LIMIT`, so aggregates are joined and values bound by lambdas
+//! (`transform(array(x), v -> …)[0]`); `emit/spark.rs` has its own forms
+//! (measured with pyspark 4.3.0 in local mode): names in backquotes, strings
+//! compared `COLLATE UTF8_BINARY`, `lower`/`upper` through the `UNICODE`
+//! collation (ICU's root mapping: under the default collation Spark maps
+//! `İ` to `i`), `floor`/`ceil` only below 2⁵² (they give a BIGINT), integers
+//! through `DECIMAL(38, 0)`, local times as the instant plus the zone's
+//! offset there, in integers, so that nothing depends on the session's time
+//! zone. The statement needs ANSI mode (`spark.sql.ansi.enabled`, the
+//! default since Spark 4.0). It refuses an aggregate whose window reads the
+//! enclosing aggregate's event (`S0304`) and `now` as a parameter (`S0002`).
 
 mod case_map;
 mod emit;
@@ -58,7 +70,8 @@ pub enum Dialect {
     Postgres,
     /// DuckDB 1.x and 2.x.
     DuckDb,
-    /// Spark SQL 3.4 and later, ANSI mode.
+    /// Spark SQL 4.0 and later (for `COLLATE`), ANSI mode; verified with
+    /// Spark 4.3.0.
     Spark,
     /// ClickHouse (26.9, as embedded in chDB 4.4), with the settings the
     /// statement names.
@@ -122,7 +135,8 @@ pub enum Now {
     /// The statement's one bind parameter (`$1`), a timestamp with time
     /// zone, present in every statement (even one whose trigger never reads
     /// `now`, so that a caller always binds it): prepare once, run at every
-    /// instant. Not for ClickHouse, whose parameters are named (`S0002`).
+    /// instant. Not for ClickHouse and Spark, whose parameters are written
+    /// otherwise (`S0002`).
     Parameter,
 }
 

@@ -61,6 +61,8 @@ fn string_literals_are_escaped_for_each_dialect() {
     assert!(duck.contains(r"'it''s \ here'"), "{duck}");
     let ch = sql(&source, &Options::new(Dialect::ClickHouse, at())).unwrap();
     assert!(ch.contains(r"'it\'s \\ here'"), "{ch}");
+    let spark = sql(&source, &Options::new(Dialect::Spark, at())).unwrap();
+    assert!(spark.contains(r"'it\'s \\ here'"), "{spark}");
 }
 
 #[test]
@@ -114,10 +116,15 @@ fn refusals_name_the_construct_and_the_dialect() {
          the engine adds floats one rounding at a time in an order of its own; nextbest adds \
          them exactly and rounds once"
     );
-    let error = sql("plan = 'pro'", &Options::new(Dialect::Spark, at())).unwrap_err();
-    assert_eq!(code(error), "S0001");
-    let bound = Options::new(Dialect::ClickHouse, Now::Parameter);
-    assert_eq!(code(sql("plan = 'pro'", &bound).unwrap_err()), "S0002");
+    for dialect in [Dialect::ClickHouse, Dialect::Spark] {
+        let bound = Options::new(dialect, Now::Parameter);
+        let error = sql("plan = 'pro'", &bound).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("to {dialect} SQL")),
+            "{error}"
+        );
+        assert_eq!(code(error), "S0002");
+    }
     let lists = Schema::builder()
         .attribute("tags", Type::List(Box::new(Type::String)))
         .attribute("zone", Type::String)
@@ -167,6 +174,51 @@ fn clickhouse_joins_each_aggregate_instead_of_correlating() {
     assert!(
         audience.contains(r#" WHERE CAST((coalesce(j"#),
         "{audience}"
+    );
+}
+
+#[test]
+fn spark_joins_each_aggregate_binds_by_lambdas_and_quotes_with_backquotes() {
+    let options = Options::new(Dialect::Spark, at());
+    let text = sql(
+        "count(login WHERE device = plan WITHIN 7d) > 1 AND last(login).device IN ('ios', 'web')",
+        &options,
+    )
+    .unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    assert!(
+        header.starts_with("-- nextbest trigger for spark at 2026-11-24T09:00:00Z")
+            && header.ends_with("ANSI mode (spark.sql.ansi.enabled)"),
+        "{header}"
+    );
+    assert!(
+        body.starts_with("SELECT u.`id` AS `id`, ") && !body.contains('"'),
+        "{body}"
+    );
+    assert!(
+        body.contains("AS `verdict` FROM `users` AS u LEFT JOIN (SELECT"),
+        "{body}"
+    );
+    assert_eq!(body.matches("LEFT JOIN (SELECT").count(), 2, "{body}");
+    // No subquery reads the outer row: each joins `users` itself.
+    assert_eq!(body.matches("INNER JOIN `users` AS u").count(), 2, "{body}");
+    assert_eq!(body.matches("(SELECT").count(), 2, "{body}");
+    assert!(body.contains("max_by(struct("), "{body}");
+    // The value `IN` tests twice is bound once, by a lambda.
+    assert!(body.contains("transform(array(j"), "{body}");
+    assert_eq!(body.matches("COLLATE UTF8_BINARY").count(), 6, "{body}");
+    let audience = sql("exists(login)", &options.clone().audience(true)).unwrap();
+    assert!(
+        audience.ends_with(" WHERE (coalesce(j2.a, 0) > 0)"),
+        "{audience}"
+    );
+    let tables = create_tables(&schema(), &options.schema("seg`ment")).unwrap();
+    assert_eq!(
+        tables,
+        [
+            r#"CREATE TABLE `seg``ment`.`users` (`id` STRING NOT NULL, `plan` STRING, `Odd "name"` BIGINT)"#,
+            "CREATE TABLE `seg``ment`.`login` (`user_id` STRING NOT NULL, `timestamp` TIMESTAMP_LTZ NOT NULL, `seq` BIGINT NOT NULL, `device` STRING)",
+        ]
     );
 }
 

@@ -8,8 +8,9 @@
 //! developer machine without it, the test is skipped with the reason.
 #![allow(dead_code, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// The Python that can `import module`, or `None` (the reason printed)
 /// where skipping is allowed.
@@ -32,4 +33,58 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
     assert!(std::env::var_os("CI").is_none(), "{why}");
     println!("skipped: {why}");
     None
+}
+
+/// A Python process that answers each line written to its standard input
+/// with lines and then one `nextbest-done`: one process (for Spark, one JVM,
+/// which takes seconds to start) for many requests.
+pub struct Server {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    /// `python args…`, its standard error the test's.
+    ///
+    /// # Panics
+    /// When it cannot be started.
+    pub fn start(python: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(python)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", python.display()));
+        let stdout = child.stdout.take().map(BufReader::new);
+        let stdout = stdout.unwrap_or_else(|| panic!("no standard output"));
+        Server { child, stdout }
+    }
+
+    /// Sends `request` (one line) and returns the lines it answered.
+    ///
+    /// # Panics
+    /// When the process has stopped.
+    pub fn ask(&mut self, request: &str) -> String {
+        let stdin = self.child.stdin.as_mut();
+        let sent = stdin.map(|s| writeln!(s, "{request}").and_then(|()| s.flush()));
+        assert!(matches!(sent, Some(Ok(()))), "the server is gone: {sent:?}");
+        let mut answer = String::new();
+        loop {
+            let mut line = String::new();
+            let read = self.stdout.read_line(&mut line).unwrap_or(0);
+            assert!(read > 0, "the server stopped on:\n{request}");
+            if line.trim_end() == "nextbest-done" {
+                return answer;
+            }
+            answer.push_str(&line);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Its standard input closed, the server stops.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
 }

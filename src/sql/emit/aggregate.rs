@@ -8,7 +8,7 @@ use crate::schema::Type;
 use crate::syntax::AggregateFn;
 
 use super::super::float;
-use super::{Dialect, Emitter, Sql, SqlError, refuse};
+use super::{Emitter, Sql, SqlError, refuse};
 
 impl Emitter<'_> {
     // ---- aggregates ----
@@ -18,7 +18,8 @@ impl Emitter<'_> {
     /// written. Returns the alias too.
     fn events(&mut self, aggregate: &AggregateNode) -> Result<(String, String), SqlError> {
         let (table, alias, mut conditions) = self.event_conditions(aggregate)?;
-        conditions.insert(0, format!("{alias}.\"user_id\" = u.\"id\""));
+        let (user_id, id) = (self.ident("user_id"), self.ident("id"));
+        conditions.insert(0, format!("{alias}.{user_id} = u.{id}"));
         Ok((
             format!("FROM {table} AS {alias} WHERE {}", conditions.join(" AND ")),
             alias,
@@ -89,8 +90,8 @@ impl Emitter<'_> {
                  nextbest adds them exactly and rounds once",
             ));
         }
-        if d == Dialect::ClickHouse {
-            return self.clickhouse_aggregate(aggregate, ty);
+        if self.joins_aggregates() {
+            return self.joined_aggregate(aggregate, ty);
         }
         let (from, alias) = self.events(aggregate)?;
         let property = self.property(aggregate, &alias);
@@ -134,8 +135,8 @@ impl Emitter<'_> {
     }
 
     pub(super) fn event_field(&mut self, aggregate: &AggregateNode, field: EventField) -> Sql {
-        if self.dialect == Dialect::ClickHouse {
-            return self.clickhouse_event_field(aggregate, field);
+        if self.joins_aggregates() {
+            return self.joined_event_field(aggregate, field);
         }
         let (from, alias) = self.events(aggregate)?;
         let value = self.field_value(aggregate, field, &alias);
@@ -144,8 +145,9 @@ impl Emitter<'_> {
         } else {
             "ASC"
         };
+        let (timestamp, seq) = (self.ident("timestamp"), self.ident("seq"));
         Ok(format!(
-            "(SELECT {value} {from} ORDER BY {alias}.\"timestamp\" {order}, {alias}.\"seq\" {order} LIMIT 1)"
+            "(SELECT {value} {from} ORDER BY {alias}.{timestamp} {order}, {alias}.{seq} {order} LIMIT 1)"
         ))
     }
 

@@ -6,11 +6,8 @@
 //! Invariants: no correlated subquery anywhere. ClickHouse answers a
 //! correlated subquery with NULL wherever an outer value is NULL (and
 //! `count` of no row with NULL), so
-//! * each event aggregate is computed per user in a subquery grouped by
-//!   `user_id` and LEFT JOINed to `users` (`join_use_nulls = 1`: a user
-//!   without events reads NULL, which `count` and `sum` turn into 0); the
-//!   subquery joins `users` again for the profile's values its window and
-//!   filter read, and the aggregates nested in those are joined inside it;
+//! * each event aggregate is joined (`joined.rs`, `join_use_nulls = 1`: a
+//!   user without events reads NULL, which `count` and `sum` turn into 0);
 //! * a value needed more than once is bound by a lambda
 //!   (`arrayMap((v) -> body, [x])[1]`), not by a scalar subquery.
 //!
@@ -21,10 +18,8 @@
 
 use crate::check::ir::*;
 use crate::schema::Type;
-use crate::syntax::AggregateFn;
 
-use super::super::float;
-use super::{Emitter, Sql, SqlError, refuse};
+use super::{Emitter, SqlError, refuse};
 
 /// The settings every ClickHouse statement runs with.
 pub(super) const SETTINGS: &str =
@@ -119,106 +114,6 @@ impl Emitter<'_> {
                 "CASE WHEN {key} IS NULL OR {salt} IS NULL THEN NULL \
                  ELSE CAST(intDiv({h2} % 10000, 100) AS BIGINT) END"
             )
-        })
-    }
-
-    /// `LEFT JOIN (SELECT user_id, value … GROUP BY user_id) AS jN`, added
-    /// to the innermost query being written; returns the joined column.
-    fn clickhouse_join(
-        &mut self,
-        aggregate: &AggregateNode,
-        value: impl FnOnce(&Self, &str) -> String,
-    ) -> Sql {
-        // The aggregates nested in this one's window and filter join its
-        // subquery, not the statement.
-        // Nor can they read the enclosing aggregate's event: the scope is
-        // hidden behind a barrier while they are written.
-        let scope = std::mem::take(&mut self.scope);
-        let barrier = std::mem::replace(&mut self.barrier, scope.last().map(|(e, _)| *e));
-        self.joins.push(Vec::new());
-        let seen = self.event_conditions(aggregate);
-        let nested = self.joins.pop().unwrap_or_default();
-        self.barrier = barrier;
-        self.scope = scope;
-        let (table, alias, conditions) = seen?;
-        let value = value(self, &alias);
-        let n = self.fresh();
-        let users = self.table("users");
-        let nested: String = nested.iter().map(|j| format!(" {j}")).collect();
-        let join = format!(
-            "LEFT JOIN (SELECT {alias}.\"user_id\" AS k, {value} AS a FROM {table} AS {alias} \
-             INNER JOIN {users} AS u ON u.\"id\" = {alias}.\"user_id\"{nested} WHERE {} \
-             GROUP BY {alias}.\"user_id\") AS j{n} ON j{n}.k = u.\"id\"",
-            conditions.join(" AND ")
-        );
-        match self.joins.last_mut() {
-            Some(frame) => frame.push(join),
-            None => self.joins.push(vec![join]),
-        }
-        Ok(format!("j{n}.a"))
-    }
-
-    /// An event aggregate, joined (float `sum`/`avg` are refused before).
-    pub(super) fn clickhouse_aggregate(&mut self, aggregate: &AggregateNode, ty: &Type) -> Sql {
-        let d = self.dialect;
-        let double = float::double(d);
-        let value = |this: &Self, alias: &str| {
-            this.property(aggregate, alias)
-                .unwrap_or_else(|| "NULL".to_owned())
-        };
-        Ok(match aggregate.function {
-            AggregateFn::Count => {
-                let a = self.clickhouse_join(aggregate, |_, _| "count()".to_owned())?;
-                format!("CAST(coalesce({a}, 0) AS BIGINT)")
-            }
-            AggregateFn::Exists => {
-                let a = self.clickhouse_join(aggregate, |_, _| "count()".to_owned())?;
-                format!("(coalesce({a}, 0) > 0)")
-            }
-            AggregateFn::Sum => {
-                let a = self.clickhouse_join(aggregate, |this, alias| {
-                    format!("sum({})", this.widen(&value(this, alias)))
-                })?;
-                self.narrow(&format!("coalesce({a}, 0)"))
-            }
-            AggregateFn::Avg => self.clickhouse_join(aggregate, |this, alias| {
-                let v = value(this, alias);
-                // Through text: the exact sum, rounded once.
-                format!(
-                    "CAST(toString(sum({})) AS {double}) / CAST(NULLIF(count({v}), 0) AS {double})",
-                    this.widen(&v)
-                )
-            })?,
-            AggregateFn::Min | AggregateFn::Max => {
-                let name = if aggregate.function == AggregateFn::Min {
-                    "min"
-                } else {
-                    "max"
-                };
-                self.clickhouse_join(aggregate, |this, alias| {
-                    format!("{name}({})", value(this, alias))
-                })?
-            }
-            AggregateFn::Last | AggregateFn::First => self.null(ty)?,
-        })
-    }
-
-    /// `last(E).field` or `first(E).field`: the field of the latest (or
-    /// earliest) event by `(timestamp, seq)`, inside a tuple so that a NULL
-    /// field is kept rather than skipped.
-    pub(super) fn clickhouse_event_field(
-        &mut self,
-        aggregate: &AggregateNode,
-        field: EventField,
-    ) -> Sql {
-        let pick = if aggregate.function == AggregateFn::Last {
-            "argMax"
-        } else {
-            "argMin"
-        };
-        self.clickhouse_join(aggregate, |this, alias| {
-            let v = this.field_value(aggregate, field, alias);
-            format!("{pick}(tuple({v}), ({alias}.\"timestamp\", {alias}.\"seq\")).1")
         })
     }
 }

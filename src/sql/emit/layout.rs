@@ -16,10 +16,18 @@ pub(in crate::sql) fn create_tables(
     check_names(schema, options.dialect)?;
     let emitter = Emitter::new(schema, options);
     let clickhouse = options.dialect == Dialect::ClickHouse;
+    let spark = options.dialect == Dialect::Spark;
+    // Spark's TIMESTAMP is the local-time type when
+    // `spark.sql.timestampType` says so: TIMESTAMP_LTZ is always an instant.
+    let instant = if spark {
+        "TIMESTAMP_LTZ"
+    } else {
+        "TIMESTAMPTZ"
+    };
     let column = |name: &str, ty: &Type| -> Sql {
         let ty = match ty {
             Type::Timestamp if clickhouse => "Nullable(DateTime64(6, 'UTC'))".to_owned(),
-            Type::Timestamp => "TIMESTAMPTZ".to_owned(),
+            Type::Timestamp => instant.to_owned(),
             // Arrays cannot be Nullable: a NULL list is stored empty, and
             // statements reading lists are refused (S0106).
             Type::List(inner) if clickhouse && !matches!(**inner, Type::List(_)) => {
@@ -27,7 +35,7 @@ pub(in crate::sql) fn create_tables(
             }
             other => emitter.ty(other)?,
         };
-        Ok(format!("{} {ty}", Emitter::ident(name)))
+        Ok(format!("{} {ty}", emitter.ident(name)))
     };
     // The key columns, and how each table ends: ClickHouse's are MergeTree
     // tables ordered as a profile's events are read.
@@ -43,11 +51,12 @@ pub(in crate::sql) fn create_tables(
         .map(str::to_owned)
     } else {
         let text = emitter.ty(&Type::String)?;
+        let name = |n: &str| emitter.ident(n);
         [
-            format!("\"id\" {text} NOT NULL"),
-            format!("\"user_id\" {text} NOT NULL"),
-            "\"timestamp\" TIMESTAMPTZ NOT NULL".to_owned(),
-            "\"seq\" BIGINT NOT NULL".to_owned(),
+            format!("{} {text} NOT NULL", name("id")),
+            format!("{} {text} NOT NULL", name("user_id")),
+            format!("{} {instant} NOT NULL", name("timestamp")),
+            format!("{} BIGINT NOT NULL", name("seq")),
             String::new(),
             String::new(),
         ]
@@ -73,6 +82,12 @@ pub(in crate::sql) fn create_tables(
         ));
     }
     Ok(tables)
+}
+
+#[cfg(test)]
+/// A table's name as the dialect quotes it (for the tests' `INSERT`s).
+pub(in crate::sql) fn table_name(name: &str, options: &Options, schema: &Schema) -> String {
+    Emitter::new(schema, options).table(name)
 }
 
 #[cfg(test)]
@@ -104,6 +119,16 @@ pub(in crate::sql) fn column_literal(
             }
             (other, _) => emitter.literal(other, ty),
         };
+    }
+    if options.dialect == Dialect::Spark {
+        let micros = match value {
+            Value::Timestamp(t) => Some(t.as_micros()),
+            Value::Int(i) if *ty == Type::Timestamp => Some(*i),
+            _ => None,
+        };
+        if let Some(micros) = micros {
+            return Ok(format!("timestamp_micros(CAST({micros} AS BIGINT))"));
+        }
     }
     match (value, ty) {
         (Value::Null, _) => Ok("NULL".to_owned()),

@@ -24,11 +24,13 @@ use super::{Dialect, Now, Options, Refusal, SqlError};
 mod aggregate;
 mod case;
 mod clickhouse;
+mod joined;
 mod layout;
+mod spark;
 
-#[cfg(test)]
-pub(super) use layout::column_literal;
 pub(super) use layout::create_tables;
+#[cfg(test)]
+pub(super) use layout::{column_literal, table_name};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
@@ -38,27 +40,21 @@ type Sql = Result<String, SqlError>;
 
 pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql {
     let dialect = options.dialect;
-    // The statements for PostgreSQL and DuckDB are correlated scalar
-    // subqueries, which Spark restricts; ClickHouse has a join-based form
-    // of its own (`clickhouse`), which Spark would need too: not written
-    // yet, so refused rather than wrong.
-    if dialect == Dialect::Spark {
-        return Err(refuse(
-            "S0001",
-            "any trigger",
-            dialect,
-            "the statement form used for the other dialects (correlated scalar subqueries) \
-             is not verified against Spark, and a join-based form is not written yet",
-        ));
-    }
-    if dialect == Dialect::ClickHouse && options.now == Now::Parameter {
-        return Err(refuse(
-            "S0002",
-            "`now` as a parameter",
-            dialect,
-            "ClickHouse binds query parameters by name (`{name:Type}`), not as `$1`; \
-             give `now` as an instant",
-        ));
+    if options.now == Now::Parameter {
+        let why = match dialect {
+            Dialect::ClickHouse => {
+                "ClickHouse binds query parameters by name (`{name:Type}`), not as `$1`; \
+                 give `now` as an instant"
+            }
+            Dialect::Spark => {
+                "Spark binds query parameters as `?` or `:name`, not as `$1`; \
+                 give `now` as an instant"
+            }
+            _ => "",
+        };
+        if !why.is_empty() {
+            return Err(refuse("S0002", "`now` as a parameter", dialect, why));
+        }
     }
     check_names(schema, dialect)?;
     let mut emitter = Emitter::new(schema, options);
@@ -68,6 +64,7 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
         verdict = format!("CAST({verdict} AS Nullable(Bool))");
     }
     let users = emitter.table("users");
+    let id = emitter.ident("id");
     // A bound `now` is read once, in a one-row table every statement
     // joins, so that `$1` is there even in a statement that never reads
     // `now` (a caller binds it whatever the trigger).
@@ -90,11 +87,12 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
     }
     if options.audience {
         text.push_str(&format!(
-            "SELECT u.\"id\" AS \"id\" FROM {users} AS u{now} WHERE {verdict}"
+            "SELECT u.{id} AS {id} FROM {users} AS u{now} WHERE {verdict}"
         ));
     } else {
         text.push_str(&format!(
-            "SELECT u.\"id\" AS \"id\", {verdict} AS \"verdict\" FROM {users} AS u{now}"
+            "SELECT u.{id} AS {id}, {verdict} AS {} FROM {users} AS u{now}",
+            emitter.ident("verdict")
         ));
     }
     if dialect == Dialect::ClickHouse {
@@ -228,6 +226,8 @@ impl<'a> Emitter<'a> {
             if self.icu_case.get() {
                 needs.push("the ICU collation \"und-x-icu\"");
             }
+        } else if self.dialect == Dialect::Spark {
+            needs.push("ANSI mode (spark.sql.ansi.enabled)");
         } else if self.zones.get() {
             needs.push("the ICU extension");
         }
@@ -249,14 +249,20 @@ impl<'a> Emitter<'a> {
         )
     }
 
-    fn ident(name: &str) -> String {
-        format!("\"{}\"", name.replace('"', "\"\""))
+    /// A quoted name: in backquotes for Spark (whose double quotes make a
+    /// string unless a setting says otherwise), in double quotes elsewhere.
+    fn ident(&self, name: &str) -> String {
+        if self.dialect == Dialect::Spark {
+            format!("`{}`", name.replace('`', "``"))
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
     }
 
     fn table(&self, name: &str) -> String {
         match &self.options.schema {
-            Some(schema) => format!("{}.{}", Self::ident(schema), Self::ident(name)),
-            None => Self::ident(name),
+            Some(schema) => format!("{}.{}", self.ident(schema), self.ident(name)),
+            None => self.ident(name),
         }
     }
 
@@ -266,12 +272,17 @@ impl<'a> Emitter<'a> {
         if self.dialect == Dialect::ClickHouse {
             return self.clickhouse_type(ty);
         }
+        let spark = self.dialect == Dialect::Spark;
         Ok(match ty {
             Type::Bool | Type::Null => "BOOLEAN".to_owned(),
             Type::Int | Type::Timestamp | Type::Duration => "BIGINT".to_owned(),
             Type::Float => float::double(self.dialect).to_owned(),
             Type::String if self.pg() => "TEXT".to_owned(),
+            Type::String if spark => "STRING".to_owned(),
             Type::String => "VARCHAR".to_owned(),
+            Type::List(inner) if spark && !matches!(**inner, Type::List(_)) => {
+                format!("ARRAY<{}>", self.ty(inner)?)
+            }
             Type::List(inner) if !matches!(**inner, Type::List(_)) => {
                 format!("{}[]", self.ty(inner)?)
             }
@@ -299,8 +310,9 @@ impl<'a> Emitter<'a> {
             // An escape string reads the same whatever
             // `standard_conforming_strings` says.
             format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-        } else if self.dialect == Dialect::ClickHouse {
-            // ClickHouse reads backslash escapes in every string literal.
+        } else if matches!(self.dialect, Dialect::ClickHouse | Dialect::Spark) {
+            // ClickHouse and Spark read backslash escapes in every string
+            // literal.
             format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
         } else {
             format!("'{}'", s.replace('\'', "''"))
@@ -343,6 +355,8 @@ impl<'a> Emitter<'a> {
         let ty = self.ty(ty)?;
         Ok(if self.pg() {
             format!("CAST(ARRAY[{items}] AS {ty})")
+        } else if self.dialect == Dialect::Spark {
+            format!("CAST(array({items}) AS {ty})")
         } else {
             format!("CAST([{items}] AS {ty})")
         })
@@ -354,7 +368,8 @@ impl<'a> Emitter<'a> {
         match self.dialect {
             Dialect::Postgres => "NUMERIC",
             Dialect::ClickHouse => "Int128",
-            _ => "HUGEINT",
+            Dialect::Spark => "DECIMAL(38, 0)",
+            Dialect::DuckDb => "HUGEINT",
         }
     }
 
@@ -378,7 +393,8 @@ impl<'a> Emitter<'a> {
         match self.dialect {
             Dialect::Postgres => format!("{a} / {b}"),
             Dialect::ClickHouse => format!("intDiv({a}, {b})"),
-            _ => format!("{a} // {b}"),
+            Dialect::Spark => format!("{a} div {b}"),
+            Dialect::DuckDb => format!("{a} // {b}"),
         }
     }
 
@@ -399,6 +415,10 @@ impl<'a> Emitter<'a> {
         if self.dialect == Dialect::ClickHouse {
             // A scalar subquery naming an outer column is correlated.
             return self.clickhouse_bind(&values, &names.clone(), body(names));
+        }
+        if self.dialect == Dialect::Spark {
+            // Spark takes a correlated scalar subquery only as an aggregate.
+            return Self::spark_bind(&values, &names.clone(), body(names));
         }
         let columns: Vec<String> = values
             .iter()
@@ -428,13 +448,15 @@ impl<'a> Emitter<'a> {
             format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)")
         } else if self.dialect == Dialect::ClickHouse {
             format!("toUnixTimestamp64Micro({column})")
+        } else if self.dialect == Dialect::Spark {
+            format!("unix_micros({column})")
         } else {
             format!("epoch_us({column})")
         }
     }
 
     fn column(&self, table: &str, name: &str, ty: &Type) -> String {
-        let column = format!("{table}.{}", Self::ident(name));
+        let column = format!("{table}.{}", self.ident(name));
         if *ty == Type::Timestamp {
             self.micros(&column)
         } else {
@@ -446,6 +468,10 @@ impl<'a> Emitter<'a> {
         if self.dialect == Dialect::ClickHouse {
             // ClickHouse compares strings by their bytes, so by code point.
             return s.to_owned();
+        }
+        if self.dialect == Dialect::Spark {
+            // By UTF-8 bytes, whatever the session's default collation.
+            return format!("({s}) COLLATE UTF8_BINARY");
         }
         format!("({s}) COLLATE \"C\"")
     }
@@ -483,12 +509,18 @@ impl<'a> Emitter<'a> {
         let top = float::literal(d, 9_223_372_036_854_775_808.0);
         let safe = float::literal(d, 9_223_372_036_854_774_784.0);
         self.bind([i, f], |[i, f]| {
-            let t = format!("CAST(trunc(LEAST(GREATEST({f}, -{safe}), {safe})) AS BIGINT)");
+            // A cast to BIGINT truncates, in every dialect.
+            let t = if d == Dialect::Spark {
+                format!("CAST(LEAST(GREATEST({f}, -{safe}), {safe}) AS BIGINT)")
+            } else {
+                format!("CAST(trunc(LEAST(GREATEST({f}, -{safe}), {safe})) AS BIGINT)")
+            };
+            let trunc = float::trunc(d, &f);
             format!(
                 "CASE WHEN {i} IS NULL OR {f} IS NULL THEN NULL \
                  WHEN {f} >= {top} THEN -1 WHEN {f} < -{top} THEN 1 \
                  WHEN {i} < {t} THEN -1 WHEN {i} > {t} THEN 1 \
-                 WHEN {f} > trunc({f}) THEN -1 WHEN {f} < trunc({f}) THEN 1 ELSE 0 END"
+                 WHEN {f} > {trunc} THEN -1 WHEN {f} < {trunc} THEN 1 ELSE 0 END"
             )
         })
     }
@@ -532,7 +564,7 @@ impl<'a> Emitter<'a> {
                 }
                 _ => self.unbound(*event, &node.ty)?,
             },
-            NodeKind::ProfileId => "u.\"id\"".to_owned(),
+            NodeKind::ProfileId => format!("u.{}", self.ident("id")),
             NodeKind::Now => self.now(),
             NodeKind::JourneyEnteredAt => {
                 return Err(refuse(
@@ -583,6 +615,9 @@ impl<'a> Emitter<'a> {
                     (TextOp::Contains, Dialect::ClickHouse) => format!("(position({a}, {b}) > 0)"),
                     (TextOp::StartsWith, Dialect::ClickHouse) => format!("startsWith({a}, {b})"),
                     (TextOp::EndsWith, Dialect::ClickHouse) => format!("endsWith({a}, {b})"),
+                    (TextOp::Contains, Dialect::Spark) => format!("(instr({a}, {b}) > 0)"),
+                    (TextOp::StartsWith, Dialect::Spark) => format!("startswith({a}, {b})"),
+                    (TextOp::EndsWith, Dialect::Spark) => format!("endswith({a}, {b})"),
                     (TextOp::Contains, _) => format!("(strpos({a}, {b}) > 0)"),
                     (TextOp::StartsWith, _) => format!("starts_with({a}, {b})"),
                     (TextOp::EndsWith, Dialect::Postgres) => {
@@ -609,17 +644,25 @@ impl<'a> Emitter<'a> {
     }
 
     /// An event's property or time where that event is not the innermost
-    /// bound: NULL, as the evaluator reads it. In ClickHouse an aggregate
-    /// nested in another's window is computed once per profile, so it
-    /// cannot read the enclosing aggregate's event: refused.
+    /// bound: NULL, as the evaluator reads it. Where aggregates are joined
+    /// (ClickHouse, Spark) an aggregate nested in another's window is
+    /// computed once per profile, so it cannot read the enclosing
+    /// aggregate's event: refused.
     fn unbound(&self, event: usize, ty: &Type) -> Sql {
         if self.scope.is_empty() && self.barrier == Some(event) {
+            let engine = if self.dialect == Dialect::Spark {
+                "Spark"
+            } else {
+                "ClickHouse"
+            };
             return Err(refuse(
                 "S0304",
                 "an aggregate whose window reads the event of the aggregate around it",
                 self.dialect,
-                "ClickHouse computes each aggregate once per profile and joins it; \
-                 it cannot correlate it with each event of the enclosing aggregate",
+                &format!(
+                    "{engine} computes each aggregate once per profile and joins it; \
+                     it cannot correlate it with each event of the enclosing aggregate"
+                ),
             ));
         }
         self.null(ty)
@@ -657,6 +700,9 @@ impl<'a> Emitter<'a> {
     }
 
     fn list_contains(&self, kind: Compare, list: String, item: String) -> String {
+        if self.dialect == Dialect::Spark {
+            return self.spark_list_contains(kind, list, item);
+        }
         self.bind([list, item], |[l, item]| {
             let test = self.compare(kind, CmpOp::Eq, "t.x".to_owned(), item);
             format!(
@@ -722,6 +768,9 @@ impl<'a> Emitter<'a> {
                     // by the differential test's case edges.
                     return Ok(format!("{name}UTF8({first})"));
                 }
+                if d == Dialect::Spark {
+                    return Ok(self.spark_case(name, first));
+                }
                 if !self.pg() {
                     return Ok(self.duckdb_case(*function == Function::Lower, first));
                 }
@@ -736,6 +785,10 @@ impl<'a> Emitter<'a> {
             }
             Function::LengthString => format!("CAST(length({first}) AS BIGINT)"),
             Function::LengthList if self.pg() => format!("CAST(cardinality({first}) AS BIGINT)"),
+            Function::LengthList if d == Dialect::Spark => self.bind([first], |[l]| {
+                // `size` of NULL is -1 unless ANSI mode is on: not left to it.
+                format!("CASE WHEN {l} IS NULL THEN NULL ELSE CAST(size({l}) AS BIGINT) END")
+            }),
             Function::LengthList => format!("CAST(len({first}) AS BIGINT)"),
             Function::AbsInt => {
                 let wide = self.wide();
@@ -745,6 +798,9 @@ impl<'a> Emitter<'a> {
                 )
             }
             Function::AbsFloat => format!("abs({first})"),
+            Function::Floor | Function::Ceil if d == Dialect::Spark => self.bind([first], |[x]| {
+                float::whole(d, *function == Function::Floor, &x)
+            }),
             Function::Floor => format!("floor({first})"),
             Function::Ceil => format!("ceil({first})"),
             Function::Round => self.bind([first], |[v]| float::round(d, &v)),
@@ -783,6 +839,13 @@ impl<'a> Emitter<'a> {
                     ));
                 }
             },
+            Function::Local(part, zone) if d == Dialect::Spark => {
+                let zone_sql = match zone {
+                    Some(tz) => self.string(tz.name()),
+                    None => values.get(1).cloned().unwrap_or_default(),
+                };
+                self.spark_local(*part, first, zone_sql, zone.is_none())
+            }
             Function::Local(part, zone) => {
                 let zone_sql = match zone {
                     Some(tz) => self.string(tz.name()),
@@ -798,6 +861,9 @@ impl<'a> Emitter<'a> {
                 let salt = values.get(1).cloned().unwrap_or_default();
                 if d == Dialect::ClickHouse {
                     return Ok(self.clickhouse_bucket(key, salt));
+                }
+                if d == Dialect::Spark {
+                    return Ok(self.spark_bucket(key, salt));
                 }
                 self.bucket(key, salt)
             }
