@@ -65,6 +65,7 @@ use crate::value::Timestamp;
 
 /// A SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Dialect {
     /// PostgreSQL 15 and later (and so Citus).
     Postgres,
@@ -129,6 +130,7 @@ impl std::str::FromStr for Dialect {
 
 /// How the statement learns `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Now {
     /// A literal instant, written into the statement.
     At(Timestamp),
@@ -194,6 +196,7 @@ impl Options {
 /// A construct that a dialect cannot express exactly: the stable code, what
 /// it is, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refusal {
     /// The stable code, `S` and four digits (see [`Refusal::code`]).
     pub code: &'static str,
@@ -217,6 +220,7 @@ impl fmt::Display for Refusal {
 
 /// Why no statement was generated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SqlError {
     /// The expression does not check (the same diagnostics as evaluation).
     #[error("the expression does not compile: {}", first_message(.0))]

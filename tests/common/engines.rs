@@ -26,8 +26,13 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
     if works {
         return Some(python);
     }
+    let script = if module == "pyspark" {
+        "scripts/sql-engines-spark.sh"
+    } else {
+        "scripts/sql-engines.sh"
+    };
     let why = format!(
-        "{module} is not installed in {}: run scripts/sql-engines.sh",
+        "{module} is not installed in {}: run {script}",
         python.display()
     );
     assert!(std::env::var_os("CI").is_none(), "{why}");
