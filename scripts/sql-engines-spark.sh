@@ -17,7 +17,7 @@ if ! command -v java >/dev/null 2>&1; then
     exit 1
 fi
 if ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet 'pyspark>=4.0,<5'
+    "$venv/bin/pip" install --quiet 'pyspark==4.3.0'
 fi
 "$venv/bin/python" -c 'import pyspark; print("pyspark", pyspark.__version__)'
 java -version 2>&1 | head -n 1

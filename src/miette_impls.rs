@@ -10,7 +10,7 @@ use std::fmt::Display;
 use miette::{LabeledSpan, SourceCode, SourceSpan};
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::rules::InvalidRuleSet;
+use crate::rules::{InvalidRuleSet, RuleSetError};
 use crate::syntax::Span;
 use crate::trigger::CompileError;
 
@@ -84,3 +84,55 @@ macro_rules! first_of_many {
 
 first_of_many!(CompileError, source);
 first_of_many!(InvalidRuleSet, source);
+
+/// What `RuleSet::parse` and `nextbest::Error` hold, forwarded to the
+/// diagnostic inside when they hold one (a file that cannot be read, a
+/// history that fails, have no snippet to show).
+macro_rules! forwarded {
+    ($ty:ty, |$this:ident| $inner:expr) => {
+        impl $ty {
+            fn diagnostic(&self) -> Option<&dyn miette::Diagnostic> {
+                let $this = self;
+                $inner
+            }
+        }
+
+        impl miette::Diagnostic for $ty {
+            fn code<'a>(&'a self) -> Option<Box<dyn Display + 'a>> {
+                self.diagnostic().and_then(|d| d.code())
+            }
+
+            fn severity(&self) -> Option<miette::Severity> {
+                self.diagnostic().and_then(|d| d.severity())
+            }
+
+            fn help<'a>(&'a self) -> Option<Box<dyn Display + 'a>> {
+                self.diagnostic().and_then(|d| d.help())
+            }
+
+            fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+                self.diagnostic().and_then(|d| d.labels())
+            }
+
+            fn source_code(&self) -> Option<&dyn SourceCode> {
+                self.diagnostic().and_then(|d| d.source_code())
+            }
+
+            fn related<'a>(
+                &'a self,
+            ) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+                self.diagnostic().and_then(|d| d.related())
+            }
+        }
+    };
+}
+
+forwarded!(RuleSetError, |error| match error {
+    RuleSetError::Invalid(invalid) => Some(invalid),
+    _ => None,
+});
+forwarded!(crate::Error, |error| match error {
+    crate::Error::Compile(compile) => Some(compile),
+    crate::Error::RuleSet(rules) => rules.diagnostic(),
+    _ => None,
+});

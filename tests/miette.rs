@@ -48,8 +48,14 @@ fn a_trigger_that_does_not_compile_is_a_miette_diagnostic_with_every_problem() {
 #[test]
 fn a_rule_file_problem_points_into_the_file_with_its_help() {
     let text = "[schema.traits]\nn = \"int\"\n[consent]\nemail = {}\n[[action]]\nid = \"a\"\nchannel = \"email\"\ntrigger = \"exists(login WITHIN 7 days)\"\n";
-    let Err(RuleSetError::Invalid(invalid)) = RuleSet::parse(text, Format::Toml, "rules.toml")
-    else {
+    let error = RuleSet::parse(text, Format::Toml, "rules.toml").unwrap_err();
+    // `RuleSetError` and the crate's `Error` forward to the problems inside.
+    let through_crate_error =
+        nextbest::Error::from(RuleSet::parse(text, Format::Toml, "rules.toml").unwrap_err());
+    let report = narrated(&error);
+    assert!(report.contains("diagnostic code: E0001"), "{report}");
+    assert_eq!(narrated(&through_crate_error), report);
+    let RuleSetError::Invalid(invalid) = error else {
         panic!("the rule file should be refused");
     };
     let first = invalid.diagnostics.first().expect("a problem");

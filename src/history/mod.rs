@@ -405,11 +405,13 @@ pub enum HistoryError {
     ///
     /// let failure = std::io::Error::new(std::io::ErrorKind::TimedOut, "redis did not answer");
     /// let error = HistoryError::custom(failure);
-    /// assert_eq!(error.to_string(), "history store: redis did not answer");
+    /// assert_eq!(error.to_string(), "the history store failed");
     /// let source = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<std::io::Error>());
     /// assert_eq!(source.map(|e| e.kind()), Some(std::io::ErrorKind::TimedOut));
     /// ```
-    #[error("history store: {0}")]
+    // The source's message is the source's to print (error chains print
+    // each cause once).
+    #[error("the history store failed")]
     Custom(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The store's file could not be read or written. A write that failed
     /// was not acknowledged: the store holds all of it or none of it.

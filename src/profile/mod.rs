@@ -618,7 +618,9 @@ pub enum ProfileError {
     /// from a syntax error).
     #[error("invalid JSON at column {column}: {message}")]
     InvalidJson {
-        /// The column (1-based, in characters) where the text stopped being JSON.
+        /// The column (1-based, in bytes of its line, as the JSON parser
+        /// counts) where the text stopped being JSON; the line is the
+        /// source's [`line`](serde_json::Error::line).
         column: usize,
         /// What the JSON parser found wrong.
         message: String,

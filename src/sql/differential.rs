@@ -416,6 +416,69 @@ fn case_edges(schema: &Schema) -> (Vec<Case>, Vec<Profile>) {
     (cases, profiles)
 }
 
+/// Instants where zones' rules differ from their current ones (before
+/// 1968, when `MST` was still Phoenix's own rules) or change that day.
+const ZONE_INSTANTS: [&str; 7] = [
+    "1900-01-01T12:00:00Z",
+    "1940-01-01T12:00:00Z",
+    "1967-07-01T12:00:00Z",
+    "1975-01-01T09:30:00Z",
+    "2026-03-29T01:30:00Z",
+    "2026-11-01T06:30:00Z",
+    "2026-11-24T23:45:00Z",
+];
+
+/// Zones whose names an engine could read otherwise: `EST`, `MST` and
+/// `HST` are tzdb links to Panama, Phoenix and Honolulu, but fixed offsets
+/// to the JVM (`ZoneId.SHORT_IDS`); zones with half and quarter hours,
+/// with summer time, and at the date line.
+const ZONE_NAMES: [&str; 10] = [
+    "EST",
+    "MST",
+    "HST",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+    "UTC",
+];
+
+/// Every instant in every zone as `t1` and `zone`, with the local hour and
+/// ISO weekday chrono-tz gives as `i1` and `i2`: the statements must agree,
+/// with the zone read from the data and written as a literal.
+fn zone_edges(schema: &Schema) -> (Vec<Case>, Vec<Profile>) {
+    use chrono::{Datelike, Timelike};
+    let mut profiles = Vec::new();
+    for (i, instant) in ZONE_INSTANTS.iter().enumerate() {
+        let at = Timestamp::parse(instant).unwrap();
+        let utc = chrono::DateTime::from_timestamp_micros(at.as_micros()).unwrap();
+        for (j, name) in ZONE_NAMES.iter().enumerate() {
+            let local = utc.with_timezone(&name.parse::<chrono_tz::Tz>().unwrap());
+            let profile = Profile::builder(schema, format!("z-{i}-{j}"))
+                .attribute("t1", at)
+                .attribute("zone", *name)
+                .attribute("i1", i64::from(local.hour()))
+                .attribute("i2", i64::from(local.weekday().number_from_monday()))
+                .build()
+                .unwrap();
+            profiles.push(profile);
+        }
+    }
+    let mut sources = vec![
+        "hour_of_day(t1, zone) = i1".to_owned(),
+        "day_of_week(t1, zone) = i2".to_owned(),
+    ];
+    for name in ZONE_NAMES {
+        sources.push(format!(
+            "zone <> '{name}' OR (hour_of_day(t1, '{name}') = i1 AND day_of_week(t1, '{name}') = i2)"
+        ));
+    }
+    let cases = sources.into_iter().map(|s| case(s, schema)).collect();
+    (cases, profiles)
+}
+
 #[cfg(feature = "postgres")]
 #[path = "../../tests/common/pg.rs"]
 #[allow(missing_docs, unreachable_pub)]
@@ -631,6 +694,24 @@ fn postgres_case_mapping_agrees_with_the_evaluator() {
     });
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_local_times_agree_with_the_evaluator() {
+    edge_differential(Dialect::Postgres, zone_edges, |setup, queries| {
+        run_in_postgres("nextbest_sql_zone", false, setup, queries)
+    });
+}
+
+#[test]
+fn duckdb_local_times_agree_with_the_evaluator() {
+    let Some(python) = engine_python("duckdb") else {
+        return;
+    };
+    edge_differential(Dialect::DuckDb, zone_edges, |setup, queries| {
+        run_in_python(&python, "duckdb", &[], setup, queries)
+    });
+}
+
 #[test]
 fn duckdb_case_mapping_agrees_with_the_evaluator() {
     let Some(python) = engine_python("duckdb") else {
@@ -702,6 +783,9 @@ fn spark_agrees_with_the_evaluator() {
         spark.run(setup, queries)
     });
     edge_differential(Dialect::Spark, case_edges, |setup, queries| {
+        spark.run(setup, queries)
+    });
+    edge_differential(Dialect::Spark, zone_edges, |setup, queries| {
         spark.run(setup, queries)
     });
 }

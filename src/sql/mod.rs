@@ -47,7 +47,11 @@
 //! through `DECIMAL(38, 0)`, local times as the instant plus the zone's
 //! offset there, in integers, so that nothing depends on the session's time
 //! zone. The statement needs ANSI mode (`spark.sql.ansi.enabled`, the
-//! default since Spark 4.0). It refuses an aggregate whose window reads the
+//! default since Spark 4.0), and two settings at their defaults, as its
+//! first line says: `spark.sql.parser.escapedStringLiterals` off (string
+//! literals escape `\` and `'`) and
+//! `spark.sql.legacy.followThreeValuedLogicInArrayExists` on (`x IN list`
+//! is `exists`, three-valued). It refuses an aggregate whose window reads the
 //! enclosing aggregate's event (`S0304`) and `now` as a parameter (`S0002`).
 
 mod case_map;

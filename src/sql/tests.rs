@@ -188,7 +188,7 @@ fn spark_joins_each_aggregate_binds_by_lambdas_and_quotes_with_backquotes() {
     let (header, body) = text.split_once('\n').unwrap();
     assert!(
         header.starts_with("-- nextbest trigger for spark at 2026-11-24T09:00:00Z")
-            && header.ends_with("ANSI mode (spark.sql.ansi.enabled)"),
+            && header.ends_with(super::emit::SPARK_NEEDS),
         "{header}"
     );
     assert!(

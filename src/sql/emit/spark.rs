@@ -66,7 +66,10 @@ impl Emitter<'_> {
     /// the zone's offset at the instant is what `from_utc_timestamp` adds
     /// to it, and the local time is then whole days and hours of integers.
     /// A zone the JVM does not know (`ROC`; `America/Coyhaique` on JDK
-    /// 17.0.15) makes Spark raise `INVALID_TIMEZONE`: never a wrong value.
+    /// 17.0.15) makes Spark raise `INVALID_TIMEZONE`; the names the JVM
+    /// reads as fixed offsets (`EST`, `MST`, `HST`) are handed over as their
+    /// tzdb links' targets. The JVM's tzdata must be as recent as
+    /// chrono-tz's (2025b): an older one answers by the older rules.
     pub(super) fn spark_local(
         &self,
         part: LocalPart,
@@ -76,7 +79,13 @@ impl Emitter<'_> {
     ) -> String {
         let (low, high) = chrono_range();
         self.bind([micros, zone], |[m, z]| {
-            let shifted = format!("unix_micros(from_utc_timestamp(timestamp_micros({m}), {z}))");
+            let target = if check_zone {
+                self.zone_target(&z)
+            } else {
+                z.clone()
+            };
+            let shifted =
+                format!("unix_micros(from_utc_timestamp(timestamp_micros({m}), {target}))");
             let value = self.bind([shifted], |[l]| {
                 let in_day = format!("pmod({l}, {MICROS_PER_DAY})");
                 match part {
