@@ -10,7 +10,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// The longest wait for one line of an answer (a 2 000-trigger Spark job
+/// answers after about 8 minutes): a server that hangs fails the test
+/// instead of holding CI until its own limit.
+const LINE_TIMEOUT: Duration = Duration::from_secs(12 * 60);
 
 /// The Python that can `import module`, or `None` (the reason printed)
 /// where skipping is allowed.
@@ -45,7 +52,9 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
 /// which takes seconds to start) for many requests.
 pub struct Server {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    /// Its standard output's lines, read by a thread of their own so that
+    /// a wait can time out.
+    lines: Receiver<String>,
 }
 
 impl Server {
@@ -62,34 +71,58 @@ impl Server {
             .unwrap_or_else(|e| panic!("starting {}: {e}", python.display()));
         let stdout = child.stdout.take().map(BufReader::new);
         let stdout = stdout.unwrap_or_else(|| panic!("no standard output"));
-        Server { child, stdout }
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, lines }
     }
 
     /// Sends `request` (one line) and returns the lines it answered.
     ///
     /// # Panics
-    /// When the process has stopped.
+    /// When the process has stopped, or has not answered a line within
+    /// [`LINE_TIMEOUT`] (it is killed).
     pub fn ask(&mut self, request: &str) -> String {
         let stdin = self.child.stdin.as_mut();
         let sent = stdin.map(|s| writeln!(s, "{request}").and_then(|()| s.flush()));
         assert!(matches!(sent, Some(Ok(()))), "the server is gone: {sent:?}");
         let mut answer = String::new();
         loop {
-            let mut line = String::new();
-            let read = self.stdout.read_line(&mut line).unwrap_or(0);
-            assert!(read > 0, "the server stopped on:\n{request}");
+            let line = match self.lines.recv_timeout(LINE_TIMEOUT) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the server stopped on:\n{request}")
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("the server did not answer in {LINE_TIMEOUT:?}:\n{request}")
+                }
+            };
             if line.trim_end() == "nextbest-done" {
                 return answer;
             }
             answer.push_str(&line);
+            answer.push('\n');
         }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // Its standard input closed, the server stops.
+        // Its standard input closed, the server stops; one that does not
+        // within a minute is killed.
         drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
