@@ -173,11 +173,9 @@ def serve_spark():
         shutil.rmtree(warehouse, ignore_errors=True)
 
 
-def spark_shell(directory):
-    """The tables `sql_load.py spark` wrote into `directory`, each read as
-    the table of its name, in a session with ANSI mode on (as the
-    statements require) in UTC; then one JSON-encoded statement a line,
-    answered with its rows as `value|value` lines and `nextbest-done`."""
+def spark_over(directory):
+    """A Spark session (ANSI mode on, as the statements require, in UTC)
+    where each Parquet table in `directory` is the table of its name."""
     import os
 
     session = spark("nextbest-shell")
@@ -186,6 +184,32 @@ def spark_shell(directory):
     for table in sorted(os.listdir(directory)):
         path = os.path.join(directory, table).replace("\\", "\\\\").replace("'", "\\'")
         session.sql(f"CREATE TEMPORARY VIEW `{table}` USING parquet OPTIONS (path '{path}')")
+    return session
+
+
+def spark_time(directory):
+    """For scripts/sql-bench.sh: each statement (one JSON string a line)
+    run twice in one JVM; prints the second run's row count and seconds,
+    so that the JVM's start is not timed."""
+    import time
+
+    session = spark_over(directory)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        statement = json.loads(line)
+        session.sql(statement).collect()
+        start = time.perf_counter()
+        rows = session.sql(statement).collect()
+        print(len(rows), f"{time.perf_counter() - start:.2f}", flush=True)
+
+
+def spark_shell(directory):
+    """The tables `sql_load.py spark` wrote into `directory`, each read as
+    the table of its name, in a session with ANSI mode on (as the
+    statements require) in UTC; then one JSON-encoded statement a line,
+    answered with its rows as `value|value` lines and `nextbest-done`."""
+    session = spark_over(directory)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -200,6 +224,9 @@ def main():
         return
     if sys.argv[1] == "spark-shell":
         spark_shell(sys.argv[2])
+        return
+    if sys.argv[1] == "spark-time":
+        spark_time(sys.argv[2])
         return
     engine, job_path, out_path = sys.argv[1:4]
     run = {"duckdb": duckdb_session, "clickhouse": clickhouse_session}[engine]()
