@@ -58,6 +58,20 @@ impl Outcome {
             Outcome::Skipped => "skipped",
         }
     }
+
+    /// The outcome of that [`name`](Outcome::name), for a store of the
+    /// caller's own that keeps records by name.
+    ///
+    /// ```
+    /// use nextbest::history::Outcome;
+    /// assert_eq!(Outcome::from_name("held_out"), Some(Outcome::HeldOut));
+    /// assert_eq!(Outcome::from_name("Sent"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        [Outcome::Sent, Outcome::HeldOut, Outcome::Skipped]
+            .into_iter()
+            .find(|outcome| outcome.name() == name)
+    }
 }
 
 /// One entry of a profile's contact history.

@@ -175,6 +175,20 @@ impl Category {
             Category::Transactional => "transactional",
         }
     }
+
+    /// The category of that [`name`](Category::name), for a store of the
+    /// caller's own that keeps records by name.
+    ///
+    /// ```
+    /// use nextbest::rules::Category;
+    /// assert_eq!(Category::from_name("marketing"), Some(Category::Marketing));
+    /// assert_eq!(Category::from_name("promo"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Category> {
+        [Category::Marketing, Category::Transactional]
+            .into_iter()
+            .find(|category| category.name() == name)
+    }
 }
 
 /// What an action does in quiet hours.

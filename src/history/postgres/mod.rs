@@ -436,18 +436,11 @@ fn unreadable(what: &str, value: &str) -> HistoryError {
 }
 
 fn category(name: &str) -> Result<Category, HistoryError> {
-    match name {
-        "marketing" => Ok(Category::Marketing),
-        "transactional" => Ok(Category::Transactional),
-        other => Err(unreadable("category", other)),
-    }
+    Category::from_name(name).ok_or_else(|| unreadable("category", name))
 }
 
 fn outcome(name: &str) -> Result<Outcome, HistoryError> {
-    [Outcome::Sent, Outcome::HeldOut, Outcome::Skipped]
-        .into_iter()
-        .find(|outcome| outcome.name() == name)
-        .ok_or_else(|| unreadable("outcome", name))
+    Outcome::from_name(name).ok_or_else(|| unreadable("outcome", name))
 }
 
 /// A step, enrolment or count, stored as a `bigint`.
