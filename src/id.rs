@@ -39,6 +39,11 @@ impl Id {
         self.0.as_str()
     }
 
+    /// The crate's inline string inside, without copying it.
+    pub(crate) fn into_compact(self) -> CompactString {
+        self.0
+    }
+
     /// Wraps the crate's inline string without copying it.
     #[cfg(feature = "durable")]
     pub(crate) fn from_compact(text: CompactString) -> Id {

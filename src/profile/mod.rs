@@ -195,9 +195,9 @@ impl Profile {
     /// assert!(Profile::builder(&schema, "c-2").attribute("m", 1).build().is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn builder(schema: &Schema, id: impl Into<String>) -> ProfileBuilder {
+    pub fn builder(schema: &Schema, id: impl Into<crate::Id>) -> ProfileBuilder {
         let attributes = Attributes::nulls(schema.attribute_count());
-        ProfileBuilder::new(schema, CompactString::from(id.into()), attributes)
+        ProfileBuilder::new(schema, id.into().into_compact(), attributes)
     }
 
     /// The profile's id.
