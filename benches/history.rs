@@ -25,7 +25,6 @@ use std::time::Duration as StdDuration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{Batched, Commit, DurableHistory, History, MemoryHistory};
-use nextbest::rules::RuleSet;
 use nextbest::{Profile, Timestamp};
 
 /// Profiles decided per iteration through the in-memory and batched stores.
@@ -74,8 +73,7 @@ fn copy(from: &Path, to: &Path) -> DurableHistory {
 }
 
 fn bench(c: &mut Criterion) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let engine = Engine::new(RuleSet::load(format!("{root}/examples/rules/classic.toml")).unwrap());
+    let engine = common::classic_engine();
     let profiles = common::customers(&engine, PROFILES);
     let (now, earlier) = (
         Timestamp::parse(NOW).unwrap(),

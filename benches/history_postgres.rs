@@ -28,7 +28,6 @@ use std::time::Duration as StdDuration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nextbest::decide::{Engine, Options};
 use nextbest::history::{Batched, Commit, History, MemoryHistory, PostgresHistory};
-use nextbest::rules::RuleSet;
 use nextbest::{Profile, Timestamp};
 
 const PROFILES: usize = 10_000;
@@ -58,8 +57,7 @@ fn decide_in_batches<H: History + Sync>(
 }
 
 fn bench(c: &mut Criterion) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let engine = Engine::new(RuleSet::load(format!("{root}/examples/rules/classic.toml")).unwrap());
+    let engine = common::classic_engine();
     let profiles = common::customers(&engine, PROFILES);
     let (now, earlier) = (
         Timestamp::parse(NOW).unwrap(),

@@ -13,7 +13,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{nextbest, root, text};
+use common::{NOW, nextbest, root, text};
 
 /// Compares `actual` with the golden file, or rewrites it when blessing.
 fn golden(name: &str, actual: &str) {
@@ -31,7 +31,6 @@ fn golden(name: &str, actual: &str) {
 }
 
 const CHURN: &str = "login_count_30d < 0.6 * login_count_60d AND user_segment = 'active'";
-const NOW: &str = "2026-11-24T09:00:00Z";
 
 #[test]
 fn check_accepts_the_bundled_rules_in_both_formats() {

@@ -11,12 +11,8 @@
 
 mod common;
 
-use common::{Scratch, nextbest, text};
+use common::{CUSTOMERS, NOW, RULES, Scratch, nextbest, text};
 use nextbest::history::DurableHistory;
-
-const RULES: &str = "examples/rules/classic.toml";
-const CUSTOMERS: &str = "examples/data/customers.jsonl";
-const NOW: &str = "2026-11-24T09:00:00Z";
 
 /// `decide` over the bundled customers at `now`, with `extra` arguments.
 fn decide(now: &str, extra: &[&str]) -> (i32, String, String) {

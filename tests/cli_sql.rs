@@ -21,11 +21,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Scratch, nextbest, root, text};
-
-const RULES: &str = "examples/rules/classic.toml";
-const CUSTOMERS: &str = "examples/data/customers.jsonl";
-const NOW: &str = "2026-11-24T09:00:00Z";
+use common::{CUSTOMERS, NOW, RULES, Scratch, nextbest, root, text};
 
 /// The actions of the bundled rules that have a trigger, and expressions
 /// that reach the rest of the language over the bundled data.

@@ -29,9 +29,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pg::Cluster;
-
-const NOW: &str = "2026-11-24T09:00:00Z";
-const RULES: &str = "examples/rules/classic.toml";
+use common::{NOW, RULES};
 
 /// `nextbest decide` of the bundled rules at [`NOW`] into the history at
 /// `url`, reading its profiles from `profiles` (`-` for its stdin).

@@ -37,6 +37,15 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// The engine of the bundled rules (`examples/rules/classic.toml`).
+#[allow(dead_code)] // Each bench is a crate; only the history benches use it.
+pub fn classic_engine() -> nextbest::decide::Engine {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let rules = nextbest::rules::RuleSet::load(format!("{root}/examples/rules/classic.toml"))
+        .expect("the bundled rules");
+    nextbest::decide::Engine::new(rules)
+}
+
 /// `count` profiles: the bundled customers over and over, each under an id
 /// of its own (`p-0`, `p-1`, …).
 #[allow(dead_code)] // Each bench is a crate; only the history benches use it.

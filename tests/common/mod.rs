@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The bundled rules, customers, and the instant the README decides at:
+/// what most command-line tests run.
+pub const RULES: &str = "examples/rules/classic.toml";
+/// See [`RULES`].
+pub const CUSTOMERS: &str = "examples/data/customers.jsonl";
+/// See [`RULES`].
+pub const NOW: &str = "2026-11-24T09:00:00Z";
+
 /// The crate's root: the working directory of every run.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
