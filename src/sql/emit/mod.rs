@@ -873,19 +873,16 @@ impl<'a> Emitter<'a> {
                     ));
                 }
             },
-            Function::Local(part, zone) if d == Dialect::Spark => {
-                let zone_sql = match zone {
-                    Some(tz) => self.string(zone_name(tz.name())),
-                    None => values.get(1).cloned().unwrap_or_default(),
-                };
-                self.spark_local(*part, first, zone_sql, zone.is_none())
-            }
             Function::Local(part, zone) => {
                 let zone_sql = match zone {
                     Some(tz) => self.string(zone_name(tz.name())),
                     None => values.get(1).cloned().unwrap_or_default(),
                 };
-                self.local(*part, first, zone_sql, zone.is_none())
+                if d == Dialect::Spark {
+                    self.spark_local(*part, first, zone_sql, zone.is_none())
+                } else {
+                    self.local(*part, first, zone_sql, zone.is_none())
+                }
             }
             Function::Bucket => {
                 let key = match args.first().map(|a| &a.ty) {
