@@ -42,17 +42,17 @@ pub(super) fn statement(root: &Node, schema: &Schema, options: &Options) -> Sql 
     let dialect = options.dialect;
     if options.now == Now::Parameter {
         let why = match dialect {
-            Dialect::ClickHouse => {
+            Dialect::ClickHouse => Some(
                 "ClickHouse binds query parameters by name (`{name:Type}`), not as `$1`; \
-                 give `now` as an instant"
-            }
-            Dialect::Spark => {
+                 give `now` as an instant",
+            ),
+            Dialect::Spark => Some(
                 "Spark binds query parameters as `?` or `:name`, not as `$1`; \
-                 give `now` as an instant"
-            }
-            _ => "",
+                 give `now` as an instant",
+            ),
+            _ => None,
         };
-        if !why.is_empty() {
+        if let Some(why) = why {
             return Err(refuse("S0002", "`now` as a parameter", dialect, why));
         }
     }
